@@ -1,0 +1,104 @@
+"""The scored SNOMED-CT classes and the Challenge benefit matrix W.
+
+Everything that needs "which classes are scored" or "how much is a confusion
+between class i and class j worth" (the evaluator, the loss weights Mw, the
+CICST thresholds) reads it from one `ClassSet`, built from a weights.csv in
+the official format.  Equivalent codes share a column written `a|b`; they are
+one class here, so a record labelled `59118001` counts as `713427006|59118001`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_WEIGHTS = REPO_ROOT / "weights.csv"
+SINUS_RHYTHM = "426783006"
+
+
+@dataclass(frozen=True)
+class ClassSet:
+    """Scored classes (each a tuple of equivalent codes) and their benefit matrix."""
+
+    codes: tuple[tuple[str, ...], ...]
+    weights: np.ndarray
+    _lookup: dict[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        lookup: dict[str, int] = {}
+        for index, group in enumerate(self.codes):
+            for code in group:
+                if code in lookup:
+                    raise ValueError(f"code {code} appears in two scored classes")
+                lookup[code] = index
+        object.__setattr__(self, "_lookup", lookup)
+        if self.weights.shape != (len(self.codes), len(self.codes)):
+            raise ValueError("weights matrix does not match the number of classes")
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    @property
+    def names(self) -> list[str]:
+        """Column names as written in weights.csv (equivalent codes joined by '|')."""
+        return ["|".join(group) for group in self.codes]
+
+    def index(self, code: str) -> int | None:
+        """Class index of a SNOMED code, or None for an unscored code."""
+        return self._lookup.get(code.strip())
+
+    def encode(self, codes: Iterable[str]) -> np.ndarray:
+        """Multi-hot vector of the scored classes among `codes`; unscored codes are ignored."""
+        vector = np.zeros(len(self.codes), dtype=bool)
+        for code in codes:
+            index = self.index(code)
+            if index is not None:
+                vector[index] = True
+        return vector
+
+    def encode_many(self, label_lists: Sequence[Iterable[str]]) -> np.ndarray:
+        """(records, classes) boolean label matrix."""
+        if not label_lists:
+            return np.zeros((0, len(self.codes)), dtype=bool)
+        return np.stack([self.encode(codes) for codes in label_lists])
+
+    @property
+    def sinus_index(self) -> int:
+        index = self.index(SINUS_RHYTHM)
+        if index is None:
+            raise ValueError("the sinus rhythm class (426783006) is not among the scored classes")
+        return index
+
+
+def _parse_weights_table(text: str, source: str) -> tuple[list[str], list[str], np.ndarray]:
+    rows = [[cell.strip() for cell in line.split(",")] for line in text.splitlines() if line.strip()]
+    if len(rows) < 2:
+        raise ValueError(f"{source}: weights table is empty")
+    columns = rows[0][1:]
+    body = rows[1:]
+    if any(len(row) != len(columns) + 1 for row in body):
+        raise ValueError(f"{source}: weights table rows have different lengths")
+    row_names = [row[0] for row in body]
+    values = np.full((len(body), len(columns)), np.nan)
+    for i, row in enumerate(body):
+        for j, cell in enumerate(row[1:]):
+            try:
+                values[i, j] = float(cell)
+            except ValueError:
+                pass
+    return row_names, columns, values
+
+
+def load_classes(weights_file: str | Path | None = None) -> ClassSet:
+    """Read a weights.csv (official layout: first row and first column are class names)."""
+    path = Path(weights_file) if weights_file is not None else DEFAULT_WEIGHTS
+    row_names, columns, values = _parse_weights_table(path.read_text(), str(path))
+    row_sets = [frozenset(name.split("|")) for name in row_names]
+    col_sets = [frozenset(name.split("|")) for name in columns]
+    if row_sets != col_sets:
+        raise ValueError(f"{path}: row and column classes differ")
+    codes = tuple(tuple(code.strip() for code in name.split("|")) for name in columns)
+    return ClassSet(codes=codes, weights=values)

@@ -1,0 +1,135 @@
+"""One configuration tree for preprocessing, model, loss, augmentation, training and thresholds.
+
+The harness passes only two folders, so a non-default configuration is named by
+the environment variable ECGCINC_CONFIG (a JSON file, partial: only the keys to
+change).  The full configuration is saved in the model folder and is all that
+`load_model` needs besides the weights.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any
+
+CONFIG_ENV = "ECGCINC_CONFIG"
+
+# Challenge record-name prefixes -> source database (facts of the 2021 data).
+CINC_DOMAINS = {"A": "CPSC", "Q": "CPSC-Extra", "I": "INCART", "S": "PTB", "HR": "PTB-XL",
+                "E": "Georgia", "JS": "Chapman-Ningbo"}
+SYNTHETIC_DOMAINS = {"XA": "Synthetic-A", "XB": "Synthetic-B", "XC": "Synthetic-C", "XD": "Synthetic-D"}
+
+
+@dataclass
+class PreprocessConfig:
+    fs: float = 250.0
+    filter: bool = True              # baseline removal + band-pass; False with normalise="constant" is
+    baseline_window_s: float = 1.0   # the domain-generalisation paper's "constant scale, no filtering"
+    band_hz: tuple[float, float] = (0.1, 50.0)
+    normalise: str = "lead"          # "lead" (per-lead robust scale), "record" or "constant"
+    constant_scale_mv: float = 1.0
+    min_scale_mv: float = 0.05       # floor of the per-lead scale, so flat leads are not amplified
+    window_s: float = 20.0           # fixed network input length
+    max_windows: int = 16            # inference on long records: at most this many windows, averaged
+
+    @property
+    def window(self) -> int:
+        return int(round(self.window_s * self.fs))
+
+
+@dataclass
+class ModelConfig:
+    backbone: str = "resnet_cwa"     # or "cnn_bilstm"
+    filters: list[int] = field(default_factory=lambda: [32, 32, 32, 64, 64, 64, 96, 96, 96])
+    kernels: list[int] = field(default_factory=lambda: [32, 32, 32, 16, 16, 16, 8, 8, 8])
+    dropout: float = 0.2
+    attention: bool = True           # False: global average pooling instead of class-wise attention
+    # CNN + BiLSTM backbone
+    coarse_kernels: list[int] = field(default_factory=lambda: [32, 32, 16])
+    fine_kernels: list[int] = field(default_factory=lambda: [5, 5, 3])
+    cnn_filters: list[int] = field(default_factory=lambda: [32, 64, 64])
+    lstm_units: int = 64
+    # domain head
+    domain_head: bool = True
+    domain_hidden: int = 64
+    domain_lambda: float = 0.1       # final gradient-reversal strength
+    domain_ramp_epochs: float = 5.0  # lambda grows as 2/(1+exp(-10 p)) - 1 over these epochs
+
+
+@dataclass
+class LossConfig:
+    benefit_weighting: bool = True   # Mw = 1 - W + alpha I
+    alpha: float = 0.5
+    domain_mask: bool = True         # Md: 0 for classes a source never annotates
+    focal_gamma: float = 0.0         # > 0: focal loss instead of BCE
+
+
+@dataclass
+class AugmentConfig:
+    enabled: list[str] = field(default_factory=lambda: [
+        "zero_lead", "noise_lead", "shuffle_leads", "invert_leads", "random_bandpass", "scale_offset",
+        "baseline_artefact", "short_crop", "reduced_leads"])
+    probability: float = 0.1         # each augmentation's chance per record
+    reduced_leads_probability: float = 0.3
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 30
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    lr_decay: float = 0.9            # per epoch
+    patience: int = 6
+    validation_fraction: float = 0.15
+    seed: int = 2021
+    skip_defective: bool = True      # skip records with repaired defects (flat/clipped leads, NaN)
+    max_records: int = 0             # 0: all
+    domains: dict[str, str] = field(default_factory=lambda: {**CINC_DOMAINS, **SYNTHETIC_DOMAINS})
+
+
+@dataclass
+class ThresholdConfig:
+    method: str = "cicst"
+    beta: float = 0.5
+    fixed: float = 0.5
+
+
+@dataclass
+class Config:
+    preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    thresholds: ThresholdConfig = field(default_factory=ThresholdConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _merge(instance: Any, overrides: dict[str, Any], path: str = "") -> Any:
+    names = {f.name: f for f in fields(instance)}
+    for key, value in overrides.items():
+        if key not in names:
+            raise KeyError(f"unknown configuration key {path}{key}")
+        current = getattr(instance, key)
+        if is_dataclass(current):
+            if not isinstance(value, dict):
+                raise TypeError(f"configuration key {path}{key} needs a mapping")
+            _merge(current, value, f"{path}{key}.")
+        else:
+            setattr(instance, key, tuple(value) if isinstance(current, tuple) else value)
+    return instance
+
+
+def config_from_dict(overrides: dict[str, Any]) -> Config:
+    return _merge(Config(), overrides)
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Defaults, overridden by the JSON file `path` or the one ECGCINC_CONFIG names."""
+    path = path or os.environ.get(CONFIG_ENV)
+    if not path:
+        return Config()
+    return config_from_dict(json.loads(Path(path).read_text()))

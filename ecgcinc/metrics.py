@@ -1,0 +1,118 @@
+"""The Challenge 2021 scores, vectorised.
+
+Definitions follow the official evaluation code (physionetchallenges/
+evaluation-2021): AUROC is the trapezoid area of TNR against TPR and AUPRC the
+step area of PPV against TPR, both over the distinct output values; accuracy
+counts records whose whole label vector is right; F is 2TP/(2TP+FP+FN) per
+class; the challenge metric credits each (true, predicted) class pair with W,
+each record's contribution divided by the size of the union of its true and
+predicted classes, and is normalised between "always sinus rhythm" (0) and
+perfect (1).  Classes without positives (or negatives) give NaN per class and
+are skipped by the macro averages, as officially.  The evaluator and the
+training loop both score through this module.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def _nanmean_or_nan(values: np.ndarray) -> float:
+    finite = values[np.isfinite(values)]
+    return float(finite.mean()) if finite.size else float("nan")
+
+
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(denominator > 0, numerator / np.where(denominator > 0, denominator, 1), np.nan)
+
+
+def class_auc(labels: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
+    """AUROC and AUPRC of one class: labels (n,) bool, scores (n,) float."""
+    labels = np.asarray(labels, dtype=bool)
+    scores = np.asarray(scores, dtype=np.float64)
+    order = np.argsort(-scores, kind="stable")
+    sorted_scores, sorted_labels = scores[order], labels[order]
+    # Cumulative counts at the last record of each group of tied scores.
+    last_of_group = np.r_[sorted_scores[1:] != sorted_scores[:-1], True]
+    tp = np.r_[0.0, np.cumsum(sorted_labels)[last_of_group]]
+    fp = np.r_[0.0, np.cumsum(~sorted_labels)[last_of_group]]
+    positives, negatives = float(labels.sum()), float((~labels).sum())
+    tpr = tp / positives if positives else np.full_like(tp, np.nan)
+    tnr = (negatives - fp) / negatives if negatives else np.full_like(fp, np.nan)
+    ppv = _ratio(tp, tp + fp)
+    d_tpr = np.diff(tpr)
+    auroc = float(np.sum(0.5 * d_tpr * (tnr[1:] + tnr[:-1])))
+    auprc = float(np.sum(d_tpr * ppv[1:]))
+    return auroc, auprc
+
+
+def compute_auc(labels: np.ndarray, scores: np.ndarray) -> tuple[float, float, np.ndarray, np.ndarray]:
+    """Macro AUROC, macro AUPRC and the per-class values."""
+    per_class = np.array([class_auc(labels[:, k], scores[:, k]) for k in range(labels.shape[1])])
+    per_class = per_class.reshape(-1, 2)
+    auroc, auprc = per_class[:, 0], per_class[:, 1]
+    return _nanmean_or_nan(auroc), _nanmean_or_nan(auprc), auroc, auprc
+
+
+def compute_accuracy(labels: np.ndarray, outputs: np.ndarray) -> float:
+    """Share of records whose whole binary label vector is right."""
+    return float(np.mean(np.all(labels.astype(bool) == outputs.astype(bool), axis=1)))
+
+
+def compute_f_measure(labels: np.ndarray, outputs: np.ndarray) -> tuple[float, np.ndarray]:
+    """Macro F-measure over classes with any positive label or output, and the per-class F."""
+    labels, outputs = labels.astype(bool), outputs.astype(bool)
+    tp = np.sum(labels & outputs, axis=0).astype(np.float64)
+    fp = np.sum(~labels & outputs, axis=0).astype(np.float64)
+    fn = np.sum(labels & ~outputs, axis=0).astype(np.float64)
+    per_class = _ratio(2 * tp, 2 * tp + fp + fn)
+    return _nanmean_or_nan(per_class), per_class
+
+
+def modified_confusion(labels: np.ndarray, outputs: np.ndarray) -> np.ndarray:
+    """A[i, j]: credit for true class i predicted as j, each record weighted 1/|labels ∪ outputs|."""
+    labels = labels.astype(np.float64)
+    outputs = outputs.astype(np.float64)
+    union = np.maximum(np.sum(np.maximum(labels, outputs), axis=1), 1.0)
+    return labels.T @ (outputs / union[:, None])
+
+
+def challenge_metric(weights: np.ndarray, labels: np.ndarray, outputs: np.ndarray, sinus_index: int) -> float:
+    """Normalised challenge score: 0 for 'always sinus rhythm', 1 for perfect outputs."""
+    labels, outputs = labels.astype(bool), outputs.astype(bool)
+    observed = np.nansum(weights * modified_confusion(labels, outputs))
+    correct = np.nansum(weights * modified_confusion(labels, labels))
+    inactive_outputs = np.zeros_like(labels)
+    inactive_outputs[:, sinus_index] = True
+    inactive = np.nansum(weights * modified_confusion(labels, inactive_outputs))
+    if correct == inactive:
+        return 0.0
+    return float((observed - inactive) / (correct - inactive))
+
+
+@dataclass(frozen=True)
+class Scores:
+    """The official summary: macro scores and per-class values."""
+
+    auroc: float
+    auprc: float
+    auroc_classes: np.ndarray
+    auprc_classes: np.ndarray
+    accuracy: float
+    f_measure: float
+    f_measure_classes: np.ndarray
+    challenge_metric: float
+
+
+def score_all(weights: np.ndarray, sinus_index: int, labels: np.ndarray,
+              binary: np.ndarray, probabilities: np.ndarray) -> Scores:
+    """Every official score for a label matrix, binary outputs and probabilities."""
+    auroc, auprc, auroc_classes, auprc_classes = compute_auc(labels, probabilities)
+    f_measure, f_classes = compute_f_measure(labels, binary)
+    return Scores(
+        auroc=auroc, auprc=auprc, auroc_classes=auroc_classes, auprc_classes=auprc_classes,
+        accuracy=compute_accuracy(labels, binary), f_measure=f_measure, f_measure_classes=f_classes,
+        challenge_metric=challenge_metric(weights, labels, binary, sinus_index),
+    )

@@ -1,0 +1,196 @@
+"""The networks, in Keras 3 with `keras.ops` only (TensorFlow on CPU, JAX on GPU).
+
+- ResNet-CWA (Liu et al. 2021): full pre-activation residual blocks (BN -> ReLU ->
+  dropout -> conv, twice; identity or 1x1 projection shortcut), max-pool /2 after
+  each block, then class-wise attention: one 1x1-conv key channel per class,
+  softmax over time, and the attention-weighted sum of the feature map as that
+  class's vector; one dense+sigmoid per class on [vector, meta].
+- CNN+BiLSTM (Hasani et al. 2020): a coarse-kernel and a fine-kernel conv stack,
+  each max-pooled into a bidirectional LSTM; both vectors and the meta vector
+  feed per-class sigmoid units.
+- Domain head: gradient reversal -> 2-layer MLP -> softmax over source domains.
+
+`meta` carries age/sex with missing flags, the lead mask and the lead scales.
+"""
+from __future__ import annotations
+
+import keras
+from keras import layers, ops
+
+from .config import ModelConfig
+
+PACKAGE = "ecgcinc"
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class GradientReversal(layers.Layer):
+    """Identity forward, -strength x gradient backward.
+
+    Written as stop_gradient(x (1 + s)) - s x, which is x in value and has
+    derivative -s, so it needs no backend-specific custom gradient.  The
+    strength is a non-trainable variable that a callback ramps during training.
+    """
+
+    def __init__(self, strength: float = 1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.initial_strength = float(strength)
+
+    def build(self, input_shape):
+        self.strength = self.add_weight(shape=(), initializer=keras.initializers.Constant(self.initial_strength),
+                                        trainable=False, name="strength")
+
+    def call(self, x):
+        s = ops.cast(self.strength, x.dtype)
+        return ops.stop_gradient(x * (1.0 + s)) - s * x
+
+    def get_config(self):
+        return {**super().get_config(), "strength": self.initial_strength}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class ClassWiseAttention(layers.Layer):
+    """(B, T, F) -> class vectors (B, C, F) and attention (B, T, C), softmax over T."""
+
+    def __init__(self, num_classes: int, **kwargs):
+        super().__init__(**kwargs)
+        self.num_classes = num_classes
+
+    def build(self, input_shape):
+        features = input_shape[-1]
+        self.key_kernel = self.add_weight(shape=(features, self.num_classes), initializer="glorot_uniform",
+                                          name="key_kernel")
+        self.key_bias = self.add_weight(shape=(self.num_classes,), initializer="zeros", name="key_bias")
+
+    def call(self, h):
+        keys = ops.einsum("btf,fc->btc", h, self.key_kernel) + self.key_bias
+        attention = ops.softmax(keys, axis=1)
+        vectors = ops.einsum("btc,btf->bcf", attention, h)
+        return vectors, attention
+
+    def get_config(self):
+        return {**super().get_config(), "num_classes": self.num_classes}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class ClassDense(layers.Layer):
+    """One dense unit per class on that class's own vector: (B, C, D) -> (B, C) logits."""
+
+    def build(self, input_shape):
+        classes, dim = input_shape[-2], input_shape[-1]
+        self.kernel = self.add_weight(shape=(classes, dim), initializer="glorot_uniform", name="kernel")
+        self.bias = self.add_weight(shape=(classes,), initializer="zeros", name="bias")
+
+    def call(self, x):
+        return ops.einsum("bcd,cd->bc", x, self.kernel) + self.bias
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class RepeatMeta(layers.Layer):
+    """(B, M) -> (B, C, M): the meta vector appended to every class vector."""
+
+    def __init__(self, num_classes: int, **kwargs):
+        super().__init__(**kwargs)
+        self.num_classes = num_classes
+
+    def call(self, meta):
+        return ops.repeat(ops.expand_dims(meta, 1), self.num_classes, axis=1)
+
+    def get_config(self):
+        return {**super().get_config(), "num_classes": self.num_classes}
+
+
+def _preact_block(x, filters: int, kernel: int, dropout: float, name: str):
+    shortcut = x if x.shape[-1] == filters else layers.Conv1D(filters, 1, name=f"{name}_proj")(x)
+    y = x
+    for i in (1, 2):
+        y = layers.BatchNormalization(name=f"{name}_bn{i}")(y)
+        y = layers.Activation("relu", name=f"{name}_relu{i}")(y)
+        if dropout:
+            y = layers.Dropout(dropout, name=f"{name}_drop{i}")(y)
+        y = layers.Conv1D(filters, kernel, padding="same", use_bias=False, name=f"{name}_conv{i}")(y)
+    y = layers.Add(name=f"{name}_add")([shortcut, y])
+    return layers.MaxPooling1D(2, padding="same", name=f"{name}_pool")(y)
+
+
+def resnet_features(signal, cfg: ModelConfig):
+    if len(cfg.filters) != len(cfg.kernels):
+        raise ValueError("model.filters and model.kernels need the same length")
+    x = layers.Conv1D(cfg.filters[0], cfg.kernels[0], padding="same", use_bias=False, name="stem")(signal)
+    for i, (filters, kernel) in enumerate(zip(cfg.filters, cfg.kernels)):
+        x = _preact_block(x, filters, kernel, cfg.dropout, f"block{i + 1}")
+    x = layers.BatchNormalization(name="final_bn")(x)
+    return layers.Activation("relu", name="final_relu")(x)
+
+
+def _branch(signal, kernels: list[int], filters: list[int], units: int, name: str):
+    x = signal
+    for i, (kernel, f) in enumerate(zip(kernels, filters)):
+        x = layers.Conv1D(f, kernel, padding="same", use_bias=False, name=f"{name}_conv{i + 1}")(x)
+        x = layers.BatchNormalization(name=f"{name}_bn{i + 1}")(x)
+        x = layers.Activation("relu", name=f"{name}_relu{i + 1}")(x)
+        x = layers.MaxPooling1D(4 if i < len(kernels) - 1 else 2, padding="same", name=f"{name}_pool{i + 1}")(x)
+    return layers.Bidirectional(layers.LSTM(units), name=f"{name}_bilstm")(x)
+
+
+def _domain_head(vector, cfg: ModelConfig, num_domains: int):
+    x = GradientReversal(0.0, name="grad_reverse")(vector)
+    x = layers.Dense(cfg.domain_hidden, activation="relu", name="domain_hidden")(x)
+    return layers.Dense(num_domains, activation="softmax", name="domain")(x)
+
+
+def build_model(cfg: ModelConfig, window: int, num_classes: int, num_meta: int,
+                num_domains: int = 0) -> keras.Model:
+    """Training network: inputs [signal (window, 12), meta]; outputs `classes` and, with a
+    domain head and at least two domains, `domain`."""
+    signal = keras.Input((window, 12), name="signal")
+    meta = keras.Input((num_meta,), name="meta")
+    if cfg.backbone == "resnet_cwa":
+        features = resnet_features(signal, cfg)
+        pooled = layers.GlobalAveragePooling1D(name="gap")(features)
+        if cfg.attention:
+            vectors, _ = ClassWiseAttention(num_classes, name="cwa")(features)
+            joined = layers.Concatenate(axis=-1, name="join")([vectors, RepeatMeta(num_classes, name="meta_rep")(meta)])
+            logits = ClassDense(name="class_dense")(joined)
+            probabilities = layers.Activation("sigmoid", name="classes")(logits)
+        else:
+            joined = layers.Concatenate(name="join")([pooled, meta])
+            probabilities = layers.Dense(num_classes, activation="sigmoid", name="classes")(joined)
+        domain_input = pooled
+    elif cfg.backbone == "cnn_bilstm":
+        coarse = _branch(signal, cfg.coarse_kernels, cfg.cnn_filters, cfg.lstm_units, "coarse")
+        fine = _branch(signal, cfg.fine_kernels, cfg.cnn_filters, cfg.lstm_units, "fine")
+        domain_input = layers.Concatenate(name="features")([coarse, fine])
+        joined = layers.Concatenate(name="join")([domain_input, meta])
+        probabilities = layers.Dense(num_classes, activation="sigmoid", name="classes")(joined)
+    else:
+        raise ValueError(f"unknown backbone {cfg.backbone!r}; use 'resnet_cwa' or 'cnn_bilstm'")
+    outputs = {"classes": probabilities}
+    if cfg.domain_head and num_domains >= 2:
+        outputs["domain"] = _domain_head(domain_input, cfg, num_domains)
+    return keras.Model([signal, meta], outputs, name=cfg.backbone)
+
+
+def inference_model(model: keras.Model) -> keras.Model:
+    """The class-probability part of a training network (no domain head)."""
+    return keras.Model(model.inputs, model.get_layer("classes").output, name=f"{model.name}_inference")
+
+
+def attention_model(model: keras.Model) -> keras.Model:
+    """Class probabilities and the class-wise attention (B, T', C) of a ResNet-CWA network."""
+    _, attention = model.get_layer("cwa").output
+    return keras.Model(model.inputs, [model.get_layer("classes").output, attention])
+
+
+def forward_flops(cfg: ModelConfig, window: int, num_classes: int) -> int:
+    """Multiply-adds x 2 of the convolutions and attention of one forward pass (ResNet-CWA)."""
+    flops, length, channels = 0, window, 12
+    flops += 2 * length * cfg.kernels[0] * channels * cfg.filters[0]
+    channels = cfg.filters[0]
+    for filters, kernel in zip(cfg.filters, cfg.kernels):
+        if channels != filters:
+            flops += 2 * length * channels * filters
+        flops += 2 * length * kernel * channels * filters + 2 * length * kernel * filters * filters
+        channels = filters
+        length = (length + 1) // 2
+    flops += 2 * 2 * length * channels * num_classes  # keys + weighted sums
+    return flops

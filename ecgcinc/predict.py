@@ -1,0 +1,151 @@
+"""Inference: a loaded model folder turned into probabilities and Challenge outputs.
+
+`Predictor` is built once per model folder (and lead set) and reused for every
+record.  A record is preprocessed exactly as in training; a record longer than
+the network window is covered by overlapping windows whose probabilities are
+averaged, a shorter one is zero-padded.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+import keras
+import numpy as np
+
+from . import models  # noqa: F401  (registers the custom layers for loading)
+from .classes import ClassSet
+from .config import Config, config_from_dict
+from .preprocess import inference_windows, preprocess_record
+from .outputs import write_outputs
+from .records import (TWELVE_LEADS, Record, RecordError, find_records, lead_slot, load_mat,
+                      make_record, parse_header)
+from .thresholds import apply_thresholds
+
+MODEL_FILE = "model.keras"
+CONFIG_FILE = "config.json"
+CLASSES_FILE = "classes.json"
+THRESHOLDS_FILE = "thresholds.json"
+HISTORY_FILE = "history.json"
+PROBABILITY_DECIMALS = 6
+
+
+def predict_windows(model: keras.Model, windows: Sequence[np.ndarray], meta: np.ndarray,
+                    batch_size: int = 64) -> np.ndarray:
+    """Mean class probability per record over its windows: windows[i] (w_i, T, 12), meta (N, M)."""
+    counts = np.array([len(w) for w in windows])
+    x = np.concatenate(windows)
+    m = np.repeat(meta, counts, axis=0)
+    out = np.concatenate([np.asarray(model.predict_on_batch([x[i : i + batch_size], m[i : i + batch_size]]))
+                          for i in range(0, len(x), batch_size)])
+    owners = np.repeat(np.arange(len(windows)), counts)
+    sums = np.zeros((len(windows), out.shape[1]))
+    np.add.at(sums, owners, out)
+    return sums / counts[:, None]
+
+
+class Predictor:
+    """A trained model folder, ready to score records of one lead set."""
+
+    def __init__(self, model_dir: str | Path, network: keras.Model, cfg: Config, classes: ClassSet,
+                 thresholds: np.ndarray, leads: Sequence[str] | None = None):
+        self.model_dir = Path(model_dir)
+        self.network = network
+        self.cfg = cfg
+        self.classes = classes
+        self.thresholds = thresholds
+        slots = [lead_slot(lead) for lead in leads] if leads else list(range(12))
+        self.allowed = np.zeros(12, dtype=bool)
+        self.allowed[[s for s in slots if s is not None]] = True
+
+    def probabilities(self, records: Sequence[Record]) -> np.ndarray:
+        windows, metas = [], []
+        for record in records:
+            record.mask = record.mask & self.allowed
+            record.signal[~record.mask] = 0.0
+            x, meta = preprocess_record(record, self.cfg.preprocess)
+            windows.append(inference_windows(x, self.cfg.preprocess))
+            metas.append(meta)
+        return predict_windows(self.network, windows, np.stack(metas))
+
+    def outputs(self, record: Record) -> tuple[list[str], list[int], list[float]]:
+        """Class names, 0/1 labels and probabilities for one record (Challenge order)."""
+        probabilities = self.probabilities([record])[0]
+        binary = apply_thresholds(probabilities[None], self.thresholds)[0]
+        return (self.classes.names, [int(b) for b in binary],
+                [round(float(p), PROBABILITY_DECIMALS) for p in probabilities])
+
+    def run(self, header_text: str, recording: np.ndarray) -> tuple[list[str], list[int], list[float]]:
+        """run_model's contract: the header text and the raw `val` array of one record."""
+        return self.outputs(make_record(parse_header(header_text), recording))
+
+
+_NETWORKS: dict[Path, tuple[keras.Model, Config, ClassSet, np.ndarray]] = {}
+
+
+def _load_folder(model_dir: Path) -> tuple[keras.Model, Config, ClassSet, np.ndarray]:
+    model_dir = model_dir.resolve()
+    if model_dir not in _NETWORKS:
+        missing = [f for f in (MODEL_FILE, CONFIG_FILE, CLASSES_FILE, THRESHOLDS_FILE)
+                   if not (model_dir / f).is_file()]
+        if missing:
+            raise FileNotFoundError(f"model folder {model_dir} lacks {', '.join(missing)}; train a model first")
+        cfg = config_from_dict(json.loads((model_dir / CONFIG_FILE).read_text()))
+        info = json.loads((model_dir / CLASSES_FILE).read_text())
+        classes = ClassSet(codes=tuple(tuple(c) for c in info["codes"]), weights=np.array(info["weights"]))
+        thresholds = np.array(json.loads((model_dir / THRESHOLDS_FILE).read_text())["thresholds"])
+        network = keras.saving.load_model(model_dir / MODEL_FILE, compile=False)
+        _NETWORKS[model_dir] = (models.inference_model(network), cfg, classes, thresholds)
+    return _NETWORKS[model_dir]
+
+
+def load_predictor(model_dir: str | Path, leads: Sequence[str] | None = None) -> Predictor:
+    """The network is loaded once per folder and shared by the predictors of every lead set."""
+    network, cfg, classes, thresholds = _load_folder(Path(model_dir))
+    return Predictor(model_dir, network, cfg, classes, thresholds, leads)
+
+
+
+def sort_leads(leads: Sequence[str]) -> tuple[str, ...]:
+    """Standard leads in 12-lead order, then the others in their given order (the harness's key)."""
+    order = {lead: i for i, lead in enumerate(TWELVE_LEADS)}
+    return tuple(sorted(leads, key=lambda lead: order.get(lead, len(order) + list(leads).index(lead))))
+
+
+def predict_folder(model_dir: str | Path, data_dir: str | Path, out_dir: str | Path, verbose: int = 1,
+                   load_model=None, run_model=None) -> int:
+    """Write `<record>.csv` for every header in data_dir; returns the number of failed records.
+
+    A record that cannot be read or scored is reported on stderr as one line naming it and
+    gets the official harness's empty output, so every record has a file and the run goes on.
+    load_model/run_model default to this module's; driver.py passes team_code's.
+    """
+    load_model = load_model or load_predictor
+    run_model = run_model or Predictor.run
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    predictors: dict[tuple[str, ...], object] = {}
+    headers = find_records(data_dir)
+    failures = 0
+    for i, path in enumerate(headers, 1):
+        record_id = path.stem
+        try:
+            header_text = path.read_text(errors="replace")
+            header = parse_header(header_text, path.stem)
+            record_id = header.record
+            leads = sort_leads(header.leads)
+            if leads not in predictors:
+                predictors[leads] = load_model(model_dir, leads)
+            recording = load_mat(path.with_suffix(".mat"), header.record)
+            classes, labels, probabilities = run_model(predictors[leads], header_text, recording)
+        except (RecordError, OSError, ValueError) as error:
+            message = str(error) if isinstance(error, RecordError) else f"{path.stem}: {error}"
+            print(f"ERROR {message}", file=sys.stderr, flush=True)
+            failures += 1
+            classes, labels, probabilities = [], [], []
+        write_outputs(out_dir / f"{path.stem}.csv", record_id, classes, labels, probabilities)
+        if verbose:
+            print(f"    {i}/{len(headers)} {path.stem}", flush=True)
+    return failures

@@ -1,0 +1,225 @@
+"""Training end to end on a Challenge folder.
+
+Records with a scored label are split (stratified) into training and
+validation; batches are random crops/pads with the configured augmentations;
+the loss is the weighted, domain-masked BCE plus the adversarial domain loss
+through gradient reversal; every epoch the validation set is scored with the
+challenge metric (thresholds from the training labels), and the best epoch's
+weights are kept, with early stopping on that metric.  Everything `load_model`
+needs is written into the model folder, each file atomically.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from . import metrics
+from .augment import augment_batch, crop_or_pad
+from .classes import ClassSet, load_classes
+from .config import Config, load_config
+from .data import Examples, load_examples, stratified_split
+from .losses import WeightedBCE, benefit_weights, domain_annotation_mask, pack_targets
+from .models import build_model, inference_model
+from .outputs import atomic_write_text
+from .predict import (CLASSES_FILE, CONFIG_FILE, HISTORY_FILE, MODEL_FILE, THRESHOLDS_FILE,
+                      predict_windows)
+from .preprocess import N_DEMOGRAPHICS, N_META, inference_windows
+from .thresholds import apply_thresholds, cicst
+
+
+class Batches(keras.utils.PyDataset):
+    """Random crops/pads with augmentation; batch i of epoch e uses its own seeded generator,
+    so a run is reproducible whatever the worker scheduling."""
+
+    def __init__(self, examples: Examples, targets: np.ndarray, cfg: Config, with_domain: bool, **kwargs):
+        super().__init__(**kwargs)
+        self.examples, self.targets, self.cfg, self.with_domain = examples, targets, cfg, with_domain
+        self.epoch = 0
+        self.order = self._shuffle()
+
+    def _shuffle(self) -> np.ndarray:
+        return np.random.default_rng([self.cfg.train.seed, self.epoch]).permutation(len(self.examples))
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.examples) / self.cfg.train.batch_size)
+
+    def on_epoch_end(self) -> None:
+        self.epoch += 1
+        self.order = self._shuffle()
+
+    def batch_inputs(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(x, meta, rows) of batch `index`, augmented; rows index the examples."""
+        bs, pre, aug = self.cfg.train.batch_size, self.cfg.preprocess, self.cfg.augment
+        rows = self.order[index * bs : (index + 1) * bs]
+        rng = np.random.default_rng([self.cfg.train.seed, self.epoch, index])
+        x = np.stack([crop_or_pad(self.examples.signals[r], pre.window, rng) for r in rows])
+        meta = self.examples.meta[rows].copy()
+        leads = np.stack([meta[:, N_DEMOGRAPHICS : N_DEMOGRAPHICS + 12],
+                          meta[:, N_DEMOGRAPHICS + 12 : N_META]], axis=-1)
+        x, leads = augment_batch(x, leads, rng, aug.enabled, aug.probability, pre.fs,
+                                 aug.reduced_leads_probability)
+        meta[:, N_DEMOGRAPHICS : N_DEMOGRAPHICS + 12] = leads[..., 0]
+        meta[:, N_DEMOGRAPHICS + 12 : N_META] = leads[..., 1]
+        return x.astype(np.float32), meta, rows
+
+    def __getitem__(self, index: int):
+        x, meta, rows = self.batch_inputs(index)
+        y = {"classes": self.targets[rows]}
+        if self.with_domain:
+            y["domain"] = self.examples.domains[rows]
+        return (x, meta), y
+
+
+class DomainRamp(keras.callbacks.Callback):
+    """Gradient-reversal strength lambda_max * (2 / (1 + exp(-10 p)) - 1), p = epoch / ramp."""
+
+    def __init__(self, final: float, ramp_epochs: float):
+        super().__init__()
+        self.final, self.ramp = final, max(ramp_epochs, 1e-6)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        progress = min(epoch / self.ramp, 1.0)
+        strength = self.final * (2.0 / (1.0 + math.exp(-10.0 * progress)) - 1.0)
+        self.model.get_layer("grad_reverse").strength.assign(strength)
+
+
+class ChallengeSelection(keras.callbacks.Callback):
+    """Scores the validation set each epoch, keeps the best weights, stops after `patience`."""
+
+    def __init__(self, validation: Examples, classes: ClassSet, thresholds: np.ndarray, cfg: Config,
+                 verbose: int):
+        super().__init__()
+        self.validation, self.classes, self.thresholds, self.cfg = validation, classes, thresholds, cfg
+        self.windows = [inference_windows(x, cfg.preprocess) for x in validation.signals]
+        self.verbose = verbose
+        self.best_score, self.best_epoch, self.best_weights = -np.inf, -1, None
+        self.history: list[dict[str, float]] = []
+        self.started = time.time()
+        self.inference: keras.Model | None = None
+
+    def on_train_begin(self, logs=None):
+        self.inference = inference_model(self.model)
+
+    def score(self) -> metrics.Scores:
+        probabilities = predict_windows(self.inference, self.windows, self.validation.meta)
+        binary = apply_thresholds(probabilities, self.thresholds)
+        return metrics.score_all(self.classes.weights, self.classes.sinus_index, self.validation.labels,
+                                 binary, probabilities)
+
+    def on_epoch_end(self, epoch, logs=None):
+        s = self.score()
+        entry = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()},
+                 "val_challenge": s.challenge_metric, "val_auroc": s.auroc, "val_auprc": s.auprc,
+                 "val_f_measure": s.f_measure, "val_accuracy": s.accuracy,
+                 "seconds": round(time.time() - self.started, 1)}
+        self.history.append(entry)
+        if s.challenge_metric > self.best_score:
+            self.best_score, self.best_epoch = s.challenge_metric, epoch + 1
+            self.best_weights = self.model.get_weights()
+        if self.verbose:
+            print(f"epoch {epoch + 1}: loss {entry.get('loss', float('nan')):.4f}  val challenge "
+                  f"{s.challenge_metric:.3f}  AUROC {s.auroc:.3f}  F {s.f_measure:.3f}"
+                  f"{'  *' if self.best_epoch == epoch + 1 else ''}", flush=True)
+        if epoch + 1 - self.best_epoch >= self.cfg.train.patience:
+            self.model.stop_training = True
+
+
+def class_targets(examples: Examples, classes: ClassSet, cfg: Config) -> np.ndarray:
+    weights = np.ones(examples.labels.shape, dtype=np.float32)
+    if cfg.loss.benefit_weighting:
+        weights *= benefit_weights(examples.labels, classes.weights, cfg.loss.alpha)
+    if cfg.loss.domain_mask:
+        weights *= domain_annotation_mask(examples.labels, examples.domains)
+    return pack_targets(examples.labels, weights)
+
+
+def choose_thresholds(labels: np.ndarray, classes: ClassSet, cfg: Config) -> np.ndarray:
+    if cfg.thresholds.method == "cicst":
+        return cicst(labels, classes.weights, cfg.thresholds.beta)
+    if cfg.thresholds.method == "fixed":
+        return np.full(len(classes), cfg.thresholds.fixed)
+    raise ValueError(f"unknown threshold method {cfg.thresholds.method!r}")
+
+
+def compile_model(cfg: Config, window: int, num_classes: int, num_domains: int, steps_per_epoch: int):
+    keras.utils.set_random_seed(cfg.train.seed)
+    model = build_model(cfg.model, window, num_classes, N_META, num_domains)
+    schedule = keras.optimizers.schedules.ExponentialDecay(
+        cfg.train.learning_rate, decay_steps=max(steps_per_epoch, 1), decay_rate=cfg.train.lr_decay)
+    losses = {"classes": WeightedBCE(cfg.loss.focal_gamma)}
+    if "domain" in model.output_names:
+        losses["domain"] = keras.losses.SparseCategoricalCrossentropy()
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss=losses)
+    return model
+
+
+def save_model_folder(model_dir: Path, model: keras.Model, cfg: Config, classes: ClassSet,
+                      thresholds: np.ndarray, history: dict) -> None:
+    """Each file is written to a temporary name and renamed, so an interrupted save never
+    leaves a half-written file in place of a good one."""
+    model_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=model_dir, prefix=".model.", suffix=".keras")
+    os.close(fd)
+    try:
+        model.save(tmp)
+        os.replace(tmp, model_dir / MODEL_FILE)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    atomic_write_text(model_dir / CONFIG_FILE, json.dumps(cfg.to_dict(), indent=2))
+    atomic_write_text(model_dir / CLASSES_FILE, json.dumps(
+        {"codes": [list(c) for c in classes.codes], "names": classes.names, "weights": classes.weights.tolist()}))
+    write_thresholds(model_dir, thresholds, cfg.thresholds.method, cfg.thresholds.beta)
+    atomic_write_text(model_dir / HISTORY_FILE, json.dumps(history, indent=2))
+
+
+def write_thresholds(model_dir: Path, thresholds: np.ndarray, method: str, beta: float) -> None:
+    atomic_write_text(model_dir / THRESHOLDS_FILE, json.dumps(
+        {"method": method, "beta": beta, "thresholds": [float(t) for t in thresholds]}, indent=2))
+
+
+def _progress(verbose: int):
+    def report(i: int, n: int) -> None:
+        if i == n or i % max(n // 10, 1) == 0:
+            print(f"reading records {i}/{n}", file=sys.stderr, flush=True)
+    return report if verbose else None
+
+
+def train(data_dir: str | Path, model_dir: str | Path, cfg: Config | None = None,
+          weights_file: str | Path | None = None, verbose: int = 1) -> dict:
+    """Train on data_dir and write the model folder; returns the history."""
+    cfg = cfg or load_config()
+    classes = load_classes(weights_file)
+    examples = load_examples(data_dir, classes, cfg, _progress(verbose))
+    train_idx, val_idx = stratified_split(examples.labels, cfg.train.validation_fraction, cfg.train.seed)
+    if len(val_idx) == 0:
+        raise ValueError(f"{len(examples)} usable records are too few for a validation split")
+    training, validation = examples.subset(train_idx), examples.subset(val_idx)
+    num_domains = len(examples.domain_names)
+    batches = Batches(training, class_targets(training, classes, cfg), cfg,
+                      with_domain=cfg.model.domain_head and num_domains >= 2)
+    model = compile_model(cfg, cfg.preprocess.window, len(classes), num_domains, len(batches))
+    thresholds = choose_thresholds(training.labels, classes, cfg)
+    selection = ChallengeSelection(validation, classes, thresholds, cfg, verbose)
+    callbacks: list[keras.callbacks.Callback] = [selection]
+    if "domain" in model.output_names:
+        callbacks.insert(0, DomainRamp(cfg.model.domain_lambda, cfg.model.domain_ramp_epochs))
+    if verbose:
+        print(f"training on {len(training)} records, validating on {len(validation)}; "
+              f"domains: {', '.join(examples.domain_names)}", flush=True)
+    model.fit(batches, epochs=cfg.train.epochs, callbacks=callbacks, verbose=2 if verbose > 1 else 0)
+    model.set_weights(selection.best_weights)
+    history = {"best_epoch": selection.best_epoch, "best_val_challenge": selection.best_score,
+               "train_records": len(training), "validation_records": len(validation),
+               "domains": examples.domain_names, "validation_names": validation.names,
+               "epochs": selection.history}
+    save_model_folder(Path(model_dir), model, cfg, classes, thresholds, history)
+    return history
