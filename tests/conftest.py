@@ -1,0 +1,62 @@
+"""Shared fixtures: the real sample records, a small synthetic multi-source set and one
+small model trained on it once per test session (CPU, well under a minute)."""
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+SAMPLE_DIR = ROOT.parent / "shared" / "data" / "cinc2021-sample"
+SMALL_CONFIG = ROOT / "configs" / "small.json"
+
+
+@pytest.fixture(scope="session")
+def sample_dir():
+    if not SAMPLE_DIR.is_dir():
+        pytest.skip(f"real sample records not found at {SAMPLE_DIR}")
+    return SAMPLE_DIR
+
+
+@pytest.fixture(scope="session")
+def small_config():
+    from ecgcinc.config import config_from_dict
+    return lambda **overrides: config_from_dict(_deep_merge(json.loads(SMALL_CONFIG.read_text()), overrides))
+
+
+def _deep_merge(base, overrides):
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _deep_merge(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
+@pytest.fixture(scope="session")
+def synthetic_train(tmp_path_factory):
+    from ecgcinc import synth
+    path = tmp_path_factory.mktemp("synthetic_train")
+    synth.write_dataset(path, 320, seed=11)
+    return path
+
+
+@pytest.fixture(scope="session")
+def synthetic_test(tmp_path_factory):
+    from ecgcinc import synth
+    path = tmp_path_factory.mktemp("synthetic_test")
+    synth.write_dataset(path, 80, seed=12)
+    return path
+
+
+@pytest.fixture(scope="session")
+def trained_model(tmp_path_factory, synthetic_train, small_config):
+    from ecgcinc.train import train
+    model_dir = tmp_path_factory.mktemp("model")
+    train(synthetic_train, model_dir, small_config(train={"epochs": 10}), verbose=0)
+    return model_dir
