@@ -1,0 +1,106 @@
+"""Command line: python -m ecgcinc COMMAND ...
+
+  synth OUT --n N --seed S [--sources XA,XB] [--workers W]   synthetic multi-source records
+  leads IN OUT --leads I II [...]                            reduced-lead copy of a folder
+  train DATA MODEL [--config FILE]                           train (as train_model.py)
+  predict MODEL DATA OUT                                     outputs (as driver.py)
+  evaluate LABELS OUT [--scores F] [--class-scores F]        scores (as evaluate_model.py)
+  demo [--out DIR] [--n N]                                   synthesise, train, predict, evaluate
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from .config import load_config
+
+
+def cmd_synth(args: argparse.Namespace) -> None:
+    from . import synth
+    sources = args.sources.split(",") if args.sources else None
+    names = synth.write_dataset(args.out, args.n, args.seed, sources, args.workers)
+    print(f"wrote {len(names)} records to {args.out}")
+
+
+def cmd_leads(args: argparse.Namespace) -> None:
+    from .records import extract_leads
+    print(f"wrote {extract_leads(args.src, args.dst, args.leads)} records with leads {' '.join(args.leads)}")
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    from .train import train
+    train(args.data, args.model, load_config(args.config), verbose=1)
+
+
+def cmd_predict(args: argparse.Namespace) -> None:
+    from .predict import predict_folder
+    failures = predict_folder(args.model, args.data, args.out, verbose=0)
+    print(f"outputs in {args.out}" + (f" ({failures} record(s) failed)" if failures else ""))
+
+
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    from .evaluation import evaluate_folders, format_class_scores, format_scores
+    classes, scores = evaluate_folders(args.labels, args.outputs)
+    print(format_scores(scores))
+    if args.scores:
+        Path(args.scores).write_text(format_scores(scores))
+    if args.class_scores:
+        Path(args.class_scores).write_text(format_class_scores(classes, scores))
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    """The whole pipeline on fresh synthetic data with the small configuration."""
+    from . import synth
+    from .evaluation import evaluate_folders, format_scores
+    from .predict import predict_folder
+    from .train import train
+    out = Path(args.out)
+    config = Path(__file__).resolve().parent.parent / "configs" / "small.json"
+    started = time.time()
+    synth.write_dataset(out / "train", args.n, seed=1)
+    synth.write_dataset(out / "test", max(args.n // 4, 20), seed=2)
+    print(f"[demo] {args.n} training and {max(args.n // 4, 20)} test records in {out}", flush=True)
+    train(out / "train", out / "model", load_config(args.config or config), verbose=1)
+    predict_folder(out / "model", out / "test", out / "outputs", verbose=0)
+    _, scores = evaluate_folders(out / "test", out / "outputs")
+    print(f"[demo] held-out synthetic test set, {time.time() - started:.0f} s in all:")
+    print(format_scores(scores))
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m ecgcinc", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("synth", help="write synthetic multi-source records")
+    s.add_argument("out"), s.add_argument("--n", type=int, default=200), s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--sources", default=""), s.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    s.set_defaults(run=cmd_synth)
+    s = sub.add_parser("leads", help="copy a folder keeping only some leads")
+    s.add_argument("src"), s.add_argument("dst"), s.add_argument("--leads", nargs="+", required=True)
+    s.set_defaults(run=cmd_leads)
+    s = sub.add_parser("train", help="train a model folder")
+    s.add_argument("data"), s.add_argument("model"), s.add_argument("--config")
+    s.set_defaults(run=cmd_train)
+    s = sub.add_parser("predict", help="write Challenge outputs for a folder")
+    s.add_argument("model"), s.add_argument("data"), s.add_argument("out")
+    s.set_defaults(run=cmd_predict)
+    s = sub.add_parser("evaluate", help="score outputs against labels")
+    s.add_argument("labels"), s.add_argument("outputs"), s.add_argument("--scores"), s.add_argument("--class-scores")
+    s.set_defaults(run=cmd_evaluate)
+    s = sub.add_parser("demo", help="synthesise, train, predict and evaluate")
+    s.add_argument("--out", default="demo"), s.add_argument("--n", type=int, default=400)
+    s.add_argument("--config", help="configuration JSON (default: configs/small.json)")
+    s.set_defaults(run=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

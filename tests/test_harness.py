@@ -1,0 +1,143 @@
+"""The Challenge harness: driver.py and the official test_model.py loop give identical bytes,
+every lead set works, lead order does not matter, bad records do not stop the run."""
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import helper_code
+import team_code
+from ecgcinc.predict import predict_folder
+from ecgcinc.records import LEAD_SETS, TWELVE_LEADS, extract_leads, find_records, load_mat, write_mat
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def official_style_loop(model_dir, data_dir, out_dir):
+    """What the organisers' test_model.py does, through helper_code's official functions."""
+    os.makedirs(out_dir, exist_ok=True)
+    header_files, recording_files = helper_code.find_challenge_files(str(data_dir))
+    models = {}
+    for header_file, recording_file in zip(header_files, recording_files):
+        header = helper_code.load_header(header_file)
+        leads = helper_code.sort_leads(helper_code.get_leads(header))
+        if leads not in models:
+            models[leads] = team_code.load_model(str(model_dir), leads)
+        recording = helper_code.load_recording(recording_file)
+        try:
+            classes, labels, probabilities = team_code.run_model(models[leads], header, recording)
+        except Exception:
+            classes, labels, probabilities = [], [], []
+        root = os.path.splitext(os.path.basename(header_file))[0]
+        helper_code.save_outputs(os.path.join(out_dir, root + ".csv"), helper_code.get_recording_id(header),
+                                 classes, labels, probabilities)
+
+
+def assert_same_bytes(a: Path, b: Path):
+    names = sorted(p.name for p in a.iterdir())
+    assert names == sorted(p.name for p in b.iterdir()) and names
+    for name in names:
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+
+
+@pytest.fixture(scope="module")
+def folders(sample_dir, synthetic_test, tmp_path_factory):
+    small_synthetic = tmp_path_factory.mktemp("synthetic_subset")
+    for header in find_records(synthetic_test)[:24]:
+        shutil.copy(header, small_synthetic), shutil.copy(header.with_suffix(".mat"), small_synthetic)
+    return {"sample": sample_dir, "synthetic": small_synthetic}
+
+
+@pytest.mark.parametrize("source", ["sample", "synthetic"])
+@pytest.mark.parametrize("num_leads", [12, 6, 4, 3, 2])
+def test_driver_matches_official_loop(trained_model, folders, source, num_leads, tmp_path):
+    data = folders[source]
+    if num_leads < 12:
+        data = tmp_path / "data"
+        extract_leads(folders[source], data, LEAD_SETS[num_leads])
+    official, ours = tmp_path / "official", tmp_path / "ours"
+    official_style_loop(trained_model, data, official)
+    assert predict_folder(trained_model, data, ours, verbose=0, load_model=team_code.load_model,
+                          run_model=team_code.run_model) == 0
+    assert_same_bytes(official, ours)
+    lines = (ours / sorted(os.listdir(ours))[0]).read_text().split("\n")
+    assert len(lines) == 5 and lines[4] == "" and len(lines[1].split(",")) == 26
+    probabilities = np.array(lines[3].split(","), dtype=float)
+    assert np.isfinite(probabilities).all() and ((probabilities >= 0) & (probabilities <= 1)).all()
+    assert set(lines[2].split(",")) <= {"0", "1"}
+
+
+def test_driver_script_and_evaluator_script(trained_model, sample_dir, tmp_path):
+    out = tmp_path / "out"
+    run = subprocess.run([sys.executable, "driver.py", str(trained_model), str(sample_dir), str(out)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert len(list(out.glob("*.csv"))) == 50
+    run = subprocess.run([sys.executable, "evaluate_model.py", str(sample_dir), str(out),
+                          str(tmp_path / "scores.csv"), str(tmp_path / "class_scores.csv")],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "scores.csv").read_text().startswith("AUROC,AUPRC,Accuracy,F-measure,Challenge metric\n")
+    assert (tmp_path / "class_scores.csv").read_text().count("\n") == 3
+
+
+def test_lead_order_does_not_change_the_prediction(trained_model, sample_dir, tmp_path):
+    header = (sample_dir / "HR06000.hea").read_text().split("\n")
+    data = load_mat(sample_dir / "HR06000.mat", "HR06000")
+    order = np.random.default_rng(3).permutation(12)
+    (tmp_path / "HR06000.hea").write_text("\n".join([header[0]] + [header[1 + i] for i in order] + header[13:]))
+    write_mat(tmp_path / "HR06000.mat", data[order])
+    model = team_code.load_model(str(trained_model), TWELVE_LEADS)
+    a = team_code.run_model(model, "\n".join(header), data)
+    b = team_code.run_model(model, (tmp_path / "HR06000.hea").read_text(), data[order])
+    assert a == b
+
+
+def test_bad_records_get_an_error_line_and_an_output(trained_model, sample_dir, tmp_path, capfd):
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in ("E07500", "E07501", "HR06000"):
+        shutil.copy(sample_dir / f"{name}.hea", data), shutil.copy(sample_dir / f"{name}.mat", data)
+    (data / "E07501.mat").write_bytes((data / "E07501.mat").read_bytes()[:500])   # truncated
+    (data / "HR06000.mat").unlink()                                               # missing
+    (data / "BAD1.hea").write_text("")                                           # empty header
+    out = tmp_path / "out"
+    assert predict_folder(trained_model, data, out, verbose=0) == 3
+    errors = capfd.readouterr().err
+    assert "ERROR E07501: cannot read E07501.mat" in errors
+    assert "ERROR HR06000: missing recording file HR06000.mat" in errors
+    assert "ERROR BAD1: empty header" in errors
+    assert sorted(p.name for p in out.iterdir()) == ["BAD1.csv", "E07500.csv", "E07501.csv", "HR06000.csv"]
+    assert (out / "E07501.csv").read_text() == "#E07501\n\n\n\n"
+    assert len((out / "E07500.csv").read_text().split("\n")[1].split(",")) == 26
+
+
+def test_defective_record_still_gets_finite_outputs(trained_model, sample_dir):
+    header = (sample_dir / "E07500.hea").read_text()
+    data = load_mat(sample_dir / "E07500.mat", "E07500").astype(float)
+    data[0, :300] = np.nan
+    data[4] = 0
+    model = team_code.load_model(str(trained_model), helper_code.sort_leads(helper_code.get_leads(header)))
+    _, labels, probabilities = team_code.run_model(model, header, data)
+    assert np.isfinite(probabilities).all() and sum(labels) >= 1
+
+
+@pytest.mark.skipif(not os.environ.get("OFFICIAL_CLASSIFIER_DIR"),
+                    reason="set OFFICIAL_CLASSIFIER_DIR to a checkout of python-classifier-2021")
+def test_official_test_model_script(trained_model, sample_dir, tmp_path):
+    """With the organisers' own test_model.py and helper_code.py (not shipped here)."""
+    official = Path(os.environ["OFFICIAL_CLASSIFIER_DIR"])
+    harness = tmp_path / "harness"
+    harness.mkdir()
+    for name in ("test_model.py", "helper_code.py"):
+        shutil.copy(official / name, harness)
+    shutil.copy(ROOT / "team_code.py", harness)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    subprocess.run([sys.executable, "test_model.py", str(trained_model), str(sample_dir), str(tmp_path / "a")],
+                   cwd=harness, env=env, check=True, capture_output=True, timeout=600)
+    predict_folder(trained_model, sample_dir, tmp_path / "b", verbose=0)
+    assert_same_bytes(tmp_path / "a", tmp_path / "b")

@@ -1,0 +1,65 @@
+"""The synthetic generator: Challenge format, determinism, differing sources, learnable labels."""
+import filecmp
+
+import numpy as np
+import wfdb
+
+from ecgcinc import synth
+from ecgcinc.classes import load_classes
+from ecgcinc.config import SYNTHETIC_DOMAINS
+from ecgcinc.data import domain_of
+from ecgcinc.records import find_records, read_record
+
+
+def test_deterministic_per_seed_and_worker_count(tmp_path):
+    synth.write_dataset(tmp_path / "a", 12, seed=5)
+    synth.write_dataset(tmp_path / "b", 12, seed=5, workers=2)
+    synth.write_dataset(tmp_path / "c", 12, seed=6)
+    names = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "b").iterdir())
+    assert all(filecmp.cmp(tmp_path / "a" / n, tmp_path / "b" / n, shallow=False) for n in names)
+    assert not filecmp.cmp(tmp_path / "a" / "XA00001.mat", tmp_path / "c" / "XA00001.mat", shallow=False)
+
+
+def test_sources_differ_and_are_readable_by_wfdb(synthetic_train):
+    seen = {}
+    for path in [synthetic_train / f"{prefix}0000{i}.hea" for prefix in synth.SOURCES for i in (1, 2)]:
+        record = read_record(path)
+        theirs = wfdb.rdrecord(str(path.with_suffix("")))
+        np.testing.assert_allclose(record.signal, theirs.p_signal.T, atol=1e-6)
+        seen[path.stem[:2]] = (record.header.fs, tuple(record.header.gains[:1]), tuple(record.header.baselines[:1]))
+        assert domain_of(record.name, SYNTHETIC_DOMAINS) == SYNTHETIC_DOMAINS[path.stem[:2]]
+    assert {fs for fs, _, _ in seen.values()} == {257.0, 500.0, 1000.0}
+    assert len({gain for _, gain, _ in seen.values()}) == 3 and (1024.0,) in {b for _, _, b in seen.values()}
+    assert "# Dx:" in (synthetic_train / "XB00001.hea").read_text()
+    assert "#Dx:" in (synthetic_train / "XA00001.hea").read_text()
+
+
+def test_at_least_twelve_scored_classes_and_source_priors(synthetic_train):
+    classes = load_classes()
+    labels = {prefix: [] for prefix in synth.SOURCES}
+    for path in find_records(synthetic_train):
+        labels[path.stem[:2]].append(classes.encode(read_record(path).header.dx))
+    everything = np.concatenate([np.stack(v) for v in labels.values()])
+    assert (everything.sum(axis=0) > 0).sum() >= 12
+    # XB annotates rhythm only: no axis labels, although its waveforms have them
+    lad = classes.index(synth.CODES["LAD"])
+    assert np.stack(labels["XB"])[:, lad].sum() == 0 and np.stack(labels["XC"])[:, lad].sum() > 0
+
+
+def test_labels_follow_the_waveform():
+    """Rate labels agree with the R-R intervals; AF has irregular R-R; LAD has a negative aVF QRS."""
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        p = synth.draw_patient(rng, synth.SOURCES["XA"].priors)
+        times, kinds = synth._beat_times(p, 30.0, rng)
+        rr = np.diff([t for t, k in zip(times, kinds) if k not in ("pvc", "pac")])
+        if "SB" in p.labels and "SA" not in p.labels:
+            assert 60 / np.median(rr) < 60
+        if "STach" in p.labels:
+            assert 60 / np.median(rr) > 100
+        if "AF" in p.labels:
+            assert np.std(rr) / np.mean(rr) > 0.1
+    lad = synth.Patient({"LAD", "NSR"}, 70, 0.16, 0.09, -60, 0.4, 1.0, 1.0, np.eye(3))
+    leads = synth.dipole_to_leads(synth._render(synth._qrs_waves(lad, 0.5, rng), 500, 500.0))
+    assert leads[5].sum() < 0 < leads[0].sum()  # aVF net negative, lead I positive

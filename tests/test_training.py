@@ -1,0 +1,59 @@
+"""A short CPU training beats the untrained network by a margin chance cannot explain,
+and the model folder holds everything load_model needs."""
+import json
+
+import numpy as np
+
+from ecgcinc import metrics
+from ecgcinc.classes import load_classes
+from ecgcinc.data import load_examples, stratified_split
+from ecgcinc.models import build_model, inference_model
+from ecgcinc.predict import load_predictor, predict_windows
+from ecgcinc.preprocess import N_META, inference_windows
+from ecgcinc.thresholds import apply_thresholds
+
+
+def challenge_score(network, examples, thresholds, cfg, classes):
+    windows = [inference_windows(x, cfg.preprocess) for x in examples.signals]
+    probabilities = predict_windows(network, windows, examples.meta)
+    binary = apply_thresholds(probabilities, thresholds)
+    return metrics.challenge_metric(classes.weights, examples.labels, binary, classes.sinus_index), \
+        metrics.compute_auc(examples.labels, probabilities)[0]
+
+
+def test_training_beats_the_untrained_network(trained_model, synthetic_test):
+    predictor = load_predictor(trained_model)
+    cfg, classes = predictor.cfg, load_classes()
+    test = load_examples(synthetic_test, classes, cfg)
+    trained, trained_auroc = challenge_score(predictor.network, test, predictor.thresholds, cfg, classes)
+    untrained_scores = []
+    for seed in range(3):
+        import keras
+        keras.utils.set_random_seed(seed)
+        untrained = inference_model(build_model(cfg.model, cfg.preprocess.window, len(classes), N_META, 4))
+        untrained_scores.append(challenge_score(untrained, test, predictor.thresholds, cfg, classes)[0])
+    print(f"trained {trained:.3f} (AUROC {trained_auroc:.3f}), untrained {untrained_scores}")
+    assert trained > max(untrained_scores) + 0.25
+    assert trained_auroc > 0.7
+
+
+def test_model_folder_contents(trained_model):
+    names = {p.name for p in trained_model.iterdir()}
+    assert {"model.keras", "config.json", "classes.json", "thresholds.json", "history.json"} <= names
+    assert not [n for n in names if n.endswith(".tmp") or n.startswith(".")]
+    history = json.loads((trained_model / "history.json").read_text())
+    assert history["epochs"] and history["best_epoch"] >= 1
+    assert {"loss", "val_challenge", "val_auroc"} <= set(history["epochs"][0])
+    thresholds = json.loads((trained_model / "thresholds.json").read_text())
+    assert thresholds["method"] == "cicst" and len(thresholds["thresholds"]) == 26
+
+
+def test_stratified_split_puts_rare_classes_on_both_sides():
+    rng = np.random.default_rng(0)
+    labels = rng.random((200, 5)) < [0.5, 0.3, 0.1, 0.05, 0.02]
+    labels[labels.sum(axis=1) == 0, 0] = True
+    train, val = stratified_split(labels, 0.25, seed=1)
+    assert len(np.intersect1d(train, val)) == 0 and len(train) + len(val) == 200
+    for k in range(5):
+        if labels[:, k].sum() >= 4:
+            assert labels[train, k].any() and labels[val, k].any()
