@@ -6,6 +6,9 @@
   predict MODEL DATA OUT                                     outputs (as driver.py)
   evaluate LABELS OUT [--scores F] [--class-scores F]        scores (as evaluate_model.py)
   demo [--out DIR] [--n N]                                   synthesise, train, predict, evaluate
+  thresholds MODEL [--method M] [--beta B] [--weights W.csv] [--data DIR]
+                                                             re-target decisions, network untouched
+  compare-thresholds MODEL --data DIR [--csv F] [--de]       threshold methods side by side
 """
 from __future__ import annotations
 
@@ -70,6 +73,21 @@ def cmd_demo(args: argparse.Namespace) -> None:
     print(format_scores(scores))
 
 
+def cmd_thresholds(args: argparse.Namespace) -> None:
+    from .retarget import describe, retarget
+    values = retarget(args.model, args.method, args.beta, args.weights, args.data)
+    print(f"{args.model}: {describe(args.model)}")
+    print("thresholds: " + " ".join(f"{v:.3f}" for v in values))
+
+
+def cmd_compare(args: argparse.Namespace) -> None:
+    from .retarget import compare, format_table, write_csv
+    rows = compare(args.model, args.data, args.seed, args.de)
+    print(format_table(rows))
+    if args.csv:
+        write_csv(rows, args.csv)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m ecgcinc", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -94,6 +112,15 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--out", default="demo"), s.add_argument("--n", type=int, default=400)
     s.add_argument("--config", help="configuration JSON (default: configs/small.json)")
     s.set_defaults(run=cmd_demo)
+    s = sub.add_parser("thresholds", help="recompute a model's thresholds (new costs or method)")
+    s.add_argument("model"), s.add_argument("--method", default="cicst",
+                                            choices=["cicst", "fixed", "proportional", "grid", "de"])
+    s.add_argument("--beta", type=float), s.add_argument("--weights"), s.add_argument("--data")
+    s.set_defaults(run=cmd_thresholds)
+    s = sub.add_parser("compare-thresholds", help="compare threshold methods on held-out data")
+    s.add_argument("model"), s.add_argument("--data", required=True), s.add_argument("--csv")
+    s.add_argument("--seed", type=int, default=0), s.add_argument("--de", action="store_true")
+    s.set_defaults(run=cmd_compare)
     return p
 
 

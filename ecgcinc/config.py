@@ -90,9 +90,11 @@ class TrainConfig:
 
 @dataclass
 class ThresholdConfig:
-    method: str = "cicst"
-    beta: float = 0.5
+    method: str = "cicst"            # cicst, fixed, proportional, grid, de (see thresholds.py)
+    beta: float = 0.5                # CICST modulating factor: 0 costs only, 1 imbalance only
     fixed: float = 0.5
+    at_least_one: bool = True        # a record with no positive class gets its most probable one
+    sinus_exclusive: bool = False    # drop sinus rhythm where AF, flutter or pacing is positive
 
 
 @dataclass

@@ -71,6 +71,16 @@ def compute_f_measure(labels: np.ndarray, outputs: np.ndarray) -> tuple[float, n
     return _nanmean_or_nan(per_class), per_class
 
 
+def sensitivity_specificity(labels: np.ndarray, outputs: np.ndarray) -> tuple[float, float]:
+    """Macro sensitivity TP/(TP+FN) and specificity TN/(TN+FP) over the classes where defined."""
+    labels, outputs = labels.astype(bool), outputs.astype(bool)
+    tp = np.sum(labels & outputs, axis=0).astype(np.float64)
+    tn = np.sum(~labels & ~outputs, axis=0).astype(np.float64)
+    sensitivity = _ratio(tp, labels.sum(axis=0).astype(np.float64))
+    specificity = _ratio(tn, (~labels).sum(axis=0).astype(np.float64))
+    return _nanmean_or_nan(sensitivity), _nanmean_or_nan(specificity)
+
+
 def modified_confusion(labels: np.ndarray, outputs: np.ndarray) -> np.ndarray:
     """A[i, j]: credit for true class i predicted as j, each record weighted 1/|labels ∪ outputs|."""
     labels = labels.astype(np.float64)

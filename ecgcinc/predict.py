@@ -22,13 +22,14 @@ from .preprocess import inference_windows, preprocess_record
 from .outputs import write_outputs
 from .records import (TWELVE_LEADS, Record, RecordError, find_records, lead_slot, load_mat,
                       make_record, parse_header)
-from .thresholds import apply_thresholds
+from .thresholds import decide
 
 MODEL_FILE = "model.keras"
 CONFIG_FILE = "config.json"
 CLASSES_FILE = "classes.json"
 THRESHOLDS_FILE = "thresholds.json"
 HISTORY_FILE = "history.json"
+TRAIN_LABELS_FILE = "train_labels.npy"
 PROBABILITY_DECIMALS = 6
 
 
@@ -73,7 +74,8 @@ class Predictor:
     def outputs(self, record: Record) -> tuple[list[str], list[int], list[float]]:
         """Class names, 0/1 labels and probabilities for one record (Challenge order)."""
         probabilities = self.probabilities([record])[0]
-        binary = apply_thresholds(probabilities[None], self.thresholds)[0]
+        t = self.cfg.thresholds
+        binary = decide(probabilities[None], self.thresholds, self.classes, t.at_least_one, t.sinus_exclusive)[0]
         return (self.classes.names, [int(b) for b in binary],
                 [round(float(p), PROBABILITY_DECIMALS) for p in probabilities])
 

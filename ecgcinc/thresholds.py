@@ -27,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 ALWAYS_OFF = 1.0
+SINUS_CONTRADICTING = ("164889003", "164890007", "10370003")  # AF, atrial flutter, pacing rhythm
 
 
 def false_positive_costs(labels: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -72,3 +73,101 @@ def apply_thresholds(probabilities: np.ndarray, thresholds: np.ndarray, at_least
         contradicted = binary[:, list(exclusive_with_sinus)].any(axis=1)
         binary[contradicted, sinus_index] = False
     return binary
+
+
+def decide(probabilities: np.ndarray, thresholds: np.ndarray, classes, at_least_one: bool = True,
+           sinus_exclusive: bool = False) -> np.ndarray:
+    """apply_thresholds with the post-rules named by the configuration, for a ClassSet."""
+    contradicting = tuple(i for i in (classes.index(c) for c in SINUS_CONTRADICTING) if i is not None)
+    return apply_thresholds(probabilities, thresholds, at_least_one, classes.sinus_index if sinus_exclusive else None,
+                            contradicting if sinus_exclusive else ())
+
+
+# ---------------------------------------------------------------------------
+# Baselines the model paper compares CICST with
+# ---------------------------------------------------------------------------
+
+def fixed(num_classes: int, value: float) -> np.ndarray:
+    return np.full(num_classes, float(value))
+
+
+def top_k_outputs(probabilities: np.ndarray, k: int = 1) -> np.ndarray:
+    """Rank-based decision: the k most probable classes of each record are positive."""
+    binary = np.zeros(probabilities.shape, dtype=bool)
+    top = np.argsort(-probabilities, axis=1, kind="stable")[:, :k]
+    np.put_along_axis(binary, top, True, axis=1)
+    return binary
+
+
+def proportional(probabilities: np.ndarray, train_labels: np.ndarray) -> np.ndarray:
+    """Per class, the threshold at which the share of positive outputs on `probabilities`
+    equals the class's prevalence in the training labels."""
+    prevalence = train_labels.astype(bool).mean(axis=0)
+    thresholds = np.array([np.quantile(probabilities[:, j], 1.0 - prevalence[j]) if prevalence[j] > 0
+                           else ALWAYS_OFF for j in range(probabilities.shape[1])])
+    return np.clip(thresholds, 1e-6, ALWAYS_OFF)
+
+
+def _challenge(weights: np.ndarray, sinus_index: int, labels: np.ndarray, probabilities: np.ndarray,
+               thresholds: np.ndarray) -> float:
+    from .metrics import challenge_metric
+    return challenge_metric(weights, labels, apply_thresholds(probabilities, thresholds), sinus_index)
+
+
+def grid_search(probabilities: np.ndarray, labels: np.ndarray, weights: np.ndarray, sinus_index: int,
+                start: np.ndarray, grid: np.ndarray | None = None, rounds: int = 2) -> np.ndarray:
+    """Coordinate ascent on the challenge metric (the domain-generalisation paper's search):
+    class by class, the grid value that scores best is kept if it beats the current score,
+    so the result never scores below `start` on the data searched."""
+    grid = np.linspace(0.05, 0.95, 19) if grid is None else grid
+    best = np.asarray(start, dtype=np.float64).copy()
+    best_score = _challenge(weights, sinus_index, labels, probabilities, best)
+    for _ in range(rounds):
+        improved = False
+        for j in range(len(best)):
+            for value in grid:
+                trial = best.copy()
+                trial[j] = value
+                score = _challenge(weights, sinus_index, labels, probabilities, trial)
+                if score > best_score + 1e-12:
+                    best, best_score, improved = trial, score, True
+        if not improved:
+            break
+    return best
+
+
+def differential_evolution(probabilities: np.ndarray, labels: np.ndarray, weights: np.ndarray,
+                           sinus_index: int, seed: int = 0, maxiter: int = 30) -> np.ndarray:
+    """scipy's differential evolution over all thresholds at once (the strongest search baseline)."""
+    import scipy.optimize
+    result = scipy.optimize.differential_evolution(
+        lambda t: -_challenge(weights, sinus_index, labels, probabilities, t),
+        bounds=[(0.01, 0.99)] * probabilities.shape[1], seed=seed, maxiter=maxiter, popsize=8,
+        polish=False, tol=1e-6)
+    return result.x
+
+
+SEARCH_METHODS = ("grid", "de", "proportional")
+METHODS = ("cicst", "fixed") + SEARCH_METHODS
+
+
+def choose(method: str, train_labels: np.ndarray, weights: np.ndarray, sinus_index: int, beta: float = 0.5,
+           value: float = 0.5, probabilities: np.ndarray | None = None, labels: np.ndarray | None = None,
+           seed: int = 0) -> np.ndarray:
+    """Thresholds by name.  cicst and fixed need only the training labels; the search methods
+    also need probabilities (and, except proportional, labels) of the data they are fitted on."""
+    if method == "cicst":
+        return cicst(train_labels, weights, beta)
+    if method == "fixed":
+        return fixed(train_labels.shape[1], value)
+    if probabilities is None:
+        raise ValueError(f"threshold method {method!r} needs probabilities of fitting data (--data)")
+    if method == "proportional":
+        return proportional(probabilities, train_labels)
+    if labels is None:
+        raise ValueError(f"threshold method {method!r} needs labelled fitting data")
+    if method == "grid":
+        return grid_search(probabilities, labels, weights, sinus_index, cicst(train_labels, weights, beta))
+    if method == "de":
+        return differential_evolution(probabilities, labels, weights, sinus_index, seed)
+    raise ValueError(f"unknown threshold method {method!r}; choose from {METHODS}")

@@ -30,9 +30,9 @@ from .losses import WeightedBCE, benefit_weights, domain_annotation_mask, pack_t
 from .models import build_model, inference_model
 from .outputs import atomic_write_text
 from .predict import (CLASSES_FILE, CONFIG_FILE, HISTORY_FILE, MODEL_FILE, THRESHOLDS_FILE,
-                      predict_windows)
+                      TRAIN_LABELS_FILE, predict_windows)
 from .preprocess import N_DEMOGRAPHICS, N_META, inference_windows
-from .thresholds import apply_thresholds, cicst
+from . import thresholds as thresholding
 
 
 class Batches(keras.utils.PyDataset):
@@ -96,6 +96,8 @@ class ChallengeSelection(keras.callbacks.Callback):
 
     def __init__(self, validation: Examples, classes: ClassSet, thresholds: np.ndarray, cfg: Config,
                  verbose: int):
+        """Thresholds here are CICST from the training labels: the selection never looks at
+        validation labels except through the score it maximises."""
         super().__init__()
         self.validation, self.classes, self.thresholds, self.cfg = validation, classes, thresholds, cfg
         self.windows = [inference_windows(x, cfg.preprocess) for x in validation.signals]
@@ -110,7 +112,8 @@ class ChallengeSelection(keras.callbacks.Callback):
 
     def score(self) -> metrics.Scores:
         probabilities = predict_windows(self.inference, self.windows, self.validation.meta)
-        binary = apply_thresholds(probabilities, self.thresholds)
+        t = self.cfg.thresholds
+        binary = thresholding.decide(probabilities, self.thresholds, self.classes, t.at_least_one, t.sinus_exclusive)
         return metrics.score_all(self.classes.weights, self.classes.sinus_index, self.validation.labels,
                                  binary, probabilities)
 
@@ -141,12 +144,19 @@ def class_targets(examples: Examples, classes: ClassSet, cfg: Config) -> np.ndar
     return pack_targets(examples.labels, weights)
 
 
-def choose_thresholds(labels: np.ndarray, classes: ClassSet, cfg: Config) -> np.ndarray:
-    if cfg.thresholds.method == "cicst":
-        return cicst(labels, classes.weights, cfg.thresholds.beta)
-    if cfg.thresholds.method == "fixed":
-        return np.full(len(classes), cfg.thresholds.fixed)
-    raise ValueError(f"unknown threshold method {cfg.thresholds.method!r}")
+def final_thresholds(model: keras.Model, training: Examples, validation: Examples, classes: ClassSet,
+                     cfg: Config) -> np.ndarray:
+    """The configured method; search methods are fitted on half of the validation set (the other
+    half stays unseen by every choice made in training)."""
+    t = cfg.thresholds
+    probabilities = labels = None
+    if t.method in thresholding.SEARCH_METHODS:
+        half = np.arange(0, len(validation), 2)
+        windows = [inference_windows(validation.signals[i], cfg.preprocess) for i in half]
+        probabilities = predict_windows(inference_model(model), windows, validation.meta[half])
+        labels = validation.labels[half]
+    return thresholding.choose(t.method, training.labels, classes.weights, classes.sinus_index, t.beta, t.fixed,
+                               probabilities, labels, cfg.train.seed)
 
 
 def compile_model(cfg: Config, window: int, num_classes: int, num_domains: int, steps_per_epoch: int):
@@ -162,7 +172,7 @@ def compile_model(cfg: Config, window: int, num_classes: int, num_domains: int, 
 
 
 def save_model_folder(model_dir: Path, model: keras.Model, cfg: Config, classes: ClassSet,
-                      thresholds: np.ndarray, history: dict) -> None:
+                      thresholds: np.ndarray, history: dict, train_labels: np.ndarray) -> None:
     """Each file is written to a temporary name and renamed, so an interrupted save never
     leaves a half-written file in place of a good one."""
     model_dir.mkdir(parents=True, exist_ok=True)
@@ -177,13 +187,23 @@ def save_model_folder(model_dir: Path, model: keras.Model, cfg: Config, classes:
     atomic_write_text(model_dir / CONFIG_FILE, json.dumps(cfg.to_dict(), indent=2))
     atomic_write_text(model_dir / CLASSES_FILE, json.dumps(
         {"codes": [list(c) for c in classes.codes], "names": classes.names, "weights": classes.weights.tolist()}))
-    write_thresholds(model_dir, thresholds, cfg.thresholds.method, cfg.thresholds.beta)
+    write_thresholds(model_dir, thresholds, cfg.thresholds.method, cfg.thresholds.beta, "weights.csv (training)")
     atomic_write_text(model_dir / HISTORY_FILE, json.dumps(history, indent=2))
+    save_train_labels(model_dir, train_labels)
 
 
-def write_thresholds(model_dir: Path, thresholds: np.ndarray, method: str, beta: float) -> None:
+def save_train_labels(model_dir: Path, labels: np.ndarray) -> None:
+    """The training label matrix: CICST and the proportional method need it to re-target."""
+    fd, tmp = tempfile.mkstemp(dir=model_dir, prefix=".labels.", suffix=".npy")
+    with os.fdopen(fd, "wb") as handle:
+        np.save(handle, labels.astype(bool))
+    os.replace(tmp, model_dir / TRAIN_LABELS_FILE)
+
+
+def write_thresholds(model_dir: Path, thresholds: np.ndarray, method: str, beta: float, weights: str) -> None:
     atomic_write_text(model_dir / THRESHOLDS_FILE, json.dumps(
-        {"method": method, "beta": beta, "thresholds": [float(t) for t in thresholds]}, indent=2))
+        {"method": method, "beta": beta, "weights": weights, "thresholds": [float(t) for t in thresholds]},
+        indent=2))
 
 
 def _progress(verbose: int):
@@ -207,8 +227,8 @@ def train(data_dir: str | Path, model_dir: str | Path, cfg: Config | None = None
     batches = Batches(training, class_targets(training, classes, cfg), cfg,
                       with_domain=cfg.model.domain_head and num_domains >= 2)
     model = compile_model(cfg, cfg.preprocess.window, len(classes), num_domains, len(batches))
-    thresholds = choose_thresholds(training.labels, classes, cfg)
-    selection = ChallengeSelection(validation, classes, thresholds, cfg, verbose)
+    selection = ChallengeSelection(validation, classes, thresholding.cicst(training.labels, classes.weights,
+                                   cfg.thresholds.beta), cfg, verbose)
     callbacks: list[keras.callbacks.Callback] = [selection]
     if "domain" in model.output_names:
         callbacks.insert(0, DomainRamp(cfg.model.domain_lambda, cfg.model.domain_ramp_epochs))
@@ -217,9 +237,10 @@ def train(data_dir: str | Path, model_dir: str | Path, cfg: Config | None = None
               f"domains: {', '.join(examples.domain_names)}", flush=True)
     model.fit(batches, epochs=cfg.train.epochs, callbacks=callbacks, verbose=2 if verbose > 1 else 0)
     model.set_weights(selection.best_weights)
+    thresholds = final_thresholds(model, training, validation, classes, cfg)
     history = {"best_epoch": selection.best_epoch, "best_val_challenge": selection.best_score,
                "train_records": len(training), "validation_records": len(validation),
                "domains": examples.domain_names, "validation_names": validation.names,
                "epochs": selection.history}
-    save_model_folder(Path(model_dir), model, cfg, classes, thresholds, history)
+    save_model_folder(Path(model_dir), model, cfg, classes, thresholds, history, training.labels)
     return history

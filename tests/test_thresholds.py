@@ -1,8 +1,18 @@
-"""CICST against a hand computation, and the directions it must move in."""
+"""CICST against a hand computation and the directions it must move in; the baselines;
+re-targeting a trained model with new costs; the method comparison."""
+import json
+import shutil
+
 import numpy as np
 import pytest
 
-from ecgcinc.thresholds import apply_thresholds, cicst, false_positive_costs, imbalance_ratio
+from ecgcinc import metrics
+from ecgcinc.__main__ import main
+from ecgcinc.classes import DEFAULT_WEIGHTS, load_classes
+from ecgcinc.predict import THRESHOLDS_FILE
+from ecgcinc.retarget import compare, format_table, write_csv
+from ecgcinc.thresholds import (apply_thresholds, cicst, false_positive_costs, grid_search, imbalance_ratio,
+                                proportional, top_k_outputs)
 
 W = np.array([[1.0, 0.5], [0.5, 1.0]])
 LABELS = np.array([[1, 0], [1, 1], [0, 1], [1, 0]], dtype=bool)
@@ -56,3 +66,64 @@ def test_apply_thresholds_post_rules():
     np.testing.assert_array_equal(apply_thresholds(p, t, at_least_one=False), [[0, 0, 0], [1, 1, 0]])
     np.testing.assert_array_equal(apply_thresholds(p, t, sinus_index=1, exclusive_with_sinus=(0,)),
                                   [[0, 1, 0], [1, 0, 0]])
+
+
+# --- searches, re-targeting, comparison ---------------------------------------
+
+
+def test_grid_search_never_scores_below_its_start():
+    classes = load_classes()
+    rng = np.random.default_rng(4)
+    for trial in range(3):
+        labels = rng.random((120, 26)) < 0.1
+        probabilities = np.clip(labels * 0.4 + rng.random((120, 26)) * 0.6, 0, 1)
+        start = rng.uniform(0.1, 0.9, 26)
+        found = grid_search(probabilities, labels, classes.weights, classes.sinus_index, start, rounds=1)
+        score = lambda t: metrics.challenge_metric(classes.weights, labels, apply_thresholds(probabilities, t),  # noqa: E731
+                                                   classes.sinus_index)
+        assert score(found) >= score(start)
+
+
+def test_proportional_and_rank_based():
+    rng = np.random.default_rng(5)
+    probabilities = rng.random((1000, 3))
+    train = rng.random((500, 3)) < [0.5, 0.1, 0.0]
+    t = proportional(probabilities, train)
+    rate = (probabilities >= t).mean(axis=0)
+    assert abs(rate[0] - train[:, 0].mean()) < 0.01 and abs(rate[1] - train[:, 1].mean()) < 0.01 and t[2] == 1.0
+    assert (top_k_outputs(probabilities, 2).sum(axis=1) == 2).all()
+
+
+def test_retarget_with_edited_weights_changes_only_that_class(trained_model, tmp_path, capsys):
+    model = tmp_path / "model"
+    shutil.copytree(trained_model, model)
+    network_before = (model / "model.keras").read_bytes()
+    before = np.array(json.loads((model / THRESHOLDS_FILE).read_text())["thresholds"])
+    classes = load_classes()
+    j = classes.index("164889003")  # AF: make its false positives cheaper
+    rows = [line.split(",") for line in DEFAULT_WEIGHTS.read_text().splitlines()]
+    for i in range(1, len(rows)):
+        if i - 1 != j:
+            rows[i][j + 1] = str(min(1.0, float(rows[i][j + 1]) + 0.3))
+    edited = tmp_path / "weights_af.csv"
+    edited.write_text("\n".join(",".join(r) for r in rows) + "\n")
+    main(["thresholds", str(model), "--weights", str(edited)])
+    after = np.array(json.loads((model / THRESHOLDS_FILE).read_text())["thresholds"])
+    changed = np.flatnonzero(~np.isclose(before, after))
+    trained_on = np.load(model / "train_labels.npy").any(axis=0)
+    assert changed.tolist() == ([j] if trained_on[j] else [])
+    assert after[j] <= before[j]
+    assert (model / "model.keras").read_bytes() == network_before
+    assert len(list(model.glob("thresholds.*.json"))) == 1
+    assert "weights_af.csv" in capsys.readouterr().out
+
+
+def test_compare_thresholds_table(trained_model, synthetic_test, tmp_path):
+    rows = compare(trained_model, synthetic_test)
+    names = [r.method for r in rows]
+    assert names[:2] == ["fixed 0.5", "fixed 0.2"] and "grid search" in names and "proportional" in names
+    assert sum(n.startswith("CICST beta=") for n in names) == 5
+    assert all(np.isfinite([r.challenge, r.accuracy]).all() for r in rows)
+    write_csv(rows, tmp_path / "t.csv")
+    assert (tmp_path / "t.csv").read_text().count("\n") == len(rows) + 1
+    assert format_table(rows).count("\n") == len(rows) + 1
