@@ -29,11 +29,15 @@ def benefit_weights(labels: np.ndarray, weights: np.ndarray, alpha: float) -> np
 
 
 def domain_annotation_mask(labels: np.ndarray, domains: np.ndarray) -> np.ndarray:
-    """Md per record and class: 0 where the record's domain has no positive of that class."""
+    """Md per record and class: 0 where the record's domain has no positive of a class that
+    some other domain does annotate.  A class with no positive anywhere stays weighted 1: no
+    source labels it, so the only thing to learn is that it is absent (masking it everywhere
+    would leave its output untrained)."""
     mask = np.ones(labels.shape, dtype=np.float32)
+    annotated_somewhere = labels.any(axis=0)
     for domain in np.unique(domains):
         rows = domains == domain
-        never = ~labels[rows].any(axis=0)
+        never = ~labels[rows].any(axis=0) & annotated_somewhere
         mask[np.ix_(rows, never)] = 0.0
     return mask
 

@@ -64,9 +64,9 @@ class Predictor:
     def probabilities(self, records: Sequence[Record]) -> np.ndarray:
         windows, metas = [], []
         for record in records:
-            record.mask = record.mask & self.allowed
-            record.signal[~record.mask] = 0.0
-            x, meta = preprocess_record(record, self.cfg.preprocess)
+            mask = record.mask & self.allowed  # leads outside the requested set count as absent
+            restricted = Record(record.header, np.where(mask[:, None], record.signal, 0.0), mask, record.defects)
+            x, meta = preprocess_record(restricted, self.cfg.preprocess)
             windows.append(inference_windows(x, self.cfg.preprocess))
             metas.append(meta)
         return predict_windows(self.network, windows, np.stack(metas))

@@ -278,7 +278,8 @@ def _beats(p: Patient, duration: float, rng: np.random.Generator) -> list[Wave]:
         rr = times[i] - times[i - 1] if i else 60.0 / p.rate_bpm
         if kind in ("sinus", "pac"):
             p_dir = _frontal(60, 0.2) if kind == "sinus" else _frontal(-100, 0.1)
-            waves.append(Wave(t - 0.04 - p.pr_s + 0.05, 0.022, 0.13 * p_dir))
+            # P centre 10 ms later than R minus PR: P onset and QRS onset are about PR apart
+            waves.append(Wave(t - p.pr_s + 0.01, 0.022, 0.13 * p_dir))
         if kind == "pvc":
             waves += [Wave(t, 0.035, 1.6 * p.amplitude * pvc_dir), Wave(t + 0.3, 0.06, -0.5 * pvc_dir)]
             continue

@@ -27,7 +27,7 @@ from .classes import ClassSet, load_classes
 from .config import Config, load_config
 from .data import Examples, load_examples, stratified_split
 from .losses import WeightedBCE, benefit_weights, domain_annotation_mask, pack_targets
-from .models import build_model, inference_model
+from .models import build_model, forward_flops, inference_model
 from .outputs import atomic_write_text
 from .predict import (CLASSES_FILE, CONFIG_FILE, HISTORY_FILE, MODEL_FILE, THRESHOLDS_FILE,
                       TRAIN_LABELS_FILE, predict_windows)
@@ -235,7 +235,12 @@ def train(data_dir: str | Path, model_dir: str | Path, cfg: Config | None = None
     if verbose:
         print(f"training on {len(training)} records, validating on {len(validation)}; "
               f"domains: {', '.join(examples.domain_names)}", flush=True)
-    model.fit(batches, epochs=cfg.train.epochs, callbacks=callbacks, verbose=2 if verbose > 1 else 0)
+        if cfg.model.backbone == "resnet_cwa":
+            flops = forward_flops(cfg.model, cfg.preprocess.window, len(classes))
+            print(f"{cfg.model.backbone}: {model.count_params():,} parameters, "
+                  f"{flops / 1e9:.2f} GFLOP per {cfg.preprocess.window_s:g}-s record", flush=True)
+    progress_bar = 1 if verbose and sys.stdout.isatty() else 0
+    model.fit(batches, epochs=cfg.train.epochs, callbacks=callbacks, verbose=progress_bar)
     model.set_weights(selection.best_weights)
     thresholds = final_thresholds(model, training, validation, classes, cfg)
     history = {"best_epoch": selection.best_epoch, "best_val_challenge": selection.best_score,

@@ -78,10 +78,11 @@ def test_benefit_weights_by_hand():
 
 
 def test_domain_mask_by_hand():
-    labels = np.array([[1, 0, 0], [0, 1, 0], [1, 0, 1], [0, 0, 1]], dtype=bool)
+    # class 3 has no positive in any domain: it is learnt as absent everywhere, not masked
+    labels = np.array([[1, 0, 0, 0], [0, 1, 0, 0], [1, 0, 1, 0], [0, 0, 1, 0]], dtype=bool)
     domains = np.array([0, 0, 1, 1])
     md = domain_annotation_mask(labels, domains)
-    np.testing.assert_array_equal(md, [[1, 1, 0], [1, 1, 0], [1, 0, 1], [1, 0, 1]])
+    np.testing.assert_array_equal(md, [[1, 1, 0, 1], [1, 1, 0, 1], [1, 0, 1, 1], [1, 0, 1, 1]])
 
 
 def test_weighted_bce_zero_weight_ignores_the_class():
