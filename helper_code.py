@@ -165,7 +165,7 @@ def save_outputs(output_file, recording_id, classes, labels, probabilities):
 def load_outputs(output_file):
     recording_id = classes = labels = probabilities = None
     with open(output_file, 'r') as f:
-        lines = f.read().split('\n')
+        lines = f.readlines()  # lines keep their newline; the official record id does too
     for i, line in enumerate(lines[:4]):
         if i == 0:
             recording_id = line[1:] if len(line) > 1 else None

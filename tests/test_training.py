@@ -57,3 +57,17 @@ def test_stratified_split_puts_rare_classes_on_both_sides():
     for k in range(5):
         if labels[:, k].sum() >= 4:
             assert labels[train, k].any() and labels[val, k].any()
+
+
+def test_search_thresholds_at_training_time_use_half_the_validation_set(trained_model, synthetic_test):
+    from dataclasses import replace
+
+    from ecgcinc.train import final_thresholds
+    predictor = load_predictor(trained_model)
+    classes = load_classes()
+    examples = load_examples(synthetic_test, classes, predictor.cfg)
+    train_idx, val_idx = stratified_split(examples.labels, 0.5, seed=0)
+    for method in ("grid", "proportional", "cicst"):
+        cfg = replace(predictor.cfg, thresholds=replace(predictor.cfg.thresholds, method=method))
+        t = final_thresholds(predictor.network, examples.subset(train_idx), examples.subset(val_idx), classes, cfg)
+        assert t.shape == (26,) and ((t >= 0) & (t <= 1)).all()
