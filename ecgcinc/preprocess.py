@@ -111,4 +111,4 @@ def inference_windows(x: np.ndarray, cfg: PreprocessConfig) -> np.ndarray:
         return out
     count = min(int(np.ceil(n / length)) * 2 - 1, cfg.max_windows)
     starts = np.linspace(0, n - length, count).round().astype(int)
-    return np.stack([x[s : s + length] for s in starts])
+    return np.stack([x[s : s + length] for s in starts]).astype(np.float32)

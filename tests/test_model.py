@@ -5,7 +5,6 @@ import keras
 from keras import ops
 
 from ecgcinc import augment
-from ecgcinc.classes import load_classes
 from ecgcinc.config import ModelConfig
 from ecgcinc.losses import WeightedBCE, benefit_weights, domain_annotation_mask, pack_targets
 from ecgcinc.models import GradientReversal, attention_model, build_model, forward_flops, inference_model

@@ -74,14 +74,16 @@ def test_apply_thresholds_post_rules():
 def test_grid_search_never_scores_below_its_start():
     classes = load_classes()
     rng = np.random.default_rng(4)
-    for trial in range(3):
+    def score(labels, probabilities, t):
+        return metrics.challenge_metric(classes.weights, labels, apply_thresholds(probabilities, t),
+                                        classes.sinus_index)
+
+    for _ in range(3):
         labels = rng.random((120, 26)) < 0.1
         probabilities = np.clip(labels * 0.4 + rng.random((120, 26)) * 0.6, 0, 1)
         start = rng.uniform(0.1, 0.9, 26)
         found = grid_search(probabilities, labels, classes.weights, classes.sinus_index, start, rounds=1)
-        score = lambda t: metrics.challenge_metric(classes.weights, labels, apply_thresholds(probabilities, t),  # noqa: E731
-                                                   classes.sinus_index)
-        assert score(found) >= score(start)
+        assert score(labels, probabilities, found) >= score(labels, probabilities, start)
 
 
 def test_proportional_and_rank_based():

@@ -71,3 +71,17 @@ def test_search_thresholds_at_training_time_use_half_the_validation_set(trained_
         cfg = replace(predictor.cfg, thresholds=replace(predictor.cfg.thresholds, method=method))
         t = final_thresholds(predictor.network, examples.subset(train_idx), examples.subset(val_idx), classes, cfg)
         assert t.shape == (26,) and ((t >= 0) & (t <= 1)).all()
+
+
+def test_training_data_skips_bad_records_with_a_warning(sample_dir, tmp_path, capfd, small_config):
+    import shutil
+    for name in ("E07500", "E07501", "E07502", "JS20004"):
+        shutil.copy(sample_dir / f"{name}.hea", tmp_path), shutil.copy(sample_dir / f"{name}.mat", tmp_path)
+    (tmp_path / "E07501.mat").write_bytes(b"not a mat file")
+    (tmp_path / "E07502.hea").write_text((tmp_path / "E07502.hea").read_text().replace("# Dx: ", "# Dx: 999999,"))
+    examples = load_examples(tmp_path, load_classes(), small_config())
+    err = capfd.readouterr().err
+    assert "WARNING skipping E07501: cannot read E07501.mat" in err
+    assert "WARNING skipping JS20004: lead V2 is flat" in err       # a real record with flat leads
+    assert examples.names == ["E07500", "E07502"] and examples.signals[0].dtype == np.float16
+    assert np.isfinite(examples.meta).all()
