@@ -58,5 +58,5 @@ def synthetic_test(tmp_path_factory):
 def trained_model(tmp_path_factory, synthetic_train, small_config):
     from ecgcinc.train import train
     model_dir = tmp_path_factory.mktemp("model")
-    train(synthetic_train, model_dir, small_config(train={"epochs": 10, "patience": 10}), verbose=0)
+    train(synthetic_train, model_dir, small_config(train={"epochs": 16, "patience": 16}), verbose=0)
     return model_dir

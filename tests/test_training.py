@@ -33,7 +33,7 @@ def test_training_beats_the_untrained_network(trained_model, synthetic_test):
         untrained = inference_model(build_model(cfg.model, cfg.preprocess.window, len(classes), N_META, 4))
         untrained_scores.append(challenge_score(untrained, test, predictor.thresholds, cfg, classes)[0])
     print(f"trained {trained:.3f} (AUROC {trained_auroc:.3f}), untrained {untrained_scores}")
-    assert trained > max(untrained_scores) + 0.25
+    assert trained > max(untrained_scores) + 0.3
     assert trained_auroc > 0.7
 
 
