@@ -17,7 +17,7 @@ import numpy as np
 
 from . import models  # noqa: F401  (registers the custom layers for loading)
 from .classes import ClassSet
-from .config import Config, config_from_dict
+from .config import Config, PreprocessConfig, config_from_dict
 from .preprocess import inference_windows, preprocess_record
 from .outputs import write_outputs
 from .records import (TWELVE_LEADS, Record, RecordError, find_records, lead_slot, load_mat,
@@ -47,6 +47,12 @@ def predict_windows(model: keras.Model, windows: Sequence[np.ndarray], meta: np.
     return sums / counts[:, None]
 
 
+def signal_probabilities(model: keras.Model, signals: Sequence[np.ndarray], meta: np.ndarray,
+                         cfg: PreprocessConfig) -> np.ndarray:
+    """Probabilities of preprocessed signals (n_i, 12), each covered by its inference windows."""
+    return predict_windows(model, [inference_windows(x, cfg) for x in signals], meta)
+
+
 class Predictor:
     """A trained model folder, ready to score records of one lead set."""
 
@@ -62,20 +68,18 @@ class Predictor:
         self.allowed[[s for s in slots if s is not None]] = True
 
     def probabilities(self, records: Sequence[Record]) -> np.ndarray:
-        windows, metas = [], []
+        signals, metas = [], []
         for record in records:
             mask = record.mask & self.allowed  # leads outside the requested set count as absent
             restricted = Record(record.header, np.where(mask[:, None], record.signal, 0.0), mask, record.defects)
             x, meta = preprocess_record(restricted, self.cfg.preprocess)
-            windows.append(inference_windows(x, self.cfg.preprocess))
-            metas.append(meta)
-        return predict_windows(self.network, windows, np.stack(metas))
+            signals.append(x), metas.append(meta)
+        return signal_probabilities(self.network, signals, np.stack(metas), self.cfg.preprocess)
 
     def outputs(self, record: Record) -> tuple[list[str], list[int], list[float]]:
         """Class names, 0/1 labels and probabilities for one record (Challenge order)."""
         probabilities = self.probabilities([record])[0]
-        t = self.cfg.thresholds
-        binary = decide(probabilities[None], self.thresholds, self.classes, t.at_least_one, t.sinus_exclusive)[0]
+        binary = decide(probabilities[None], self.thresholds, self.classes, self.cfg.thresholds)[0]
         return (self.classes.names, [int(b) for b in binary],
                 [round(float(p), PROBABILITY_DECIMALS) for p in probabilities])
 

@@ -22,8 +22,7 @@ from . import metrics
 from . import thresholds as th
 from .classes import ClassSet, load_classes
 from .data import Examples, load_examples
-from .predict import THRESHOLDS_FILE, TRAIN_LABELS_FILE, Predictor, load_predictor, predict_windows
-from .preprocess import inference_windows
+from .predict import THRESHOLDS_FILE, TRAIN_LABELS_FILE, Predictor, load_predictor, signal_probabilities
 from .train import write_thresholds
 
 
@@ -34,8 +33,7 @@ def _same_classes(a: ClassSet, b: ClassSet) -> None:
 
 def data_probabilities(predictor: Predictor, data_dir: str | Path) -> tuple[Examples, np.ndarray]:
     examples = load_examples(data_dir, predictor.classes, predictor.cfg)
-    windows = [inference_windows(x, predictor.cfg.preprocess) for x in examples.signals]
-    return examples, predict_windows(predictor.network, windows, examples.meta)
+    return examples, signal_probabilities(predictor.network, examples.signals, examples.meta, predictor.cfg.preprocess)
 
 
 def retarget(model_dir: str | Path, method: str = "cicst", beta: float | None = None,
@@ -95,7 +93,7 @@ def compare(model_dir: str | Path, data_dir: str | Path, seed: int = 0, with_de:
     t = predictor.cfg.thresholds
 
     def by_thresholds(name: str, values: np.ndarray) -> Row:
-        return _row(name, y_test, th.decide(p_test, values, classes, t.at_least_one, t.sinus_exclusive), classes)
+        return _row(name, y_test, th.decide(p_test, values, classes, t), classes)
 
     mean_labels = max(int(round(train_labels.sum(axis=1).mean())), 1)
     rows = [by_thresholds("fixed 0.5", th.fixed(len(classes), 0.5)),

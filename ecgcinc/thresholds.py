@@ -75,12 +75,13 @@ def apply_thresholds(probabilities: np.ndarray, thresholds: np.ndarray, at_least
     return binary
 
 
-def decide(probabilities: np.ndarray, thresholds: np.ndarray, classes, at_least_one: bool = True,
-           sinus_exclusive: bool = False) -> np.ndarray:
-    """apply_thresholds with the post-rules named by the configuration, for a ClassSet."""
+def decide(probabilities: np.ndarray, thresholds: np.ndarray, classes, rules) -> np.ndarray:
+    """apply_thresholds with the post-rules of a ThresholdConfig (`at_least_one`,
+    `sinus_exclusive`), for a ClassSet."""
     contradicting = tuple(i for i in (classes.index(c) for c in SINUS_CONTRADICTING) if i is not None)
-    return apply_thresholds(probabilities, thresholds, at_least_one, classes.sinus_index if sinus_exclusive else None,
-                            contradicting if sinus_exclusive else ())
+    exclusive = rules.sinus_exclusive
+    return apply_thresholds(probabilities, thresholds, rules.at_least_one,
+                            classes.sinus_index if exclusive else None, contradicting if exclusive else ())
 
 
 # ---------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from .losses import WeightedBCE, benefit_weights, domain_annotation_mask, pack_t
 from .models import build_model, forward_flops, inference_model
 from .outputs import atomic_write_text
 from .predict import (CLASSES_FILE, CONFIG_FILE, HISTORY_FILE, MODEL_FILE, THRESHOLDS_FILE,
-                      TRAIN_LABELS_FILE, predict_windows)
+                      TRAIN_LABELS_FILE, predict_windows, signal_probabilities)
 from .preprocess import N_DEMOGRAPHICS, N_META, inference_windows
 from . import thresholds as thresholding
 
@@ -112,8 +112,7 @@ class ChallengeSelection(keras.callbacks.Callback):
 
     def score(self) -> metrics.Scores:
         probabilities = predict_windows(self.inference, self.windows, self.validation.meta)
-        t = self.cfg.thresholds
-        binary = thresholding.decide(probabilities, self.thresholds, self.classes, t.at_least_one, t.sinus_exclusive)
+        binary = thresholding.decide(probabilities, self.thresholds, self.classes, self.cfg.thresholds)
         return metrics.score_all(self.classes.weights, self.classes.sinus_index, self.validation.labels,
                                  binary, probabilities)
 
@@ -151,10 +150,9 @@ def final_thresholds(model: keras.Model, training: Examples, validation: Example
     t = cfg.thresholds
     probabilities = labels = None
     if t.method in thresholding.SEARCH_METHODS:
-        half = np.arange(0, len(validation), 2)
-        windows = [inference_windows(validation.signals[i], cfg.preprocess) for i in half]
-        probabilities = predict_windows(inference_model(model), windows, validation.meta[half])
-        labels = validation.labels[half]
+        half = validation.subset(np.arange(0, len(validation), 2))
+        probabilities = signal_probabilities(inference_model(model), half.signals, half.meta, cfg.preprocess)
+        labels = half.labels
     return thresholding.choose(t.method, training.labels, classes.weights, classes.sinus_index, t.beta, t.fixed,
                                probabilities, labels, cfg.train.seed)
 

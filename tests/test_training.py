@@ -8,14 +8,13 @@ from ecgcinc import metrics
 from ecgcinc.classes import load_classes
 from ecgcinc.data import load_examples, stratified_split
 from ecgcinc.models import build_model, inference_model
-from ecgcinc.predict import load_predictor, predict_windows
-from ecgcinc.preprocess import N_META, inference_windows
+from ecgcinc.predict import load_predictor, signal_probabilities
+from ecgcinc.preprocess import N_META
 from ecgcinc.thresholds import apply_thresholds
 
 
 def challenge_score(network, examples, thresholds, cfg, classes):
-    windows = [inference_windows(x, cfg.preprocess) for x in examples.signals]
-    probabilities = predict_windows(network, windows, examples.meta)
+    probabilities = signal_probabilities(network, examples.signals, examples.meta, cfg.preprocess)
     binary = apply_thresholds(probabilities, thresholds)
     return metrics.challenge_metric(classes.weights, examples.labels, binary, classes.sinus_index), \
         metrics.compute_auc(examples.labels, probabilities)[0]
