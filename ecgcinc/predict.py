@@ -88,11 +88,11 @@ class Predictor:
         return self.outputs(make_record(parse_header(header_text), recording))
 
 
-_NETWORKS: dict[Path, tuple[keras.Model, Config, ClassSet, np.ndarray]] = {}
+_NETWORKS: dict[Path, tuple[keras.Model, Config, ClassSet]] = {}
 
 
-def _load_folder(model_dir: Path) -> tuple[keras.Model, Config, ClassSet, np.ndarray]:
-    model_dir = model_dir.resolve()
+def _load_network(model_dir: Path) -> tuple[keras.Model, Config, ClassSet]:
+    """The parts of a model folder that only training writes, loaded once per folder."""
     if model_dir not in _NETWORKS:
         missing = [f for f in (MODEL_FILE, CONFIG_FILE, CLASSES_FILE, THRESHOLDS_FILE)
                    if not (model_dir / f).is_file()]
@@ -101,18 +101,18 @@ def _load_folder(model_dir: Path) -> tuple[keras.Model, Config, ClassSet, np.nda
         cfg = config_from_dict(json.loads((model_dir / CONFIG_FILE).read_text()))
         info = json.loads((model_dir / CLASSES_FILE).read_text())
         classes = ClassSet(codes=tuple(tuple(c) for c in info["codes"]), weights=np.array(info["weights"]))
-        thresholds = np.array(json.loads((model_dir / THRESHOLDS_FILE).read_text())["thresholds"])
         network = keras.saving.load_model(model_dir / MODEL_FILE, compile=False)
-        _NETWORKS[model_dir] = (models.inference_model(network), cfg, classes, thresholds)
+        _NETWORKS[model_dir] = (models.inference_model(network), cfg, classes)
     return _NETWORKS[model_dir]
 
 
 def load_predictor(model_dir: str | Path, leads: Sequence[str] | None = None) -> Predictor:
-    """The network is loaded once per folder and shared by the predictors of every lead set."""
-    network, cfg, classes, thresholds = _load_folder(Path(model_dir))
+    """The network is loaded once per folder and shared by the predictors of every lead set;
+    the thresholds are read on every call, since re-targeting rewrites them in place."""
+    model_dir = Path(model_dir).resolve()
+    network, cfg, classes = _load_network(model_dir)
+    thresholds = np.array(json.loads((model_dir / THRESHOLDS_FILE).read_text())["thresholds"])
     return Predictor(model_dir, network, cfg, classes, thresholds, leads)
-
-
 
 def sort_leads(leads: Sequence[str]) -> tuple[str, ...]:
     """Standard leads in 12-lead order, then the others in their given order (the harness's key)."""

@@ -129,3 +129,14 @@ def test_compare_thresholds_table(trained_model, synthetic_test, tmp_path):
     write_csv(rows, tmp_path / "t.csv")
     assert (tmp_path / "t.csv").read_text().count("\n") == len(rows) + 1
     assert format_table(rows).count("\n") == len(rows) + 1
+
+
+def test_load_after_retarget_in_the_same_process_sees_new_thresholds(trained_model, tmp_path):
+    from ecgcinc.predict import load_predictor
+    from ecgcinc.retarget import retarget
+    model = tmp_path / "model"
+    shutil.copytree(trained_model, model)
+    before = load_predictor(model).thresholds
+    new = retarget(model, method="fixed")
+    assert np.allclose(new, 0.5) and not np.allclose(before, new)
+    np.testing.assert_allclose(load_predictor(model).thresholds, new)
