@@ -85,6 +85,8 @@ class TrainConfig:
     seed: int = 2021
     skip_defective: bool = True      # skip records with repaired defects (flat/clipped leads, NaN)
     max_records: int = 0             # 0: all
+    loader_workers: int = 2          # threads preparing batches ahead of the model (1: none)
+    mixed_precision: bool = False    # mixed_bfloat16 (GPU): convolutions in bfloat16, heads in float32
     domains: dict[str, str] = field(default_factory=lambda: {**CINC_DOMAINS, **SYNTHETIC_DOMAINS})
 
 

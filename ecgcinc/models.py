@@ -20,6 +20,9 @@ from keras import layers, ops
 from .config import ModelConfig
 
 PACKAGE = "ecgcinc"
+# The heads (attention softmax, sigmoids, domain softmax) always compute in float32: under the
+# mixed_bfloat16 policy only the convolutions and LSTMs run in bfloat16.
+HEAD_DTYPE = "float32"
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -133,9 +136,9 @@ def _branch(signal, kernels: list[int], filters: list[int], units: int, name: st
 
 
 def _domain_head(vector, cfg: ModelConfig, num_domains: int):
-    x = GradientReversal(0.0, name="grad_reverse")(vector)
-    x = layers.Dense(cfg.domain_hidden, activation="relu", name="domain_hidden")(x)
-    return layers.Dense(num_domains, activation="softmax", name="domain")(x)
+    x = GradientReversal(0.0, name="grad_reverse", dtype=HEAD_DTYPE)(vector)
+    x = layers.Dense(cfg.domain_hidden, activation="relu", name="domain_hidden", dtype=HEAD_DTYPE)(x)
+    return layers.Dense(num_domains, activation="softmax", name="domain", dtype=HEAD_DTYPE)(x)
 
 
 def build_model(cfg: ModelConfig, window: int, num_classes: int, num_meta: int,
@@ -148,20 +151,20 @@ def build_model(cfg: ModelConfig, window: int, num_classes: int, num_meta: int,
         features = resnet_features(signal, cfg)
         pooled = layers.GlobalAveragePooling1D(name="gap")(features)
         if cfg.attention:
-            vectors, _ = ClassWiseAttention(num_classes, name="cwa")(features)
-            joined = layers.Concatenate(axis=-1, name="join")([vectors, RepeatMeta(num_classes, name="meta_rep")(meta)])
-            logits = ClassDense(name="class_dense")(joined)
-            probabilities = layers.Activation("sigmoid", name="classes")(logits)
+            vectors, _ = ClassWiseAttention(num_classes, name="cwa", dtype=HEAD_DTYPE)(features)
+            joined = layers.Concatenate(axis=-1, name="join")([vectors, RepeatMeta(num_classes, name="meta_rep", dtype=HEAD_DTYPE)(meta)])
+            logits = ClassDense(name="class_dense", dtype=HEAD_DTYPE)(joined)
+            probabilities = layers.Activation("sigmoid", name="classes", dtype=HEAD_DTYPE)(logits)
         else:
-            joined = layers.Concatenate(name="join")([pooled, meta])
-            probabilities = layers.Dense(num_classes, activation="sigmoid", name="classes")(joined)
+            joined = layers.Concatenate(name="join", dtype=HEAD_DTYPE)([pooled, meta])
+            probabilities = layers.Dense(num_classes, activation="sigmoid", name="classes", dtype=HEAD_DTYPE)(joined)
         domain_input = pooled
     elif cfg.backbone == "cnn_bilstm":
         coarse = _branch(signal, cfg.coarse_kernels, cfg.cnn_filters, cfg.lstm_units, "coarse")
         fine = _branch(signal, cfg.fine_kernels, cfg.cnn_filters, cfg.lstm_units, "fine")
         domain_input = layers.Concatenate(name="features")([coarse, fine])
-        joined = layers.Concatenate(name="join")([domain_input, meta])
-        probabilities = layers.Dense(num_classes, activation="sigmoid", name="classes")(joined)
+        joined = layers.Concatenate(name="join", dtype=HEAD_DTYPE)([domain_input, meta])
+        probabilities = layers.Dense(num_classes, activation="sigmoid", name="classes", dtype=HEAD_DTYPE)(joined)
     else:
         raise ValueError(f"unknown backbone {cfg.backbone!r}; use 'resnet_cwa' or 'cnn_bilstm'")
     outputs = {"classes": probabilities}
@@ -181,15 +184,34 @@ def attention_model(model: keras.Model) -> keras.Model:
     return keras.Model(model.inputs, [model.get_layer("classes").output, attention])
 
 
+def _conv_flops(length: int, kernel: int, channels_in: int, channels_out: int) -> int:
+    return 2 * length * kernel * channels_in * channels_out
+
+
+def _lstm_flops(steps: int, inputs: int, units: int) -> int:
+    """One direction: four gates, each a dense layer on [input, state], per time step."""
+    return 2 * steps * 4 * units * (inputs + units)
+
+
 def forward_flops(cfg: ModelConfig, window: int, num_classes: int) -> int:
-    """Multiply-adds x 2 of the convolutions and attention of one forward pass (ResNet-CWA)."""
-    flops, length, channels = 0, window, 12
-    flops += 2 * length * cfg.kernels[0] * channels * cfg.filters[0]
+    """Multiply-adds x 2 of the convolutions, attention and LSTMs of one forward pass (the
+    element-wise work, batch norm and pooling, is left out: it is small and not GEMM-bound)."""
+    if cfg.backbone == "cnn_bilstm":
+        total = 0
+        for kernels in (cfg.coarse_kernels, cfg.fine_kernels):
+            length, channels = window, 12
+            for i, (kernel, filters) in enumerate(zip(kernels, cfg.cnn_filters)):
+                total += _conv_flops(length, kernel, channels, filters)
+                channels, length = filters, -(-length // (4 if i < len(kernels) - 1 else 2))
+            total += 2 * _lstm_flops(length, channels, cfg.lstm_units)
+        return total
+    length, channels = window, 12
+    flops = _conv_flops(length, cfg.kernels[0], channels, cfg.filters[0])
     channels = cfg.filters[0]
     for filters, kernel in zip(cfg.filters, cfg.kernels):
         if channels != filters:
-            flops += 2 * length * channels * filters
-        flops += 2 * length * kernel * channels * filters + 2 * length * kernel * filters * filters
+            flops += _conv_flops(length, 1, channels, filters)
+        flops += _conv_flops(length, kernel, channels, filters) + _conv_flops(length, kernel, filters, filters)
         channels = filters
         length = (length + 1) // 2
     flops += 2 * 2 * length * channels * num_classes  # keys + weighted sums

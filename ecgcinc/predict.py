@@ -7,10 +7,15 @@ averaged, a shorter one is zero-padded.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import sys
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import keras
 import numpy as np
@@ -20,7 +25,7 @@ from .classes import ClassSet
 from .config import Config, PreprocessConfig, config_from_dict
 from .preprocess import inference_windows, preprocess_record
 from .outputs import write_outputs
-from .records import (TWELVE_LEADS, Record, RecordError, find_records, lead_slot, load_mat,
+from .records import (TWELVE_LEADS, Header, Record, RecordError, find_records, lead_slot, load_mat,
                       make_record, parse_header)
 from .thresholds import decide
 
@@ -31,16 +36,35 @@ THRESHOLDS_FILE = "thresholds.json"
 HISTORY_FILE = "history.json"
 TRAIN_LABELS_FILE = "train_labels.npy"
 PROBABILITY_DECIMALS = 6
+READ_AHEAD = 4  # records read by the background thread ahead of the model
+
+
+def _bucket(n: int, largest: int) -> int:
+    """Batch size a call is padded to: the next power of two, at most `largest`.  A compiled
+    function is specialised per input shape (one XLA program per shape on JAX), so padding
+    bounds the number of compilations by log2(largest) + 1 whatever the records' lengths."""
+    return min(1 << max(n - 1, 0).bit_length(), largest)
+
+
+def forward(model: keras.Model, x: np.ndarray, meta: np.ndarray, batch_size: int = 64) -> np.ndarray:
+    """Class probabilities of windows x (n, T, 12) with meta (n, M), through the model's one
+    cached compiled predict function (predict_on_batch), never a per-call model.predict()."""
+    out = []
+    for i in range(0, len(x), batch_size):
+        xb, mb = x[i : i + batch_size], meta[i : i + batch_size]
+        pad = _bucket(len(xb), batch_size) - len(xb)
+        if pad:
+            xb = np.concatenate([xb, np.zeros((pad,) + xb.shape[1:], xb.dtype)])
+            mb = np.concatenate([mb, np.zeros((pad,) + mb.shape[1:], mb.dtype)])
+        out.append(np.asarray(model.predict_on_batch([xb, mb]))[: len(xb) - pad])
+    return np.concatenate(out) if out else np.zeros((0, 0))
 
 
 def predict_windows(model: keras.Model, windows: Sequence[np.ndarray], meta: np.ndarray,
                     batch_size: int = 64) -> np.ndarray:
     """Mean class probability per record over its windows: windows[i] (w_i, T, 12), meta (N, M)."""
     counts = np.array([len(w) for w in windows])
-    x = np.concatenate(windows)
-    m = np.repeat(meta, counts, axis=0)
-    out = np.concatenate([np.asarray(model.predict_on_batch([x[i : i + batch_size], m[i : i + batch_size]]))
-                          for i in range(0, len(x), batch_size)])
+    out = forward(model, np.concatenate(windows), np.repeat(meta, counts, axis=0).astype(np.float32), batch_size)
     owners = np.repeat(np.arange(len(windows)), counts)
     sums = np.zeros((len(windows), out.shape[1]))
     np.add.at(sums, owners, out)
@@ -48,9 +72,14 @@ def predict_windows(model: keras.Model, windows: Sequence[np.ndarray], meta: np.
 
 
 def signal_probabilities(model: keras.Model, signals: Sequence[np.ndarray], meta: np.ndarray,
-                         cfg: PreprocessConfig) -> np.ndarray:
-    """Probabilities of preprocessed signals (n_i, 12), each covered by its inference windows."""
-    return predict_windows(model, [inference_windows(x, cfg) for x in signals], meta)
+                         cfg: PreprocessConfig, chunk: int = 256) -> np.ndarray:
+    """Probabilities of preprocessed signals (n_i, 12), each covered by its inference windows.
+    Windows are cut `chunk` records at a time, so scoring a large validation set never holds
+    all its windows (float32) in memory at once."""
+    parts = [predict_windows(model, [inference_windows(signals[i], cfg) for i in range(start, min(start + chunk,
+                             len(signals)))], meta[start : start + chunk])
+             for start in range(0, len(signals), chunk)]
+    return np.concatenate(parts)
 
 
 class Predictor:
@@ -101,9 +130,15 @@ def _load_network(model_dir: Path) -> tuple[keras.Model, Config, ClassSet]:
         cfg = config_from_dict(json.loads((model_dir / CONFIG_FILE).read_text()))
         info = json.loads((model_dir / CLASSES_FILE).read_text())
         classes = ClassSet(codes=tuple(tuple(c) for c in info["codes"]), weights=np.array(info["weights"]))
-        network = keras.saving.load_model(model_dir / MODEL_FILE, compile=False)
-        _NETWORKS[model_dir] = (models.inference_model(network), cfg, classes)
+        network = models.inference_model(keras.saving.load_model(model_dir / MODEL_FILE, compile=False))
+        warm_up(network, cfg.preprocess)
+        _NETWORKS[model_dir] = (network, cfg, classes)
     return _NETWORKS[model_dir]
+
+
+def warm_up(network: keras.Model, cfg: PreprocessConfig) -> None:
+    """Compile the predict function for one window now, so the first record is not slow."""
+    forward(network, np.zeros((1, cfg.window, 12), np.float32), np.zeros((1, network.inputs[1].shape[-1]), np.float32))
 
 
 def load_predictor(model_dir: str | Path, leads: Sequence[str] | None = None) -> Predictor:
@@ -114,19 +149,58 @@ def load_predictor(model_dir: str | Path, leads: Sequence[str] | None = None) ->
     thresholds = np.array(json.loads((model_dir / THRESHOLDS_FILE).read_text())["thresholds"])
     return Predictor(model_dir, network, cfg, classes, thresholds, leads)
 
+
 def sort_leads(leads: Sequence[str]) -> tuple[str, ...]:
     """Standard leads in 12-lead order, then the others in their given order (the harness's key)."""
     order = {lead: i for i, lead in enumerate(TWELVE_LEADS)}
     return tuple(sorted(leads, key=lambda lead: order.get(lead, len(order) + list(leads).index(lead))))
 
 
+@dataclass
+class _Read:
+    """One record's files as read ahead of the model: what was read, or the error."""
+    record_id: str
+    header_text: str = ""
+    header: Header | None = None
+    recording: np.ndarray | None = None
+    error: Exception | None = None
+
+
+def _read(path: Path) -> _Read:
+    read = _Read(path.stem)
+    try:
+        read.header_text = path.read_text(errors="replace")
+        read.header = parse_header(read.header_text, path.stem)
+        read.record_id = read.header.record
+        read.recording = load_mat(path.with_suffix(".mat"), read.header.record)
+    except (RecordError, OSError, ValueError) as error:
+        read.error = error
+    return read
+
+
+def _read_ahead(headers: Sequence[Path], depth: int) -> Iterator[tuple[Path, _Read]]:
+    """Records in order, each read by a background thread up to `depth` records ahead, so
+    disk and parsing overlap the model's work on the previous record."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending: deque = deque()
+        paths = iter(headers)
+        for path in itertools.islice(paths, depth):
+            pending.append((path, pool.submit(_read, path)))
+        while pending:
+            path, future = pending.popleft()
+            for later in itertools.islice(paths, 1):
+                pending.append((later, pool.submit(_read, later)))
+            yield path, future.result()
+
+
 def predict_folder(model_dir: str | Path, data_dir: str | Path, out_dir: str | Path, verbose: int = 1,
-                   load_model=None, run_model=None) -> int:
+                   load_model=None, run_model=None, timings: list[float] | None = None) -> int:
     """Write `<record>.csv` for every header in data_dir; returns the number of failed records.
 
     A record that cannot be read or scored is reported on stderr as one line naming it and
     gets the official harness's empty output, so every record has a file and the run goes on.
-    load_model/run_model default to this module's; driver.py passes team_code's.
+    load_model/run_model default to this module's; driver.py passes team_code's.  `timings`,
+    when given, receives each record's seconds from its turn to its written output file.
     """
     load_model = load_model or load_predictor
     run_model = run_model or Predictor.run
@@ -135,23 +209,23 @@ def predict_folder(model_dir: str | Path, data_dir: str | Path, out_dir: str | P
     predictors: dict[tuple[str, ...], object] = {}
     headers = find_records(data_dir)
     failures = 0
-    for i, path in enumerate(headers, 1):
-        record_id = path.stem
+    for i, (path, read) in enumerate(_read_ahead(headers, READ_AHEAD), 1):
+        started = time.perf_counter()
         try:
-            header_text = path.read_text(errors="replace")
-            header = parse_header(header_text, path.stem)
-            record_id = header.record
-            leads = sort_leads(header.leads)
+            if read.error:
+                raise read.error
+            leads = sort_leads(read.header.leads)
             if leads not in predictors:
                 predictors[leads] = load_model(model_dir, leads)
-            recording = load_mat(path.with_suffix(".mat"), header.record)
-            classes, labels, probabilities = run_model(predictors[leads], header_text, recording)
+            classes, labels, probabilities = run_model(predictors[leads], read.header_text, read.recording)
         except (RecordError, OSError, ValueError) as error:
             message = str(error) if isinstance(error, RecordError) else f"{path.stem}: {error}"
             print(f"ERROR {message}", file=sys.stderr, flush=True)
             failures += 1
             classes, labels, probabilities = [], [], []
-        write_outputs(out_dir / f"{path.stem}.csv", record_id, classes, labels, probabilities)
+        write_outputs(out_dir / f"{path.stem}.csv", read.record_id, classes, labels, probabilities)
+        if timings is not None:
+            timings.append(time.perf_counter() - started)
         if verbose:
             print(f"    {i}/{len(headers)} {path.stem}", flush=True)
     return failures

@@ -23,6 +23,7 @@ import numpy as np
 
 from . import metrics
 from .augment import augment_batch, crop_or_pad
+from .cache import progress_printer
 from .classes import ClassSet, load_classes
 from .config import Config, load_config
 from .data import Examples, load_examples, stratified_split
@@ -30,8 +31,8 @@ from .losses import WeightedBCE, benefit_weights, domain_annotation_mask, pack_t
 from .models import build_model, forward_flops, inference_model
 from .outputs import atomic_write_text
 from .predict import (CLASSES_FILE, CONFIG_FILE, HISTORY_FILE, MODEL_FILE, THRESHOLDS_FILE,
-                      TRAIN_LABELS_FILE, predict_windows, signal_probabilities)
-from .preprocess import N_DEMOGRAPHICS, N_META, inference_windows
+                      TRAIN_LABELS_FILE, signal_probabilities)
+from .preprocess import N_DEMOGRAPHICS, N_META
 from . import thresholds as thresholding
 
 
@@ -100,7 +101,6 @@ class ChallengeSelection(keras.callbacks.Callback):
         validation labels except through the score it maximises."""
         super().__init__()
         self.validation, self.classes, self.thresholds, self.cfg = validation, classes, thresholds, cfg
-        self.windows = [inference_windows(x, cfg.preprocess) for x in validation.signals]
         self.verbose = verbose
         self.best_score, self.best_epoch, self.best_weights = -np.inf, -1, None
         self.history: list[dict[str, float]] = []
@@ -111,7 +111,8 @@ class ChallengeSelection(keras.callbacks.Callback):
         self.inference = inference_model(self.model)
 
     def score(self) -> metrics.Scores:
-        probabilities = predict_windows(self.inference, self.windows, self.validation.meta)
+        probabilities = signal_probabilities(self.inference, self.validation.signals, self.validation.meta,
+                                             self.cfg.preprocess)
         binary = thresholding.decide(probabilities, self.thresholds, self.classes, self.cfg.thresholds)
         return metrics.score_all(self.classes.weights, self.classes.sinus_index, self.validation.labels,
                                  binary, probabilities)
@@ -159,7 +160,13 @@ def final_thresholds(model: keras.Model, training: Examples, validation: Example
 
 def compile_model(cfg: Config, window: int, num_classes: int, num_domains: int, steps_per_epoch: int):
     keras.utils.set_random_seed(cfg.train.seed)
-    model = build_model(cfg.model, window, num_classes, N_META, num_domains)
+    policy = keras.config.dtype_policy()
+    if cfg.train.mixed_precision:
+        keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        model = build_model(cfg.model, window, num_classes, N_META, num_domains)
+    finally:
+        keras.config.set_dtype_policy(policy)
     schedule = keras.optimizers.schedules.ExponentialDecay(
         cfg.train.learning_rate, decay_steps=max(steps_per_epoch, 1), decay_rate=cfg.train.lr_decay)
     losses = {"classes": WeightedBCE(cfg.loss.focal_gamma)}
@@ -204,26 +211,20 @@ def write_thresholds(model_dir: Path, thresholds: np.ndarray, method: str, beta:
         indent=2))
 
 
-def _progress(verbose: int):
-    def report(i: int, n: int) -> None:
-        if i == n or i % max(n // 10, 1) == 0:
-            print(f"reading records {i}/{n}", file=sys.stderr, flush=True)
-    return report if verbose else None
-
-
 def train(data_dir: str | Path, model_dir: str | Path, cfg: Config | None = None,
           weights_file: str | Path | None = None, verbose: int = 1) -> dict:
     """Train on data_dir and write the model folder; returns the history."""
     cfg = cfg or load_config()
     classes = load_classes(weights_file)
-    examples = load_examples(data_dir, classes, cfg, _progress(verbose))
+    examples = load_examples(data_dir, classes, cfg, progress_printer("caching records") if verbose else None)
     train_idx, val_idx = stratified_split(examples.labels, cfg.train.validation_fraction, cfg.train.seed)
     if len(val_idx) == 0:
         raise ValueError(f"{len(examples)} usable records are too few for a validation split")
     training, validation = examples.subset(train_idx), examples.subset(val_idx)
     num_domains = len(examples.domain_names)
     batches = Batches(training, class_targets(training, classes, cfg), cfg,
-                      with_domain=cfg.model.domain_head and num_domains >= 2)
+                      with_domain=cfg.model.domain_head and num_domains >= 2,
+                      workers=cfg.train.loader_workers, max_queue_size=4 * cfg.train.loader_workers)
     model = compile_model(cfg, cfg.preprocess.window, len(classes), num_domains, len(batches))
     selection = ChallengeSelection(validation, classes, thresholding.cicst(training.labels, classes.weights,
                                    cfg.thresholds.beta), cfg, verbose)
@@ -233,10 +234,9 @@ def train(data_dir: str | Path, model_dir: str | Path, cfg: Config | None = None
     if verbose:
         print(f"training on {len(training)} records, validating on {len(validation)}; "
               f"domains: {', '.join(examples.domain_names)}", flush=True)
-        if cfg.model.backbone == "resnet_cwa":
-            flops = forward_flops(cfg.model, cfg.preprocess.window, len(classes))
-            print(f"{cfg.model.backbone}: {model.count_params():,} parameters, "
-                  f"{flops / 1e9:.2f} GFLOP per {cfg.preprocess.window_s:g}-s record", flush=True)
+        flops = forward_flops(cfg.model, cfg.preprocess.window, len(classes))
+        print(f"{cfg.model.backbone}: {model.count_params():,} parameters, "
+              f"{flops / 1e9:.2f} GFLOP per {cfg.preprocess.window_s:g}-s record", flush=True)
     progress_bar = 1 if verbose and sys.stdout.isatty() else 0
     model.fit(batches, epochs=cfg.train.epochs, callbacks=callbacks, verbose=progress_bar)
     model.set_weights(selection.best_weights)

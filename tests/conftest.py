@@ -16,6 +16,19 @@ SAMPLE_DIR = ROOT.parent / "shared" / "data" / "cinc2021-sample"
 SMALL_CONFIG = ROOT / "configs" / "small.json"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cache_root(tmp_path_factory):
+    """Every test's preprocessed cache goes to one session folder, never the user's ~/.cache."""
+    root = tmp_path_factory.mktemp("cache")
+    previous = os.environ.get("ECGCINC_CACHE")
+    os.environ["ECGCINC_CACHE"] = str(root)
+    yield root
+    if previous is None:
+        os.environ.pop("ECGCINC_CACHE", None)
+    else:
+        os.environ["ECGCINC_CACHE"] = previous
+
+
 @pytest.fixture(scope="session")
 def sample_dir():
     if not SAMPLE_DIR.is_dir():

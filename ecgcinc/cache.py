@@ -1,0 +1,227 @@
+"""Preprocessed-signal cache: every record of a folder is read and preprocessed once.
+
+Reading and filtering 88,000 records takes far longer than an epoch on a GPU,
+and researchers re-train many times on the same folder, so the first pass
+writes every preprocessed signal (float16) into one flat file that later
+trainings memory-map: the signals are paged in on demand and never all held in
+RAM.  An entry lives in `<root>/<key>/` where the key hashes the cache format,
+the preprocessing configuration and every header and signal file's name, size
+and modification time, so changing either builds a new entry and a stale one is
+never read.  An entry is built under a temporary name and renamed when
+complete: an interrupted build leaves nothing that looks valid.
+
+Files of an entry:
+  signals.f16  (total_samples, 12) float16, the records' preprocessed signals one after another
+  index.npz    per record: name, source prefix, offset and length in signals.f16, meta vector,
+               Dx codes, age, sex, original fs and length, repaired defects; plus the records
+               that could not be read, with the reason
+The index keeps Dx codes rather than encoded labels, so one entry serves any class set.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+import joblib
+import numpy as np
+
+from .config import PreprocessConfig
+from .preprocess import N_META, preprocess_record
+from .records import RecordError, find_records, read_record, record_prefix
+
+CACHE_ENV = "ECGCINC_CACHE"
+FORMAT_VERSION = 1
+SIGNALS_FILE = "signals.f16"
+INDEX_FILE = "index.npz"
+Progress = Callable[[int, int], None]
+
+
+def default_root() -> Path:
+    """$ECGCINC_CACHE, else the user's cache folder (~/.cache/ecgcinc)."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ecgcinc"
+
+
+def cache_key(headers: Sequence[Path], cfg: PreprocessConfig) -> str:
+    """Hash of the format, the preprocessing settings and each file's name, size and mtime."""
+    digest = hashlib.sha256(json.dumps({"version": FORMAT_VERSION, "preprocess": asdict(cfg)},
+                                       sort_keys=True).encode())
+    for header in headers:
+        for path in (header, header.with_suffix(".mat")):
+            try:
+                stat = path.stat()
+                digest.update(f"{path.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+            except OSError:
+                digest.update(f"{path.name}\0missing\n".encode())
+    return digest.hexdigest()[:24]
+
+
+class SignalStore:
+    """Read-only view of records' signals in one (total, 12) array: store[i] is record i's
+    (n_i, 12) slice, without a copy when the array is a memory map."""
+
+    def __init__(self, data: np.ndarray, offsets: np.ndarray, lengths: np.ndarray):
+        self.data, self.offsets, self.lengths = data, np.asarray(offsets), np.asarray(lengths)
+
+    def __len__(self) -> int:
+        return len(self.offsets)
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        start = int(self.offsets[i])
+        return self.data[start : start + int(self.lengths[i])]
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        return (self[i] for i in range(len(self)))
+
+    def subset(self, index: np.ndarray) -> "SignalStore":
+        return SignalStore(self.data, self.offsets[index], self.lengths[index])
+
+
+@dataclass
+class CacheEntry:
+    """An opened cache entry: the index arrays and the memory-mapped signals."""
+    path: Path
+    names: np.ndarray      # (N,) str, records read successfully
+    sources: np.ndarray    # (N,) str, record-name prefix (the source database)
+    meta: np.ndarray       # (N, N_META) float32
+    dx: list[tuple[str, ...]]
+    age: np.ndarray        # (N,) float, NaN when missing
+    sex: np.ndarray        # (N,) str, "" when missing
+    fs: np.ndarray         # (N,) original sampling frequency
+    samples: np.ndarray    # (N,) original number of samples
+    defects: np.ndarray    # (N,) str, "; "-joined repaired defects, "" for none
+    errors: list[tuple[str, str]]  # (record, reason) for records that could not be read
+    signals: SignalStore
+    built_seconds: float   # time the build took; 0.0 when an existing entry was opened
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+def _prepare(path: Path, cfg: PreprocessConfig) -> tuple:
+    """One record, in a worker: ("ok", fields..., signal) or ("error", name, reason)."""
+    try:
+        record = read_record(path)
+        x, meta = preprocess_record(record, cfg)
+    except RecordError as error:
+        return "error", error.record, error.problem
+    except (OSError, ValueError) as error:
+        return "error", path.stem, str(error)
+    h = record.header
+    return ("ok", record.name, meta, ",".join(h.dx), h.age, h.sex or "", h.fs, h.num_samples,
+            "; ".join(record.defects), x.astype(np.float16))
+
+
+def _build(headers: Sequence[Path], cfg: PreprocessConfig, target: Path, workers: int,
+           progress: Progress | None) -> None:
+    """Preprocess every record in worker processes and append its signal to the flat file;
+    results arrive in folder order, so the index order is the folder order."""
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        fields: dict[str, list] = {k: [] for k in ("names", "meta", "dx", "age", "sex", "fs", "samples",
+                                                   "defects", "lengths")}
+        errors: list[tuple[str, str]] = []
+        jobs = joblib.Parallel(n_jobs=workers if len(headers) > 64 else 1, batch_size=16, return_as="generator")
+        with open(staging / SIGNALS_FILE, "wb") as out:
+            results = jobs(joblib.delayed(_prepare)(path, cfg) for path in headers)
+            for i, result in enumerate(results, 1):
+                if result[0] == "error":
+                    errors.append((result[1], result[2]))
+                else:
+                    x = result[-1]
+                    out.write(np.ascontiguousarray(x).tobytes())
+                    for key, value in zip(("names", "meta", "dx", "age", "sex", "fs", "samples", "defects"),
+                                          result[1:-1]):
+                        fields[key].append(value)
+                    fields["lengths"].append(len(x))
+                if progress:
+                    progress(i, len(headers))
+        lengths = np.array(fields["lengths"], dtype=np.int64)
+        np.savez(staging / INDEX_FILE, names=np.array(fields["names"], dtype=str),
+                 meta=np.array(fields["meta"], dtype=np.float32).reshape(-1, N_META),
+                 dx=np.array(fields["dx"], dtype=str), age=np.array(fields["age"], dtype=float),
+                 sex=np.array(fields["sex"], dtype=str), fs=np.array(fields["fs"], dtype=float),
+                 samples=np.array(fields["samples"], dtype=np.int64),
+                 defects=np.array(fields["defects"], dtype=str), lengths=lengths,
+                 offsets=np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64),
+                 error_names=np.array([e[0] for e in errors], dtype=str),
+                 error_reasons=np.array([e[1] for e in errors], dtype=str))
+        try:
+            os.rename(staging, target)
+        except OSError:
+            if not (target / INDEX_FILE).is_file():  # not a concurrent build finishing first
+                raise
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _open(path: Path, built_seconds: float) -> CacheEntry:
+    with np.load(path / INDEX_FILE, allow_pickle=False) as index:
+        arrays = {key: index[key] for key in index.files}
+    total = int(arrays["lengths"].sum())
+    data = (np.memmap(path / SIGNALS_FILE, dtype=np.float16, mode="r", shape=(total, 12)) if total
+            else np.zeros((0, 12), dtype=np.float16))
+    return CacheEntry(path=path, names=arrays["names"], sources=np.array([record_prefix(n) for n in arrays["names"]],
+                      dtype=str), meta=arrays["meta"],
+                      dx=[tuple(d.split(",")) if d else () for d in arrays["dx"]], age=arrays["age"],
+                      sex=arrays["sex"], fs=arrays["fs"], samples=arrays["samples"], defects=arrays["defects"],
+                      errors=list(zip(arrays["error_names"].tolist(), arrays["error_reasons"].tolist())),
+                      signals=SignalStore(data, arrays["offsets"], arrays["lengths"]),
+                      built_seconds=built_seconds)
+
+
+def _writable_root(root: Path) -> Path:
+    """The cache root, or a temporary folder when it cannot be created or written."""
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.NamedTemporaryFile(dir=root)
+        probe.close()
+        return root
+    except OSError as error:
+        fallback = Path(tempfile.gettempdir()) / "ecgcinc-cache"
+        print(f"WARNING cache folder {root} is not writable ({error}); using {fallback}", file=sys.stderr)
+        fallback.mkdir(parents=True, exist_ok=True)
+        return fallback
+
+
+def open_cache(data_dir: str | Path, cfg: PreprocessConfig, root: str | Path | None = None,
+               max_records: int = 0, workers: int = -1, progress: Progress | None = None) -> CacheEntry:
+    """The cache entry of data_dir under cfg, built first if there is none (or the files changed)."""
+    headers = find_records(data_dir)
+    if max_records:
+        headers = headers[:max_records]
+    root = _writable_root(Path(root) if root else default_root())
+    target = root / cache_key(headers, cfg)
+    if (target / INDEX_FILE).is_file():
+        return _open(target, 0.0)
+    started = time.perf_counter()
+    _build(headers, cfg, target, workers, progress)
+    return _open(target, time.perf_counter() - started)
+
+
+def progress_printer(label: str, stream=sys.stderr) -> Progress:
+    """A progress line with rate and time left: redrawn in place on a terminal, about every
+    10 % otherwise (so logs stay short)."""
+    started = time.perf_counter()
+    interactive = stream.isatty()
+
+    def report(done: int, total: int) -> None:
+        if not interactive and done != total and done % max(total // 10, 1):
+            return
+        elapsed = max(time.perf_counter() - started, 1e-9)
+        rate = done / elapsed
+        left = (total - done) / rate if rate else float("inf")
+        line = f"{label} {done}/{total} ({rate:.0f}/s, {left:.0f} s left)"
+        end = "\n" if done == total or not interactive else ""
+        print(("\r" if interactive else "") + line, end=end, file=stream, flush=True)
+    return report
