@@ -1,0 +1,24 @@
+"""The benchmark suite runs end to end at its tiny size, so it cannot rot unnoticed."""
+import importlib.util
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_tiny_benchmark_prints_its_table_and_writes_json(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location("bench_run", ROOT / "bench" / "run.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    results = bench.main(["--tiny", "--no-jax", "--out", str(tmp_path)])
+    printed = capsys.readouterr().out
+    for row in ("numpy sgemm", "run_model per record", "driver.py loop", "reference Keras conv net",
+                "wfdb.rdrecord", "training from cache", "cache reuse"):
+        assert row in printed
+    written = json.loads(next(tmp_path.glob("tiny-*.json")).read_text())
+    assert written["table"] == results["table"]
+    assert [item["backbone"] for item in written["inference"]] == ["resnet_cwa", "cnn_bilstm"]
+    for item in written["inference"]:
+        assert item["driver_ms"]["n"] == written["records"] and 0 < item["run_model_ms"]["median"] < 10_000
+        assert 0 < item["batched_fraction_of_gemm"] < 1
+    assert written["cache"]["records"] == written["records"] and written["cache"]["speedup"] > 0
