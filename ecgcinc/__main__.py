@@ -9,6 +9,10 @@
   thresholds MODEL [--method M] [--beta B] [--weights W.csv] [--data DIR]
                                                              re-target decisions, network untouched
   compare-thresholds MODEL --data DIR [--csv F] [--de]       threshold methods side by side
+  experiment cv|ablation|lodo|thresholds --data DIR --out DIR [--quick] [--folds K] [--config F]
+                                                             the papers' experiments, resumable
+  report MODEL --data DIR --out DIR                          HTML report with curves and heat maps
+  explain MODEL RECORD --out FIG.png                         class-wise attention under the 12 leads
 """
 from __future__ import annotations
 
@@ -88,6 +92,25 @@ def cmd_compare(args: argparse.Namespace) -> None:
         write_csv(rows, args.csv)
 
 
+def cmd_experiment(args: argparse.Namespace) -> None:
+    from .experiments import run_experiment
+    print(run_experiment(args.name, args.data, args.out, args.quick, args.config, args.folds,
+                         max_records=args.max_records))
+
+
+def cmd_report(args: argparse.Namespace) -> None:
+    from .report import build_report
+    print(f"report: {build_report(args.model, args.data, args.out)}")
+
+
+def cmd_explain(args: argparse.Namespace) -> None:
+    from .explain import explain_record, plot_explanation
+    explanation = explain_record(args.model, args.record)
+    positive = [f"{explanation.names[k]} {explanation.probabilities[k]:.2f}"
+                for k in range(len(explanation.names)) if explanation.decisions[k]]
+    print(f"{explanation.record.name}: {', '.join(positive) or 'no class'} -> {plot_explanation(explanation, args.out)}")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m ecgcinc", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -121,6 +144,20 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("model"), s.add_argument("--data", required=True), s.add_argument("--csv")
     s.add_argument("--seed", type=int, default=0), s.add_argument("--de", action="store_true")
     s.set_defaults(run=cmd_compare)
+    s = sub.add_parser("experiment", help="cross-validation, ablation, leave-one-domain-out, thresholds")
+    s.add_argument("name", choices=["cv", "ablation", "lodo", "thresholds"])
+    s.add_argument("--data", required=True), s.add_argument("--out", required=True)
+    s.add_argument("--quick", action="store_true", help="small network, 8 epochs, at most 600 records")
+    s.add_argument("--folds", type=int, default=5), s.add_argument("--config")
+    s.add_argument("--max-records", type=int, help="random subset of this size (default: 600 with --quick)")
+    s.set_defaults(run=cmd_experiment)
+    s = sub.add_parser("report", help="HTML report of a model on a labelled folder")
+    s.add_argument("model"), s.add_argument("--data", required=True), s.add_argument("--out", required=True)
+    s.set_defaults(run=cmd_report)
+    s = sub.add_parser("explain", help="plot a record's class-wise attention")
+    s.add_argument("model"), s.add_argument("record", help="record path (with or without .hea)")
+    s.add_argument("--out", required=True)
+    s.set_defaults(run=cmd_explain)
     return p
 
 

@@ -8,7 +8,9 @@ one class here, so a record labelled `59118001` counts as `713427006|59118001`.
 """
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -46,6 +48,12 @@ class ClassSet:
         """Column names as written in weights.csv (equivalent codes joined by '|')."""
         return ["|".join(group) for group in self.codes]
 
+    @property
+    def abbreviations(self) -> list[str]:
+        """Short names for plots and tables ('AF', 'PVC|VPB'); a code without one stays a code."""
+        known = _abbreviations()
+        return ["|".join(known.get(code, code) for code in group) for group in self.codes]
+
     def index(self, code: str) -> int | None:
         """Class index of a SNOMED code, or None for an unscored code."""
         return self._lookup.get(code.strip())
@@ -71,6 +79,14 @@ class ClassSet:
         if index is None:
             raise ValueError("the sinus rhythm class (426783006) is not among the scored classes")
         return index
+
+
+@lru_cache(maxsize=1)
+def _abbreviations() -> dict[str, str]:
+    """SNOMED code -> Challenge abbreviation, from the organisers' scored-class mapping."""
+    path = Path(__file__).resolve().parent / "resources" / "dx_mapping_scored.csv"
+    with open(path, newline="") as handle:
+        return {row["SNOMEDCTCode"]: row["Abbreviation"] for row in csv.DictReader(handle)}
 
 
 def _parse_weights_table(text: str, source: str) -> tuple[list[str], list[str], np.ndarray]:

@@ -7,6 +7,7 @@ change).  The full configuration is saved in the model folder and is all that
 """
 from __future__ import annotations
 
+import copy
 import json
 import os
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
@@ -46,6 +47,7 @@ class ModelConfig:
     dropout: float = 0.2
     attention: bool = True           # False: global average pooling instead of class-wise attention
     # CNN + BiLSTM backbone
+    branches: list[str] = field(default_factory=lambda: ["coarse", "fine"])  # the ablation drops one
     coarse_kernels: list[int] = field(default_factory=lambda: [32, 32, 16])
     fine_kernels: list[int] = field(default_factory=lambda: [5, 5, 3])
     cnn_filters: list[int] = field(default_factory=lambda: [32, 64, 64])
@@ -129,6 +131,11 @@ def _merge(instance: Any, overrides: dict[str, Any], path: str = "") -> Any:
 
 def config_from_dict(overrides: dict[str, Any]) -> Config:
     return _merge(Config(), overrides)
+
+
+def with_overrides(cfg: Config, overrides: dict[str, Any]) -> Config:
+    """A copy of cfg with the (partial, nested) overrides applied; cfg is not changed."""
+    return _merge(copy.deepcopy(cfg), overrides)
 
 
 def load_config(path: str | Path | None = None) -> Config:

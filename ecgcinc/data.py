@@ -85,3 +85,21 @@ def stratified_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np
             take = min(max(take, 1), len(members) - 1)
         validation.extend(members[:take]), train.extend(members[take:])
     return np.sort(np.array(train, dtype=int)), np.sort(np.array(validation, dtype=int))
+
+
+def stratified_folds(labels: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """Fold number (0..k-1) per record, stratified by label set: the records of each distinct
+    combination of labels are shuffled and dealt round the folds in turn, continuing where
+    the previous combination stopped, so every fold gets its share of each combination and
+    the folds differ in size by at most one record."""
+    if k < 2:
+        raise ValueError(f"cross-validation needs at least 2 folds, not {k}")
+    rng = np.random.default_rng(seed)
+    keys, inverse, counts = np.unique(labels.astype(bool), axis=0, return_inverse=True, return_counts=True)
+    folds = np.empty(len(labels), dtype=int)
+    position = 0
+    for group in np.argsort(-counts, kind="stable"):
+        members = rng.permutation(np.flatnonzero(inverse.ravel() == group))
+        folds[members] = (position + np.arange(len(members))) % k
+        position += len(members)
+    return folds

@@ -28,8 +28,9 @@ def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
         return np.where(denominator > 0, numerator / np.where(denominator > 0, denominator, 1), np.nan)
 
 
-def class_auc(labels: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
-    """AUROC and AUPRC of one class: labels (n,) bool, scores (n,) float."""
+def operating_points(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(TPR, TNR, PPV) at every distinct score used as threshold, from 'nothing positive' on:
+    the points both the official areas and the report's curves are drawn through."""
     labels = np.asarray(labels, dtype=bool)
     scores = np.asarray(scores, dtype=np.float64)
     order = np.argsort(-scores, kind="stable")
@@ -41,7 +42,12 @@ def class_auc(labels: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
     positives, negatives = float(labels.sum()), float((~labels).sum())
     tpr = tp / positives if positives else np.full_like(tp, np.nan)
     tnr = (negatives - fp) / negatives if negatives else np.full_like(fp, np.nan)
-    ppv = _ratio(tp, tp + fp)
+    return tpr, tnr, _ratio(tp, tp + fp)
+
+
+def class_auc(labels: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
+    """AUROC and AUPRC of one class: labels (n,) bool, scores (n,) float."""
+    tpr, tnr, ppv = operating_points(labels, scores)
     d_tpr = np.diff(tpr)
     auroc = float(np.sum(0.5 * d_tpr * (tnr[1:] + tnr[:-1])))
     auprc = float(np.sum(d_tpr * ppv[1:]))
@@ -79,6 +85,20 @@ def sensitivity_specificity(labels: np.ndarray, outputs: np.ndarray) -> tuple[fl
     sensitivity = _ratio(tp, labels.sum(axis=0).astype(np.float64))
     specificity = _ratio(tn, (~labels).sum(axis=0).astype(np.float64))
     return _nanmean_or_nan(sensitivity), _nanmean_or_nan(specificity)
+
+
+def beta_measures(labels: np.ndarray, outputs: np.ndarray, beta: float = 2.0) -> tuple[float, float]:
+    """Macro F-beta and G-beta of the 2020 Challenge's unofficial phase: per-class counts with
+    each record weighted 1/(its number of labels); F = (1+b^2)TP/((1+b^2)TP+FP+b^2 FN),
+    G = TP/(TP+FP+b FN); classes where a denominator is 0 are skipped."""
+    labels, outputs = labels.astype(bool), outputs.astype(bool)
+    weight = 1.0 / np.maximum(labels.sum(axis=1), 1)[:, None]
+    tp = np.sum(weight * (labels & outputs), axis=0)
+    fp = np.sum(weight * (~labels & outputs), axis=0)
+    fn = np.sum(weight * (labels & ~outputs), axis=0)
+    f_beta = _ratio((1 + beta**2) * tp, (1 + beta**2) * tp + fp + beta**2 * fn)
+    g_beta = _ratio(tp, tp + fp + beta * fn)
+    return _nanmean_or_nan(f_beta), _nanmean_or_nan(g_beta)
 
 
 def modified_confusion(labels: np.ndarray, outputs: np.ndarray) -> np.ndarray:

@@ -160,9 +160,12 @@ def build_model(cfg: ModelConfig, window: int, num_classes: int, num_meta: int,
             probabilities = layers.Dense(num_classes, activation="sigmoid", name="classes", dtype=HEAD_DTYPE)(joined)
         domain_input = pooled
     elif cfg.backbone == "cnn_bilstm":
-        coarse = _branch(signal, cfg.coarse_kernels, cfg.cnn_filters, cfg.lstm_units, "coarse")
-        fine = _branch(signal, cfg.fine_kernels, cfg.cnn_filters, cfg.lstm_units, "fine")
-        domain_input = layers.Concatenate(name="features")([coarse, fine])
+        kernels = {"coarse": cfg.coarse_kernels, "fine": cfg.fine_kernels}
+        unknown = [b for b in cfg.branches if b not in kernels]
+        if unknown or not cfg.branches:
+            raise ValueError(f"model.branches {cfg.branches!r}: choose one or both of 'coarse', 'fine'")
+        vectors = [_branch(signal, kernels[b], cfg.cnn_filters, cfg.lstm_units, b) for b in cfg.branches]
+        domain_input = layers.Concatenate(name="features")(vectors) if len(vectors) > 1 else vectors[0]
         joined = layers.Concatenate(name="join", dtype=HEAD_DTYPE)([domain_input, meta])
         probabilities = layers.Dense(num_classes, activation="sigmoid", name="classes", dtype=HEAD_DTYPE)(joined)
     else:
@@ -198,7 +201,7 @@ def forward_flops(cfg: ModelConfig, window: int, num_classes: int) -> int:
     element-wise work, batch norm and pooling, is left out: it is small and not GEMM-bound)."""
     if cfg.backbone == "cnn_bilstm":
         total = 0
-        for kernels in (cfg.coarse_kernels, cfg.fine_kernels):
+        for kernels in (cfg.coarse_kernels if b == "coarse" else cfg.fine_kernels for b in cfg.branches):
             length, channels = window, 12
             for i, (kernel, filters) in enumerate(zip(kernels, cfg.cnn_filters)):
                 total += _conv_flops(length, kernel, channels, filters)

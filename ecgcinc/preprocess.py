@@ -99,16 +99,24 @@ def preprocess_record(record: Record, cfg: PreprocessConfig) -> tuple[np.ndarray
     return x, meta_vector(record, log_scale)
 
 
+def window_starts(n: int, cfg: PreprocessConfig) -> np.ndarray:
+    """Start samples of the inference windows of an n-sample signal: [0] when it fits in one
+    window, else up to cfg.max_windows evenly spaced starts, the first at 0 and the last
+    ending at n, about half a window apart."""
+    length = cfg.window
+    if n <= length:
+        return np.zeros(1, dtype=int)
+    count = min(int(np.ceil(n / length)) * 2 - 1, cfg.max_windows)
+    return np.linspace(0, n - length, count).round().astype(int)
+
+
 def inference_windows(x: np.ndarray, cfg: PreprocessConfig) -> np.ndarray:
-    """(n, 12) -> (w, window, 12): a short record is zero-padded at the end; a long one is
-    covered by up to cfg.max_windows evenly spaced windows (first and last included),
-    whose probabilities the caller averages."""
+    """(n, 12) -> (w, window, 12) at window_starts: a short record is zero-padded at the end;
+    the caller averages the windows' probabilities."""
     length = cfg.window
     n = x.shape[0]
     if n <= length:
         out = np.zeros((1, length, x.shape[1]), dtype=np.float32)
         out[0, :n] = x
         return out
-    count = min(int(np.ceil(n / length)) * 2 - 1, cfg.max_windows)
-    starts = np.linspace(0, n - length, count).round().astype(int)
-    return np.stack([x[s : s + length] for s in starts]).astype(np.float32)
+    return np.stack([x[s : s + length] for s in window_starts(n, cfg)]).astype(np.float32)

@@ -21,6 +21,7 @@ import numpy as np
 from . import metrics
 from . import thresholds as th
 from .classes import ClassSet, load_classes
+from .config import ThresholdConfig
 from .data import Examples, load_examples
 from .predict import THRESHOLDS_FILE, TRAIN_LABELS_FILE, Predictor, load_predictor, signal_probabilities
 from .train import write_thresholds
@@ -80,17 +81,21 @@ def _row(name: str, labels: np.ndarray, binary: np.ndarray, classes: ClassSet) -
 
 
 def compare(model_dir: str | Path, data_dir: str | Path, seed: int = 0, with_de: bool = False) -> list[Row]:
-    """Every method on the same held-out data: search methods fit on one half (`fit`), all are
-    scored on the other (`test`); CICST and the fixed thresholds never see either."""
+    """Every threshold method for a model folder on the records of data_dir."""
     model_dir = Path(model_dir)
     predictor = load_predictor(model_dir)
-    classes = predictor.classes
-    train_labels = np.load(model_dir / TRAIN_LABELS_FILE)
     examples, probabilities = data_probabilities(predictor, data_dir)
-    order = np.random.default_rng(seed).permutation(len(examples))
+    return compare_probabilities(probabilities, examples.labels, np.load(model_dir / TRAIN_LABELS_FILE),
+                                 predictor.classes, predictor.cfg.thresholds, seed, with_de)
+
+
+def compare_probabilities(probabilities: np.ndarray, labels: np.ndarray, train_labels: np.ndarray,
+                          classes: ClassSet, t: ThresholdConfig, seed: int = 0, with_de: bool = False) -> list[Row]:
+    """Every method on the same held-out records: search methods fit on one half (`fit`), all
+    are scored on the other (`test`); CICST and the fixed thresholds never see either."""
+    order = np.random.default_rng(seed).permutation(len(labels))
     fit, test = order[: len(order) // 2], order[len(order) // 2 :]
-    p_fit, y_fit, p_test, y_test = probabilities[fit], examples.labels[fit], probabilities[test], examples.labels[test]
-    t = predictor.cfg.thresholds
+    p_fit, y_fit, p_test, y_test = probabilities[fit], labels[fit], probabilities[test], labels[test]
 
     def by_thresholds(name: str, values: np.ndarray) -> Row:
         return _row(name, y_test, th.decide(p_test, values, classes, t), classes)

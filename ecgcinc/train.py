@@ -16,6 +16,7 @@ import os
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
@@ -211,6 +212,44 @@ def write_thresholds(model_dir: Path, thresholds: np.ndarray, method: str, beta:
         indent=2))
 
 
+@dataclass
+class Fitted:
+    """A trained network with its decision thresholds and the per-epoch history."""
+    model: keras.Model
+    thresholds: np.ndarray
+    history: dict
+
+
+def fit(training: Examples, validation: Examples, classes: ClassSet, cfg: Config, verbose: int = 1) -> Fitted:
+    """Train on `training`, select the epoch and fit thresholds on `validation`.  The
+    experiments call this on their own splits; `train` calls it on a folder's split."""
+    num_domains = len(training.domain_names)
+    with_domain = cfg.model.domain_head and len(np.unique(training.domains)) >= 2
+    batches = Batches(training, class_targets(training, classes, cfg), cfg, with_domain=with_domain,
+                      workers=cfg.train.loader_workers, max_queue_size=4 * cfg.train.loader_workers)
+    model = compile_model(cfg, cfg.preprocess.window, len(classes), num_domains if with_domain else 0, len(batches))
+    selection = ChallengeSelection(validation, classes, thresholding.cicst(training.labels, classes.weights,
+                                   cfg.thresholds.beta), cfg, verbose)
+    callbacks: list[keras.callbacks.Callback] = [selection]
+    if "domain" in model.output_names:
+        callbacks.insert(0, DomainRamp(cfg.model.domain_lambda, cfg.model.domain_ramp_epochs))
+    if verbose:
+        present = sorted({training.domain_names[d] for d in np.unique(training.domains)})
+        print(f"training on {len(training)} records, validating on {len(validation)}; "
+              f"domains: {', '.join(present)}", flush=True)
+        flops = forward_flops(cfg.model, cfg.preprocess.window, len(classes))
+        print(f"{cfg.model.backbone}: {model.count_params():,} parameters, "
+              f"{flops / 1e9:.2f} GFLOP per {cfg.preprocess.window_s:g}-s record", flush=True)
+    progress_bar = 1 if verbose and sys.stdout.isatty() else 0
+    model.fit(batches, epochs=cfg.train.epochs, callbacks=callbacks, verbose=progress_bar)
+    model.set_weights(selection.best_weights)
+    history = {"best_epoch": selection.best_epoch, "best_val_challenge": selection.best_score,
+               "train_records": len(training), "validation_records": len(validation),
+               "domains": training.domain_names, "validation_names": validation.names,
+               "epochs": selection.history}
+    return Fitted(model, final_thresholds(model, training, validation, classes, cfg), history)
+
+
 def train(data_dir: str | Path, model_dir: str | Path, cfg: Config | None = None,
           weights_file: str | Path | None = None, verbose: int = 1) -> dict:
     """Train on data_dir and write the model folder; returns the history."""
@@ -220,30 +259,7 @@ def train(data_dir: str | Path, model_dir: str | Path, cfg: Config | None = None
     train_idx, val_idx = stratified_split(examples.labels, cfg.train.validation_fraction, cfg.train.seed)
     if len(val_idx) == 0:
         raise ValueError(f"{len(examples)} usable records are too few for a validation split")
-    training, validation = examples.subset(train_idx), examples.subset(val_idx)
-    num_domains = len(examples.domain_names)
-    batches = Batches(training, class_targets(training, classes, cfg), cfg,
-                      with_domain=cfg.model.domain_head and num_domains >= 2,
-                      workers=cfg.train.loader_workers, max_queue_size=4 * cfg.train.loader_workers)
-    model = compile_model(cfg, cfg.preprocess.window, len(classes), num_domains, len(batches))
-    selection = ChallengeSelection(validation, classes, thresholding.cicst(training.labels, classes.weights,
-                                   cfg.thresholds.beta), cfg, verbose)
-    callbacks: list[keras.callbacks.Callback] = [selection]
-    if "domain" in model.output_names:
-        callbacks.insert(0, DomainRamp(cfg.model.domain_lambda, cfg.model.domain_ramp_epochs))
-    if verbose:
-        print(f"training on {len(training)} records, validating on {len(validation)}; "
-              f"domains: {', '.join(examples.domain_names)}", flush=True)
-        flops = forward_flops(cfg.model, cfg.preprocess.window, len(classes))
-        print(f"{cfg.model.backbone}: {model.count_params():,} parameters, "
-              f"{flops / 1e9:.2f} GFLOP per {cfg.preprocess.window_s:g}-s record", flush=True)
-    progress_bar = 1 if verbose and sys.stdout.isatty() else 0
-    model.fit(batches, epochs=cfg.train.epochs, callbacks=callbacks, verbose=progress_bar)
-    model.set_weights(selection.best_weights)
-    thresholds = final_thresholds(model, training, validation, classes, cfg)
-    history = {"best_epoch": selection.best_epoch, "best_val_challenge": selection.best_score,
-               "train_records": len(training), "validation_records": len(validation),
-               "domains": examples.domain_names, "validation_names": validation.names,
-               "epochs": selection.history}
-    save_model_folder(Path(model_dir), model, cfg, classes, thresholds, history, training.labels)
-    return history
+    training = examples.subset(train_idx)
+    fitted = fit(training, examples.subset(val_idx), classes, cfg, verbose)
+    save_model_folder(Path(model_dir), fitted.model, cfg, classes, fitted.thresholds, fitted.history, training.labels)
+    return fitted.history

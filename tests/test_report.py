@@ -1,0 +1,61 @@
+"""Report page and attention maps: real images from a trained model, right shapes and numbers."""
+import re
+
+import numpy as np
+import pytest
+
+from ecgcinc.__main__ import main
+from ecgcinc.classes import load_classes
+from ecgcinc.config import Config
+from ecgcinc.explain import class_attention, explain_record, plot_explanation
+from ecgcinc.predict import load_predictor
+from ecgcinc.records import find_records, read_record
+from ecgcinc.report import build_report
+from ecgcinc.train import compile_model, save_model_folder
+
+
+def test_report_is_one_page_with_every_figure(trained_model, synthetic_test, tmp_path):
+    page = build_report(trained_model, synthetic_test, tmp_path / "report")
+    text = page.read_text()
+    images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', text)
+    assert len(images) == 6 and all(len(i) > 10_000 for i in images)
+    for name in ("history", "roc", "pr", "thresholds", "confusion", "domains"):
+        assert (tmp_path / "report" / f"{name}.png").stat().st_size > 10_000
+    for domain in ("Synthetic-A", "Synthetic-B", "Synthetic-C", "Synthetic-D"):
+        assert domain in text
+    assert "cicst" in text and "PVC|VPB" in text
+
+
+def test_attention_is_a_distribution_over_the_record(trained_model, synthetic_test):
+    predictor = load_predictor(trained_model)
+    for header in find_records(synthetic_test)[:8]:
+        record = read_record(header)
+        attention = class_attention(predictor, record)
+        n = int(round(record.signal.shape[1] * predictor.cfg.preprocess.fs / record.header.fs))
+        assert attention.shape == (n, len(predictor.classes)) and np.all(attention >= 0)
+        if n <= predictor.cfg.preprocess.window:  # one window: the softmax sums to 1 (minus padding)
+            assert np.all(attention.sum(axis=0) <= 1 + 1e-5) and np.all(attention.sum(axis=0) > 0.3)
+
+
+def test_explain_plots_the_positive_classes(trained_model, synthetic_test, tmp_path, capsys):
+    header = find_records(synthetic_test)[1]
+    explanation = explain_record(trained_model, header)
+    predictor = load_predictor(trained_model)
+    assert np.allclose(explanation.probabilities, predictor.probabilities([read_record(header)])[0])
+    assert explanation.decisions.any()
+    out = plot_explanation(explanation, tmp_path / "fig.png")
+    assert out.stat().st_size > 30_000
+    main(["explain", str(trained_model), str(header.with_suffix("")), "--out", str(tmp_path / "cli.png")])
+    assert (tmp_path / "cli.png").stat().st_size > 30_000 and header.stem in capsys.readouterr().out
+
+
+def test_explain_refuses_a_model_without_attention(synthetic_test, tmp_path):
+    cfg = Config()
+    cfg.model.backbone = "cnn_bilstm"
+    cfg.preprocess.fs, cfg.preprocess.window_s = 100.0, 10.0
+    classes = load_classes()
+    model = compile_model(cfg, cfg.preprocess.window, len(classes), 0, 1)
+    labels = np.eye(len(classes), dtype=bool)
+    save_model_folder(tmp_path / "m", model, cfg, classes, np.full(len(classes), 0.5), {}, labels)
+    with pytest.raises(ValueError, match="class-wise attention"):
+        explain_record(tmp_path / "m", find_records(synthetic_test)[0])
