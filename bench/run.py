@@ -43,7 +43,7 @@ from ecgcinc.cache import open_cache  # noqa: E402
 from ecgcinc.classes import load_classes  # noqa: E402
 from ecgcinc.config import Config, config_from_dict  # noqa: E402
 from ecgcinc.data import load_examples  # noqa: E402
-from ecgcinc.models import forward_flops, inference_model  # noqa: E402
+from ecgcinc.models import forward_flops  # noqa: E402
 from ecgcinc.predict import forward, load_predictor, predict_folder  # noqa: E402
 from ecgcinc.preprocess import N_META, preprocess_record  # noqa: E402
 from ecgcinc.records import find_records, load_mat, make_record, parse_header  # noqa: E402
@@ -141,12 +141,11 @@ def per_record(fn: Callable[[Path], object], headers: list[Path]) -> list[float]
 
 
 def bench_reading(headers: list[Path], cfg: Config) -> dict:
-    records = [read_ours(h) for h in headers]
-    it = iter(range(10**9))
+    records = {header: read_ours(header) for header in headers}
     return {"read_ours_ms": summary(per_record(read_ours, headers), 1e3),
             "read_wfdb_ms": summary(per_record(read_wfdb, headers), 1e3),
-            "preprocess_ms": summary(per_record(lambda h: preprocess_record(records[next(it) % len(records)],
-                                                                             cfg.preprocess), headers), 1e3)}
+            "preprocess_ms": summary(per_record(lambda h: preprocess_record(records[h], cfg.preprocess), headers),
+                                     1e3)}
 
 
 def bench_inference(backbone: str, size: str, data: Path, work: Path, s: dict, gemm: float) -> dict:
@@ -209,6 +208,7 @@ def bench_training(data: Path, work: Path, size: str, s: dict, backbone: str = "
     the real input pipeline: memory-mapped signals, crops, augmentation, loader threads)."""
     cfg = configuration(backbone, size)
     cfg.train.batch_size = s["batch"]
+    cfg.train.mixed_precision = s.get("mixed_precision", False)
     classes = load_classes()
     examples = load_examples(data, classes, cfg, cache_root=work / "cache_train")
     while len(examples) < s["batch"] * (s["steps"] + 1):
@@ -227,7 +227,8 @@ def bench_training(data: Path, work: Path, size: str, s: dict, backbone: str = "
                           max_queue_size=4 * cfg.train.loader_workers),
                   epochs=1, steps_per_epoch=s["steps"] + 1, callbacks=[meter], verbose=0)
         rates.append(meter.rate())
-    return {"backbone": backbone, "batch": s["batch"], "step_records_per_s": summary([s["batch"] / t for t in step]),
+    return {"backbone": backbone, "batch": s["batch"], "mixed_precision": cfg.train.mixed_precision,
+            "step_records_per_s": summary([s["batch"] / t for t in step]),
             "end_to_end_records_per_s": summary(rates)}
 
 
@@ -249,7 +250,7 @@ def bench_cache(data: Path, work: Path, size: str, s: dict) -> dict:
             "speedup": float(np.median(cold) / np.median(warm)), "bytes_per_record": size_bytes / len(entry)}
 
 
-def jax_training(data: Path, size: str) -> dict | None:
+def jax_training(data: Path, size: str, extra: list[str]) -> dict | None:
     """The training benchmark again on the JAX backend, in a subprocess (one backend per process)."""
     try:
         import importlib.util
@@ -257,8 +258,7 @@ def jax_training(data: Path, size: str) -> dict | None:
             return None
     except ImportError:
         return None
-    command = [sys.executable, __file__, f"--{size}", "--part", "training",
-               "--data", str(data)]
+    command = [sys.executable, __file__, f"--{size}", "--part", "training", "--data", str(data), *extra]
     env = {**os.environ, "KERAS_BACKEND": "jax"}
     done = subprocess.run(command, env=env, capture_output=True, text=True)
     if done.returncode:
@@ -315,7 +315,8 @@ def table(results: dict) -> str:
         if not item or "error" in item:
             rows.append((f"training on {name}", "-", "", (item or {}).get("error", "JAX not installed")))
             continue
-        rows.append((f"training step, {name}, batch {item['batch']} (records/s)",
+        precision = ", mixed bf16" if item.get("mixed_precision") else ""
+        rows.append((f"training step, {name}, batch {item['batch']}{precision} (records/s)",
                      *_range(item["step_records_per_s"]), item["backbone"]))
         rows.append((f"training from cache, {name} (records/s)", *_range(item["end_to_end_records_per_s"]),
                      "fit on the real input pipeline"))
@@ -344,11 +345,17 @@ def main(argv: list[str] | None = None) -> dict:
     group.add_argument("--full", action="store_true", help="500 records, more repeats")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results"))
     parser.add_argument("--no-jax", action="store_true", help="skip the JAX training subprocess")
+    parser.add_argument("--batch", type=int, help="training batch size (default 32; 256 on a GPU)")
+    parser.add_argument("--mixed-precision", action="store_true", help="train in mixed bfloat16 (GPU)")
     parser.add_argument("--part", choices=["all", "training"], default="all", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     size = "tiny" if args.tiny else "full" if args.full else "quick"
-    s = SIZES[size]
+    s = dict(SIZES[size], mixed_precision=args.mixed_precision)
+    if args.batch:
+        s["batch"] = args.batch
+    extra = (["--batch", str(s["batch"])] if args.batch else []) + (["--mixed-precision"] if args.mixed_precision
+                                                                   else [])
     with tempfile.TemporaryDirectory(prefix="ecgcinc-bench-") as tmp:
         work = Path(tmp)
         if args.part == "training":
@@ -363,7 +370,7 @@ def main(argv: list[str] | None = None) -> dict:
                    "training": {keras.backend.backend(): bench_training(data, work, size, s)},
                    "cache": bench_cache(data, work, size, s)}
         if keras.backend.backend() != "jax" and not args.no_jax:
-            results["training"]["jax"] = jax_training(data, size)
+            results["training"]["jax"] = jax_training(data, size, extra)
     text = table(results)
     results["table"] = text
     print(f"{size} benchmark, {results['machine']['date']}, {results['machine']['cpu']}, "

@@ -267,8 +267,7 @@ def _beat_times(p: Patient, duration: float, rng: np.random.Generator) -> tuple[
     return times, kinds
 
 
-def _beats(p: Patient, duration: float, rng: np.random.Generator) -> list[Wave]:
-    times, kinds = _beat_times(p, duration, rng)
+def _beats(p: Patient, times: list[float], kinds: list[str], rng: np.random.Generator) -> list[Wave]:
     t_dir = _frontal(p.axis_deg - 15, 0.3)
     if "CLBBB" in p.labels:
         t_dir = -_frontal(p.axis_deg, -0.6)  # discordant repolarisation
@@ -368,6 +367,8 @@ class SyntheticRecord:
     patient: Patient
     adc: np.ndarray        # (12, samples) int16
     comments: dict[str, str]
+    beat_times: tuple[float, ...] = ()  # R-peak (or ectopic QRS) times in seconds: ground truth for
+    beat_kinds: tuple[str, ...] = ()    # attention checks ('sinus', 'af', 'pvc', 'pac', ...)
 
     def header_text(self) -> str:
         s = self.source
@@ -379,10 +380,11 @@ def generate_record(source: Source, name: str, rng: np.random.Generator) -> Synt
     patient = draw_patient(rng, source.priors)
     duration = float(rng.uniform(*source.duration_s))
     n = int(round(duration * source.fs))
-    dipole = _render(_beats(patient, duration, rng), n, source.fs) + _atrial_activity(patient, n, source.fs, rng)
+    times, kinds = _beat_times(patient, duration, rng)
+    dipole = _render(_beats(patient, times, kinds, rng), n, source.fs) + _atrial_activity(patient, n, source.fs, rng)
     leads = _acquire(dipole_to_leads(dipole @ patient.rotation.T), source, rng)
     adc = np.clip(np.round(leads * source.gain + source.adc_baseline), -32768, 32767).astype(np.int16)
-    return SyntheticRecord(name, source, patient, adc, _comments(patient, source, rng))
+    return SyntheticRecord(name, source, patient, adc, _comments(patient, source, rng), tuple(times), tuple(kinds))
 
 
 def record_plan(n: int, seed: int, sources: list[str]) -> list[tuple[str, str, np.random.SeedSequence]]:

@@ -59,3 +59,15 @@ def test_explain_refuses_a_model_without_attention(synthetic_test, tmp_path):
     save_model_folder(tmp_path / "m", model, cfg, classes, np.full(len(classes), 0.5), {}, labels)
     with pytest.raises(ValueError, match="class-wise attention"):
         explain_record(tmp_path / "m", find_records(synthetic_test)[0])
+
+
+def test_pvc_attention_script_runs(trained_model, tmp_path):
+    import importlib.util
+    from pathlib import Path
+    spec = importlib.util.spec_from_file_location("pvc_attention", Path(__file__).parents[1] / "scripts" / "pvc_attention.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    result = script.main([str(trained_model), "--n", "6", "--out", str(tmp_path / "pvc.json")])
+    assert result["records"] == 6 and 0 <= result["hit_rate"] <= 1 and 0 < result["chance_rate"] < 1
+    generated = next(script.records_with_pvcs(1, seed=5))
+    assert "pvc" in generated.beat_kinds and len(generated.beat_times) == len(generated.beat_kinds)
