@@ -91,3 +91,12 @@ def test_folds_are_balanced_and_stratified_by_label_set():
     assert np.array_equal(folds, stratified_folds(labels, 5, seed=1))
     with pytest.raises(ValueError):
         stratified_folds(labels, 1, seed=1)
+
+
+def test_command_line_names_every_experiment():
+    from ecgcinc.__main__ import parser
+    args = parser().parse_args(["experiment", "lodo", "--data", "d", "--out", "o", "--quick", "--folds", "3"])
+    assert (args.name, args.data, args.out, args.quick, args.folds, args.max_records) == ("lodo", "d", "o", True, 3,
+                                                                                         None)
+    for name in experiments.EXPERIMENTS:
+        assert parser().parse_args(["experiment", name, "--data", "d", "--out", "o"]).name == name

@@ -10,12 +10,13 @@ from ecgcinc.config import Config
 from ecgcinc.explain import class_attention, explain_record, plot_explanation
 from ecgcinc.predict import load_predictor
 from ecgcinc.records import find_records, read_record
-from ecgcinc.report import build_report
 from ecgcinc.train import compile_model, save_model_folder
 
 
-def test_report_is_one_page_with_every_figure(trained_model, synthetic_test, tmp_path):
-    page = build_report(trained_model, synthetic_test, tmp_path / "report")
+def test_report_is_one_page_with_every_figure(trained_model, synthetic_test, tmp_path, capsys):
+    main(["report", str(trained_model), "--data", str(synthetic_test), "--out", str(tmp_path / "report")])
+    page = tmp_path / "report" / "report.html"
+    assert str(page) in capsys.readouterr().out
     text = page.read_text()
     images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', text)
     assert len(images) == 6 and all(len(i) > 10_000 for i in images)
