@@ -188,3 +188,24 @@ def test_crop_or_pad():
 def test_unknown_augmentation_is_rejected(batch):
     with pytest.raises(ValueError, match="unknown augmentation"):
         augment.augment_batch(*batch, np.random.default_rng(0), ["mirror"], 0.1, 100, 0.1)
+
+
+@pytest.mark.parametrize("backbone", ["resnet_cwa", "cnn_bilstm"])
+def test_mixed_bfloat16_trains_with_float32_heads(backbone, small_config, tmp_path):
+    from ecgcinc.classes import load_classes
+    from ecgcinc.predict import forward, load_predictor
+    from ecgcinc.train import compile_model, save_model_folder
+    cfg = small_config(model={"backbone": backbone}, train={"mixed_precision": True})
+    model = compile_model(cfg, cfg.preprocess.window, 26, 3, 5)
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
+    assert {layer.compute_dtype for layer in model.layers if "conv" in layer.name} == {"bfloat16"}
+    assert model.get_layer("classes").compute_dtype == "float32" == model.get_layer("domain").compute_dtype
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(4, cfg.preprocess.window, 12)).astype(np.float32)
+    meta = np.zeros((4, 29), np.float32)
+    y = {"classes": pack_targets(rng.random((4, 26)) < 0.2, np.ones((4, 26))), "domain": np.array([0, 1, 2, 0])}
+    assert np.all(np.isfinite(model.train_on_batch((x, meta), y)))
+    classes = load_classes()
+    save_model_folder(tmp_path, model, cfg, classes, np.full(26, 0.5), {}, np.eye(26, dtype=bool))
+    probabilities = forward(load_predictor(tmp_path).network, x, meta)
+    assert probabilities.dtype == np.float32 and np.all((probabilities >= 0) & (probabilities <= 1))
