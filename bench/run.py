@@ -41,7 +41,7 @@ import numpy as np  # noqa: E402
 from ecgcinc import synth, thresholds  # noqa: E402
 from ecgcinc.cache import open_cache  # noqa: E402
 from ecgcinc.classes import load_classes  # noqa: E402
-from ecgcinc.config import Config, config_from_dict  # noqa: E402
+from ecgcinc.config import SMALL_CONFIG, Config, config_from_dict  # noqa: E402
 from ecgcinc.data import load_examples  # noqa: E402
 from ecgcinc.models import forward_flops  # noqa: E402
 from ecgcinc.predict import forward, load_predictor, predict_folder  # noqa: E402
@@ -85,7 +85,7 @@ def gemm_rate(n: int, repeats: int) -> dict:
 def configuration(backbone: str, size: str) -> Config:
     """Default preprocessing (250 Hz, 20-s window) and model; the tiny size uses small.json."""
     if size == "tiny":
-        overrides = json.loads((ROOT / "configs" / "small.json").read_text())
+        overrides = json.loads(SMALL_CONFIG.read_text())
     else:
         overrides = {}
     overrides.setdefault("model", {})["backbone"] = backbone
@@ -155,9 +155,9 @@ def bench_inference(backbone: str, size: str, data: Path, work: Path, s: dict, g
     started = time.perf_counter()
     predictor = load_predictor(folder)
     load_s = time.perf_counter() - started
-    texts = [(h.read_text(), load_mat(h.with_suffix(".mat"), h.stem)) for h in headers]
+    first = (headers[0].read_text(), load_mat(headers[0].with_suffix(".mat"), headers[0].stem))
     started = time.perf_counter()
-    predictor.run(*texts[0])
+    predictor.run(*first)
     first_call = time.perf_counter() - started
     run_model = per_record(lambda h: predictor.run(h.read_text(), load_mat(h.with_suffix(".mat"), h.stem)), headers)
     network, window = predictor.network, cfg.preprocess.window

@@ -35,9 +35,9 @@ def child(data: Path, model: Path, cache: Path) -> None:
     """Runs in the measured process: build (or reuse) the cache, train one epoch, report."""
     os.environ["ECGCINC_CACHE"] = str(cache)
     from ecgcinc.cache import open_cache
-    from ecgcinc.config import config_from_dict
+    from ecgcinc.config import SMALL_CONFIG, config_from_dict
     from ecgcinc.train import train
-    small = json.loads((ROOT / "configs" / "small.json").read_text())
+    small = json.loads(SMALL_CONFIG.read_text())
     cfg = config_from_dict({"model": small["model"], "train": {"epochs": 1, "batch_size": 32, "patience": 1}})
     started = time.perf_counter()
     entry = open_cache(data, cfg.preprocess)

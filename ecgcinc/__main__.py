@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from .config import load_config
+from .config import SMALL_CONFIG, load_config
 
 
 def cmd_synth(args: argparse.Namespace) -> None:
@@ -65,12 +65,11 @@ def cmd_demo(args: argparse.Namespace) -> None:
     from .predict import predict_folder
     from .train import train
     out = Path(args.out)
-    config = Path(__file__).resolve().parent.parent / "configs" / "small.json"
     started = time.time()
     synth.write_dataset(out / "train", args.n, seed=1)
     synth.write_dataset(out / "test", max(args.n // 4, 20), seed=2)
     print(f"[demo] {args.n} training and {max(args.n // 4, 20)} test records in {out}", flush=True)
-    train(out / "train", out / "model", load_config(args.config or config), verbose=1)
+    train(out / "train", out / "model", load_config(args.config or SMALL_CONFIG), verbose=1)
     predict_folder(out / "model", out / "test", out / "outputs", verbose=0)
     _, scores = evaluate_folders(out / "test", out / "outputs")
     print(f"[demo] held-out synthetic test set, {time.time() - started:.0f} s in all:")

@@ -12,9 +12,9 @@ complete: an interrupted build leaves nothing that looks valid.
 
 Files of an entry:
   signals.f16  (total_samples, 12) float16, the records' preprocessed signals one after another
-  index.npz    per record: name, source prefix, offset and length in signals.f16, meta vector,
-               Dx codes, age, sex, original fs and length, repaired defects; plus the records
-               that could not be read, with the reason
+  index.npz    per record: name, offset and length in signals.f16, meta vector, Dx codes, age,
+               sex, original fs and length, repaired defects; plus the records that could not
+               be read, with the reason (the source is the name's prefix, derived on opening)
 The index keeps Dx codes rather than encoded labels, so one entry serves any class set.
 """
 from __future__ import annotations
@@ -107,18 +107,24 @@ class CacheEntry:
         return len(self.names)
 
 
-def _prepare(path: Path, cfg: PreprocessConfig) -> tuple:
-    """One record, in a worker: ("ok", fields..., signal) or ("error", name, reason)."""
+# Per-record index fields and their stored dtypes.
+_FIELDS = {"names": str, "meta": np.float32, "dx": str, "age": float, "sex": str, "fs": float,
+           "samples": np.int64, "defects": str}
+
+
+def _prepare(path: Path, cfg: PreprocessConfig) -> tuple[dict | None, np.ndarray | None, tuple[str, str] | None]:
+    """One record, in a worker: (index fields, float16 signal, None), or (None, None, (record, reason))."""
     try:
         record = read_record(path)
         x, meta = preprocess_record(record, cfg)
     except RecordError as error:
-        return "error", error.record, error.problem
+        return None, None, (error.record, error.problem)
     except (OSError, ValueError) as error:
-        return "error", path.stem, str(error)
+        return None, None, (path.stem, str(error))
     h = record.header
-    return ("ok", record.name, meta, ",".join(h.dx), h.age, h.sex or "", h.fs, h.num_samples,
-            "; ".join(record.defects), x.astype(np.float16))
+    fields = {"names": record.name, "meta": meta, "dx": ",".join(h.dx), "age": h.age, "sex": h.sex or "",
+              "fs": h.fs, "samples": h.num_samples, "defects": "; ".join(record.defects)}
+    return fields, x.astype(np.float16), None
 
 
 def _build(headers: Sequence[Path], cfg: PreprocessConfig, target: Path, workers: int,
@@ -127,32 +133,27 @@ def _build(headers: Sequence[Path], cfg: PreprocessConfig, target: Path, workers
     results arrive in folder order, so the index order is the folder order."""
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
-        fields: dict[str, list] = {k: [] for k in ("names", "meta", "dx", "age", "sex", "fs", "samples",
-                                                   "defects", "lengths")}
+        columns: dict[str, list] = {key: [] for key in _FIELDS}
+        lengths: list[int] = []
         errors: list[tuple[str, str]] = []
         jobs = joblib.Parallel(n_jobs=workers if len(headers) > 64 else 1, batch_size=16, return_as="generator")
         with open(staging / SIGNALS_FILE, "wb") as out:
             results = jobs(joblib.delayed(_prepare)(path, cfg) for path in headers)
-            for i, result in enumerate(results, 1):
-                if result[0] == "error":
-                    errors.append((result[1], result[2]))
+            for i, (fields, x, error) in enumerate(results, 1):
+                if error:
+                    errors.append(error)
                 else:
-                    x = result[-1]
                     out.write(np.ascontiguousarray(x).tobytes())
-                    for key, value in zip(("names", "meta", "dx", "age", "sex", "fs", "samples", "defects"),
-                                          result[1:-1]):
-                        fields[key].append(value)
-                    fields["lengths"].append(len(x))
+                    lengths.append(len(x))
+                    for key, value in fields.items():
+                        columns[key].append(value)
                 if progress:
                     progress(i, len(headers))
-        lengths = np.array(fields["lengths"], dtype=np.int64)
-        np.savez(staging / INDEX_FILE, names=np.array(fields["names"], dtype=str),
-                 meta=np.array(fields["meta"], dtype=np.float32).reshape(-1, N_META),
-                 dx=np.array(fields["dx"], dtype=str), age=np.array(fields["age"], dtype=float),
-                 sex=np.array(fields["sex"], dtype=str), fs=np.array(fields["fs"], dtype=float),
-                 samples=np.array(fields["samples"], dtype=np.int64),
-                 defects=np.array(fields["defects"], dtype=str), lengths=lengths,
-                 offsets=np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64),
+        index = {key: np.array(values, dtype=_FIELDS[key]) for key, values in columns.items()}
+        index["meta"] = index["meta"].reshape(-1, N_META)
+        sizes = np.array(lengths, dtype=np.int64)
+        np.savez(staging / INDEX_FILE, **index, lengths=sizes,
+                 offsets=np.cumsum(sizes) - sizes,
                  error_names=np.array([e[0] for e in errors], dtype=str),
                  error_reasons=np.array([e[1] for e in errors], dtype=str))
         try:

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 CONFIG_ENV = "ECGCINC_CONFIG"
+# The CPU-sized configuration of the demo, the tests, the quick experiments and the benchmarks' tiny size.
+SMALL_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "small.json"
 
 # Challenge record-name prefixes -> source database (facts of the 2021 data).
 CINC_DOMAINS = {"A": "CPSC", "Q": "CPSC-Extra", "I": "INCART", "S": "PTB", "HR": "PTB-XL",

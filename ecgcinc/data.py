@@ -59,7 +59,7 @@ def load_examples(data_dir: str | Path, classes: ClassSet, cfg: Config, progress
         for i in np.flatnonzero(entry.defects != ""):
             warn(f"skipping {entry.names[i]}: {entry.defects[i]}")
         keep &= entry.defects == ""
-    labels = np.stack([classes.encode(dx) for dx in entry.dx]) if len(entry) else np.zeros((0, len(classes)), bool)
+    labels = classes.encode_many(entry.dx)
     keep &= labels.any(axis=1)
     index = np.flatnonzero(keep)
     if not len(index):
@@ -95,7 +95,7 @@ def stratified_folds(labels: np.ndarray, k: int, seed: int) -> np.ndarray:
     if k < 2:
         raise ValueError(f"cross-validation needs at least 2 folds, not {k}")
     rng = np.random.default_rng(seed)
-    keys, inverse, counts = np.unique(labels.astype(bool), axis=0, return_inverse=True, return_counts=True)
+    _, inverse, counts = np.unique(labels.astype(bool), axis=0, return_inverse=True, return_counts=True)
     folds = np.empty(len(labels), dtype=int)
     position = 0
     for group in np.argsort(-counts, kind="stable"):

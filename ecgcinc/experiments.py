@@ -17,9 +17,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -28,16 +26,14 @@ import numpy as np
 
 from . import metrics
 from .classes import ClassSet, load_classes
-from .config import Config, load_config, with_overrides
+from .config import SMALL_CONFIG, AugmentConfig, Config, load_config, with_overrides
 from .data import Examples, load_examples, stratified_folds, stratified_split
 from .models import inference_model
-from .outputs import atomic_write_text
-from .predict import signal_probabilities
+from .outputs import atomic_write, atomic_write_text
+from .predict import score_signals
 from .retarget import compare_probabilities
-from .thresholds import decide
 from .train import fit, save_model_folder
 
-SMALL_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "small.json"
 QUICK_RECORDS = 600
 QUICK_TRAIN = {"epochs": 8, "patience": 8}
 SCORES = ("challenge", "auroc", "auprc", "accuracy", "f_measure", "f_beta", "g_beta")
@@ -49,9 +45,7 @@ ABLATIONS: dict[str, dict[str, Any]] = {
     "CNN+BiLSTM, full": {"model": {"backbone": "cnn_bilstm"}},
     "C1: no augmentation but pad/crop": {"model": {"backbone": "cnn_bilstm"}, "augment": {"enabled": []}},
     "C2: no short-crop": {"model": {"backbone": "cnn_bilstm"},
-                          "augment": {"enabled": ["zero_lead", "noise_lead", "shuffle_leads", "invert_leads",
-                                                  "random_bandpass", "scale_offset", "baseline_artefact",
-                                                  "reduced_leads"]}},
+                          "augment": {"enabled": [a for a in AugmentConfig().enabled if a != "short_crop"]}},
     "C3: fine-kernel CNN only": {"model": {"backbone": "cnn_bilstm", "branches": ["fine"]}},
     "C4: coarse-kernel CNN only": {"model": {"backbone": "cnn_bilstm", "branches": ["coarse"]}},
     "ResNet-CWA, full": {"model": {"backbone": "resnet_cwa"}},
@@ -102,12 +96,11 @@ def open_study(data_dir: str | Path, out_dir: str | Path, cfg: Config, folds: in
 def evaluate(model, thresholds: np.ndarray, test: Examples, classes: ClassSet,
              cfg: Config) -> tuple[dict[str, float], np.ndarray]:
     """The official scores (one implementation with the evaluator) plus the 2020 F2/G2."""
-    probabilities = signal_probabilities(inference_model(model), test.signals, test.meta, cfg.preprocess)
-    binary = decide(probabilities, thresholds, classes, cfg.thresholds)
-    s = metrics.score_all(classes.weights, classes.sinus_index, test.labels, binary, probabilities)
-    f_beta, g_beta = metrics.beta_measures(test.labels, binary, beta=2.0)
+    scored = score_signals(inference_model(model), test.signals, test.meta, test.labels, thresholds, classes, cfg)
+    s = scored.scores
+    f_beta, g_beta = metrics.beta_measures(test.labels, scored.binary, beta=2.0)
     return ({"challenge": s.challenge_metric, "auroc": s.auroc, "auprc": s.auprc, "accuracy": s.accuracy,
-             "f_measure": s.f_measure, "f_beta": f_beta, "g_beta": g_beta}, probabilities)
+             "f_measure": s.f_measure, "f_beta": f_beta, "g_beta": g_beta}, scored.probabilities)
 
 
 def _fingerprint(cfg: Config, train_names: list[str], test_names: list[str]) -> str:
@@ -136,8 +129,9 @@ def run_unit(study: Study, directory: Path, cfg: Config, train_index: np.ndarray
     directory.mkdir(parents=True, exist_ok=True)
     save_model_folder(directory / "model", fitted.model, cfg, study.classes, fitted.thresholds, fitted.history,
                       training.labels)
-    _save_arrays(directory / TEST_FILE, probabilities=probabilities, labels=test.labels,
-                 train_labels=training.labels, names=np.array(test.names))
+    atomic_write(directory / TEST_FILE, lambda handle: np.savez(
+        handle, probabilities=probabilities, labels=test.labels, train_labels=training.labels,
+        names=np.array(test.names)))
     atomic_write_text(result_file, json.dumps({"fingerprint": fingerprint, "scores": scores,
                                                "train_records": len(training), "test_records": len(test),
                                                "best_epoch": fitted.history["best_epoch"]}, indent=2))
@@ -145,13 +139,6 @@ def run_unit(study: Study, directory: Path, cfg: Config, train_index: np.ndarray
         print(f"[{directory.parent.name}/{directory.name}] challenge {scores['challenge']:.3f}, "
               f"AUROC {scores['auroc']:.3f}", flush=True)
     return scores
-
-
-def _save_arrays(path: Path, **arrays: np.ndarray) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".arrays.", suffix=".npz")
-    with os.fdopen(fd, "wb") as handle:
-        np.savez(handle, **arrays)
-    os.replace(tmp, path)
 
 
 def _slug(name: str) -> str:
@@ -183,12 +170,8 @@ def write_table(study: Study, name: str, header: list[str], rows: list[list[Any]
     return text
 
 
-def _cv_folds(study: Study) -> np.ndarray:
-    return stratified_folds(study.examples.labels, study.folds, study.cfg.train.seed)
-
-
 def _cv_units(study: Study) -> list[dict[str, float]]:
-    folds = _cv_folds(study)
+    folds = stratified_folds(study.examples.labels, study.folds, study.cfg.train.seed)
     return [run_unit(study, study.out / "cv" / f"fold{f + 1}", study.cfg, folds != f, folds == f)
             for f in range(study.folds)]
 

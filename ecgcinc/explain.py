@@ -10,8 +10,10 @@ missing interpretability as its open limitation; the layer already has it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
+import keras
 import numpy as np
 
 from .models import attention_model
@@ -32,6 +34,12 @@ class Explanation:
     names: list[str]            # class abbreviations
 
 
+@lru_cache(maxsize=4)
+def _attention_network(network: keras.Model) -> keras.Model:
+    """Built once per network, so scoring many records reuses one compiled predict function."""
+    return attention_model(network)
+
+
 def class_attention(predictor: Predictor, record: Record) -> np.ndarray:
     """(n', C) attention over the preprocessed record: time step j of the feature map covers
     samples [j f, (j+1) f) of its window (f = 2^blocks), its weight is spread evenly over them,
@@ -41,7 +49,7 @@ def class_attention(predictor: Predictor, record: Record) -> np.ndarray:
     cfg = predictor.cfg.preprocess
     x, meta = preprocess_record(record, cfg)
     windows = inference_windows(x, cfg)
-    _, attention = attention_model(predictor.network).predict_on_batch(
+    _, attention = _attention_network(predictor.network).predict_on_batch(
         [windows, np.repeat(meta[None], len(windows), axis=0)])
     attention = np.asarray(attention)                      # (w, T', C)
     factor = 2 ** len(predictor.cfg.model.filters)         # one /2 max-pool per residual block

@@ -20,7 +20,7 @@ from typing import Iterator, Sequence
 import keras
 import numpy as np
 
-from . import models  # noqa: F401  (registers the custom layers for loading)
+from . import metrics, models  # importing models also registers the custom layers for loading
 from .classes import ClassSet
 from .config import Config, PreprocessConfig, config_from_dict
 from .preprocess import inference_windows, preprocess_record
@@ -80,6 +80,24 @@ def signal_probabilities(model: keras.Model, signals: Sequence[np.ndarray], meta
                              len(signals)))], meta[start : start + chunk])
              for start in range(0, len(signals), chunk)]
     return np.concatenate(parts)
+
+
+@dataclass
+class Scored:
+    """Probabilities, decisions and the official scores of labelled, preprocessed records."""
+    probabilities: np.ndarray
+    binary: np.ndarray
+    scores: metrics.Scores
+
+
+def score_signals(network: keras.Model, signals: Sequence[np.ndarray], meta: np.ndarray, labels: np.ndarray,
+                  thresholds: np.ndarray, classes: ClassSet, cfg: Config) -> Scored:
+    """What every scorer of labelled records needs (checkpoint selection, experiments, report),
+    through the same windows, decision rules and metrics as the harness and the evaluator."""
+    probabilities = signal_probabilities(network, signals, meta, cfg.preprocess)
+    binary = decide(probabilities, thresholds, classes, cfg.thresholds).astype(bool)
+    return Scored(probabilities, binary,
+                  metrics.score_all(classes.weights, classes.sinus_index, labels, binary, probabilities))
 
 
 class Predictor:

@@ -19,24 +19,22 @@ import numpy as np
 
 from . import metrics
 from .data import Examples, load_examples
-from .predict import HISTORY_FILE, THRESHOLDS_FILE, Predictor, load_predictor, signal_probabilities
-from .thresholds import decide
+from .predict import HISTORY_FILE, THRESHOLDS_FILE, Predictor, Scored, load_predictor, score_signals
 
 
 @dataclass
 class Evaluated:
     predictor: Predictor
     examples: Examples
-    probabilities: np.ndarray
-    binary: np.ndarray
+    scored: Scored
 
 
 def evaluate_folder(model_dir: str | Path, data_dir: str | Path) -> Evaluated:
     predictor = load_predictor(model_dir)
     examples = load_examples(data_dir, predictor.classes, predictor.cfg)
-    probabilities = signal_probabilities(predictor.network, examples.signals, examples.meta, predictor.cfg.preprocess)
-    binary = decide(probabilities, predictor.thresholds, predictor.classes, predictor.cfg.thresholds)
-    return Evaluated(predictor, examples, probabilities, binary.astype(bool))
+    return Evaluated(predictor, examples, score_signals(predictor.network, examples.signals, examples.meta,
+                                                        examples.labels, predictor.thresholds, predictor.classes,
+                                                        predictor.cfg))
 
 
 def _pyplot():
@@ -138,8 +136,8 @@ def domain_scores(e: Evaluated) -> list[tuple[str, int, float, float, float]]:
     rows = []
     for d in np.unique(e.examples.domains):
         rows_d = e.examples.domains == d
-        s = metrics.score_all(classes.weights, classes.sinus_index, e.examples.labels[rows_d], e.binary[rows_d],
-                              e.probabilities[rows_d])
+        s = metrics.score_all(classes.weights, classes.sinus_index, e.examples.labels[rows_d],
+                              e.scored.binary[rows_d], e.scored.probabilities[rows_d])
         rows.append((e.examples.domain_names[d], int(rows_d.sum()), s.challenge_metric, s.auroc, s.f_measure))
     return rows
 
@@ -183,19 +181,19 @@ def build_report(model_dir: str | Path, data_dir: str | Path, out_dir: str | Pat
     e = evaluate_folder(model_dir, data_dir)
     classes, labels = e.predictor.classes, e.examples.labels
     names = classes.abbreviations
-    scores = metrics.score_all(classes.weights, classes.sinus_index, labels, e.binary, e.probabilities)
+    scores, probabilities, binary = e.scored.scores, e.scored.probabilities, e.scored.binary
     history = json.loads((model_dir / HISTORY_FILE).read_text()) if (model_dir / HISTORY_FILE).is_file() else {}
     threshold_info = json.loads((model_dir / THRESHOLDS_FILE).read_text())
     method = f"{threshold_info['method']}, beta {threshold_info['beta']}, weights {threshold_info['weights']}"
     domains = domain_scores(e)
     figures = {"history": plot_history(history, out / "history.png"),
-               "roc": plot_curves(labels, e.probabilities, names, out / "roc.png", "roc"),
-               "pr": plot_curves(labels, e.probabilities, names, out / "pr.png", "pr"),
+               "roc": plot_curves(labels, probabilities, names, out / "roc.png", "roc"),
+               "pr": plot_curves(labels, probabilities, names, out / "pr.png", "pr"),
                "thresholds": plot_thresholds(e.predictor.thresholds, names, threshold_info["method"],
                                              out / "thresholds.png"),
-               "confusion": plot_confusion(labels, e.binary, classes.weights, names, out / "confusion.png"),
+               "confusion": plot_confusion(labels, binary, classes.weights, names, out / "confusion.png"),
                "domains": plot_domains(domains, out / "domains.png")}
-    per_class = [[names[k], int(labels[:, k].sum()), int(e.binary[:, k].sum()), float(e.predictor.thresholds[k]),
+    per_class = [[names[k], int(labels[:, k].sum()), int(binary[:, k].sum()), float(e.predictor.thresholds[k]),
                   float(scores.auroc_classes[k]), float(scores.auprc_classes[k]), float(scores.f_measure_classes[k])]
                  for k in range(len(classes))]
     summary = [["records", len(labels)], ["challenge metric", scores.challenge_metric], ["AUROC", scores.auroc],

@@ -30,9 +30,9 @@ from .config import Config, load_config
 from .data import Examples, load_examples, stratified_split
 from .losses import WeightedBCE, benefit_weights, domain_annotation_mask, pack_targets
 from .models import build_model, forward_flops, inference_model
-from .outputs import atomic_write_text
+from .outputs import atomic_write, atomic_write_text
 from .predict import (CLASSES_FILE, CONFIG_FILE, HISTORY_FILE, MODEL_FILE, THRESHOLDS_FILE,
-                      TRAIN_LABELS_FILE, signal_probabilities)
+                      TRAIN_LABELS_FILE, score_signals, signal_probabilities)
 from .preprocess import N_DEMOGRAPHICS, N_META
 from . import thresholds as thresholding
 
@@ -112,11 +112,9 @@ class ChallengeSelection(keras.callbacks.Callback):
         self.inference = inference_model(self.model)
 
     def score(self) -> metrics.Scores:
-        probabilities = signal_probabilities(self.inference, self.validation.signals, self.validation.meta,
-                                             self.cfg.preprocess)
-        binary = thresholding.decide(probabilities, self.thresholds, self.classes, self.cfg.thresholds)
-        return metrics.score_all(self.classes.weights, self.classes.sinus_index, self.validation.labels,
-                                 binary, probabilities)
+        v = self.validation
+        return score_signals(self.inference, v.signals, v.meta, v.labels, self.thresholds, self.classes,
+                             self.cfg).scores
 
     def on_epoch_end(self, epoch, logs=None):
         s = self.score()
@@ -200,10 +198,7 @@ def save_model_folder(model_dir: Path, model: keras.Model, cfg: Config, classes:
 
 def save_train_labels(model_dir: Path, labels: np.ndarray) -> None:
     """The training label matrix: CICST and the proportional method need it to re-target."""
-    fd, tmp = tempfile.mkstemp(dir=model_dir, prefix=".labels.", suffix=".npy")
-    with os.fdopen(fd, "wb") as handle:
-        np.save(handle, labels.astype(bool))
-    os.replace(tmp, model_dir / TRAIN_LABELS_FILE)
+    atomic_write(model_dir / TRAIN_LABELS_FILE, lambda handle: np.save(handle, labels.astype(bool)))
 
 
 def write_thresholds(model_dir: Path, thresholds: np.ndarray, method: str, beta: float, weights: str) -> None:
