@@ -9,8 +9,10 @@
   thresholds MODEL [--method M] [--beta B] [--weights W.csv] [--data DIR]
                                                              re-target decisions, network untouched
   compare-thresholds MODEL --data DIR [--csv F] [--de]       threshold methods side by side
-  experiment cv|ablation|lodo|thresholds --data DIR --out DIR [--quick] [--folds K] [--config F]
-                                                             the papers' experiments, resumable
+  experiment cv|ablation|lodo|thresholds|ensemble|holdout --data DIR --out DIR [--quick] [--folds K]
+             [--seeds K] [--variants A,B] [--test DIR] [--config F]
+                                                             experiments with seeds and paired 95 % intervals
+  baseline TRAIN TEST OUT [--config F]                       feature model (gradient boosting) outputs for TEST
   report MODEL --data DIR --out DIR                          HTML report with curves and heat maps
   explain MODEL RECORD --out FIG.png                         class-wise attention under the 12 leads
 """
@@ -23,6 +25,8 @@ import time
 from pathlib import Path
 
 from .config import SMALL_CONFIG, load_config
+from .experiments import EXPERIMENTS
+from .thresholds import METHODS
 
 
 def cmd_synth(args: argparse.Namespace) -> None:
@@ -93,8 +97,15 @@ def cmd_compare(args: argparse.Namespace) -> None:
 
 def cmd_experiment(args: argparse.Namespace) -> None:
     from .experiments import run_experiment
+    variants = args.variants.split(",") if args.variants else None
     print(run_experiment(args.name, args.data, args.out, args.quick, args.config, args.folds,
-                         max_records=args.max_records))
+                         max_records=args.max_records, seeds=args.seeds, variants=variants, test_dir=args.test))
+
+
+def cmd_baseline(args: argparse.Namespace) -> None:
+    from .baseline import run_baseline
+    count = run_baseline(args.train, args.test, args.out, load_config(args.config))
+    print(f"wrote {count} output files to {args.out}; score them with evaluate_model.py")
 
 
 def cmd_report(args: argparse.Namespace) -> None:
@@ -135,8 +146,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--config", help="configuration JSON (default: configs/small.json)")
     s.set_defaults(run=cmd_demo)
     s = sub.add_parser("thresholds", help="recompute a model's thresholds (new costs or method)")
-    s.add_argument("model"), s.add_argument("--method", default="cicst",
-                                            choices=["cicst", "fixed", "proportional", "grid", "de"])
+    s.add_argument("model"), s.add_argument("--method", default="cicst", choices=METHODS)
     s.add_argument("--beta", type=float), s.add_argument("--weights"), s.add_argument("--data")
     s.set_defaults(run=cmd_thresholds)
     s = sub.add_parser("compare-thresholds", help="compare threshold methods on held-out data")
@@ -144,12 +154,18 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0), s.add_argument("--de", action="store_true")
     s.set_defaults(run=cmd_compare)
     s = sub.add_parser("experiment", help="cross-validation, ablation, leave-one-domain-out, thresholds")
-    s.add_argument("name", choices=["cv", "ablation", "lodo", "thresholds"])
+    s.add_argument("name", choices=list(EXPERIMENTS))
     s.add_argument("--data", required=True), s.add_argument("--out", required=True)
-    s.add_argument("--quick", action="store_true", help="small network, 8 epochs, at most 600 records")
+    s.add_argument("--quick", action="store_true", help="8 epochs, at most 600 records")
     s.add_argument("--folds", type=int, default=5), s.add_argument("--config")
     s.add_argument("--max-records", type=int, help="random subset of this size (default: 600 with --quick)")
+    s.add_argument("--seeds", type=int, default=1, help="train every unit with this many seeds")
+    s.add_argument("--variants", help="comma-separated arms of ablation/lodo (default: all)")
+    s.add_argument("--test", help="holdout: the folder of unseen test records")
     s.set_defaults(run=cmd_experiment)
+    s = sub.add_parser("baseline", help="train the feature baseline and write outputs for a test folder")
+    s.add_argument("train"), s.add_argument("test"), s.add_argument("out"), s.add_argument("--config")
+    s.set_defaults(run=cmd_baseline)
     s = sub.add_parser("report", help="HTML report of a model on a labelled folder")
     s.add_argument("model"), s.add_argument("--data", required=True), s.add_argument("--out", required=True)
     s.set_defaults(run=cmd_report)

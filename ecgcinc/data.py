@@ -18,6 +18,7 @@ import numpy as np
 from .cache import Progress, SignalStore, open_cache
 from .classes import ClassSet
 from .config import Config
+from .preprocess import network_meta
 from .records import record_prefix
 
 
@@ -26,6 +27,7 @@ class Examples:
     names: list[str]
     signals: SignalStore       # signals[i] is (n_i, 12) float16, preprocessed
     meta: np.ndarray           # (N, N_META)
+    features: np.ndarray       # (N, N_FEATURES), classic features, NaN where not measurable
     labels: np.ndarray         # (N, C) bool
     domains: np.ndarray        # (N,) int index into domain_names
     domain_names: list[str]
@@ -35,7 +37,11 @@ class Examples:
 
     def subset(self, index: np.ndarray) -> "Examples":
         return Examples([self.names[i] for i in index], self.signals.subset(index), self.meta[index],
-                        self.labels[index], self.domains[index], self.domain_names)
+                        self.features[index], self.labels[index], self.domains[index], self.domain_names)
+
+    def network_meta(self, wide: bool) -> np.ndarray:
+        """The meta input of a network with or without the wide branch."""
+        return network_meta(self.meta, self.features, wide)
 
 
 def domain_of(name: str, mapping: dict[str, str]) -> str:
@@ -67,7 +73,7 @@ def load_examples(data_dir: str | Path, classes: ClassSet, cfg: Config, progress
     domains = [domain_of(entry.sources[i], cfg.train.domains) for i in index]
     domain_names = sorted(set(domains))
     return Examples([str(entry.names[i]) for i in index], entry.signals.subset(index), entry.meta[index],
-                    labels[index], np.array([domain_names.index(d) for d in domains]), domain_names)
+                    entry.features[index], labels[index], np.array([domain_names.index(d) for d in domains]), domain_names)
 
 
 def stratified_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

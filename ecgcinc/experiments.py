@@ -1,16 +1,27 @@
-"""The papers' experiments on any Challenge-format folder: cv, ablation, lodo, thresholds.
+"""The papers' experiments, with repeated seeds and paired 95 % intervals.
 
-Every unit of work (a fold, a variant, a held-out source) is one training on its own
-split and one evaluation on records it never saw.  A unit writes its model folder,
-its test probabilities and its scores under <out>/<experiment>/<unit>/, the scores
-last and atomically; a unit whose scores exist for the same configuration and the
-same records is not recomputed, so an interrupted run resumes where it stopped.
-Each experiment writes <out>/<experiment>.csv and <out>/<experiment>.md.
+Experiments (each on any Challenge-format folder):
+  cv          K-fold cross-validation: the configured network and the feature baseline
+  ablation    the papers' components and controls, each against the configured network
+  lodo        leave-one-source-out: plain vs the adversarial domain head and its settings
+  thresholds  threshold methods and calibration on the cv units' held-out predictions
+  ensemble    one network vs a fold ensemble of the same total epochs
+  holdout     train on one folder, test on another (the harness's situation)
 
-The seeds are fixed (train.seed): folds, splits, initial weights and augmentation
-repeat exactly.  `quick` is the size for 2 CPU cores (the small network, 8 epochs,
-at most 600 records drawn at random); the full size is the paper-sized network and
-belongs on a GPU.
+Every unit of work (an arm of the comparison on one split with one seed) is one
+training on its own split and one evaluation on records it never saw.  A unit
+writes its model folder, its held-out predictions and its scores under
+<out>/<experiment>/<arm>/<split>-seed<k>/, the scores last and atomically; a unit
+whose scores exist for the same configuration and the same records is not
+recomputed, so an interrupted run resumes.  Each experiment writes
+<out>/<experiment>.csv and <out>/<experiment>.md: one row per arm with the mean
+± sd over its units and the paired difference from the experiment's reference
+with a 95 % interval and a verdict (evidence.py says how the interval is made).
+
+Seeds: the splits (folds, held-out sources) are fixed by `train.seed`; seed k
+trains with `train.seed + k` (initial weights, batch order, augmentation, inner
+validation split).  `quick` is the size for 2 CPU cores (8 epochs, at most 600
+records drawn at random); otherwise the configuration's own size.
 """
 from __future__ import annotations
 
@@ -25,39 +36,58 @@ from typing import Any, Callable
 import numpy as np
 
 from . import metrics
+from . import thresholds as th
+from .baseline import fit_baseline
+from .calibration import fit_platt
 from .classes import ClassSet, load_classes
-from .config import SMALL_CONFIG, AugmentConfig, Config, load_config, with_overrides
+from .config import AugmentConfig, Config, load_config, with_overrides
 from .data import Examples, load_examples, stratified_folds, stratified_split
-from .models import inference_model
+from .evidence import Comparison, PairedUnit, paired_bootstrap
 from .outputs import atomic_write, atomic_write_text
-from .predict import score_signals
-from .retarget import compare_probabilities
-from .train import fit, save_model_folder
+from .thresholds import decide
+from .train import fit, fit_ensemble, held_out_probabilities, save_model_folder
 
 QUICK_RECORDS = 600
 QUICK_TRAIN = {"epochs": 8, "patience": 8}
 SCORES = ("challenge", "auroc", "auprc", "accuracy", "f_measure", "f_beta", "g_beta")
 RESULT_FILE = "result.json"
 TEST_FILE = "test.npz"
+BASELINE = "feature baseline (gradient boosting)"
 
-# The domain-generalisation paper's controls (C1-C4) and the model paper's components.
+# The domain-generalisation paper's controls (C1-C4) and the model paper's components; every
+# arm states its settings explicitly, so the table means the same whatever the defaults are.
 ABLATIONS: dict[str, dict[str, Any]] = {
-    "CNN+BiLSTM, full": {"model": {"backbone": "cnn_bilstm"}},
+    "CNN+BiLSTM": {"model": {"backbone": "cnn_bilstm"}},
     "C1: no augmentation but pad/crop": {"model": {"backbone": "cnn_bilstm"}, "augment": {"enabled": []}},
     "C2: no short-crop": {"model": {"backbone": "cnn_bilstm"},
                           "augment": {"enabled": [a for a in AugmentConfig().enabled if a != "short_crop"]}},
     "C3: fine-kernel CNN only": {"model": {"backbone": "cnn_bilstm", "branches": ["fine"]}},
     "C4: coarse-kernel CNN only": {"model": {"backbone": "cnn_bilstm", "branches": ["coarse"]}},
-    "ResNet-CWA, full": {"model": {"backbone": "resnet_cwa"}},
-    "ResNet-CWA, global pooling (no attention)": {"model": {"backbone": "resnet_cwa", "attention": False}},
-    "ResNet-CWA, without Mw": {"model": {"backbone": "resnet_cwa"}, "loss": {"benefit_weighting": False}},
-    "ResNet-CWA, without Md": {"model": {"backbone": "resnet_cwa"}, "loss": {"domain_mask": False}},
+    "ResNet-CWA, global pooling (no attention)": {"model": {"attention": False}},
+    "ResNet-CWA, without Mw": {"loss": {"benefit_weighting": False}},
+    "ResNet-CWA, without Md": {"loss": {"domain_mask": False}},
+    "ResNet-CWA, no augmentation": {"augment": {"enabled": []}},
+    "ResNet-CWA, wide features off": {"model": {"wide_features": False}},
+    "ResNet-CWA, wide features on": {"model": {"wide_features": True}},
+}
+# The adversarial domain head and the settings issue #11 asks about, each against plain.
+DOMAIN_VARIANTS: dict[str, dict[str, Any]] = {
+    "plain (no domain head)": {"model": {"domain_head": False}},
+    "adversarial, lambda 0.1": {"model": {"domain_head": True, "domain_lambda": 0.1}},
+    "adversarial, lambda 0.01": {"model": {"domain_head": True, "domain_lambda": 0.01}},
+    "adversarial, lambda 0.03": {"model": {"domain_head": True, "domain_lambda": 0.03}},
+    "adversarial, lambda 0.3": {"model": {"domain_head": True, "domain_lambda": 0.3}},
+    "adversarial, lambda 0.1, no ramp": {"model": {"domain_head": True, "domain_ramp_epochs": 0.0}},
+    "adversarial, domain-balanced batches": {"model": {"domain_head": True}, "train": {"domain_balanced": True}},
+    "plain, domain-balanced batches": {"model": {"domain_head": False}, "train": {"domain_balanced": True}},
+    "adversarial, on class-wise vectors": {"model": {"domain_head": True, "domain_attach": "class_vectors"}},
+    "adversarial, domain classifier of 256 units": {"model": {"domain_head": True, "domain_hidden": 256}},
 }
 PAPERS = {
     "cv": "Published on the real 2020 data (5-fold): ResNet-CWA paper 0.641 ± 0.009, domain-generalisation "
           "paper 0.629 ± 0.003 (challenge metric).",
     "lodo": "Published (domain-generalisation paper, real 2020 data): 0.352 with the adversarial head, "
-            "0.343 without (mean challenge metric over held-out sources).",
+            "0.343 without (mean challenge metric over held-out sources, one seed).",
 }
 
 
@@ -69,20 +99,40 @@ class Study:
     cfg: Config
     out: Path
     folds: int
+    seeds: int
     verbose: int
+    variants: list[str] | None = None
+    test: Examples | None = None
+
+
+@dataclass
+class Unit:
+    """One arm on one split with one seed: its held-out records as scored."""
+    stratum: str
+    seed: int
+    scores: dict[str, float]
+    labels: np.ndarray
+    binary: np.ndarray
+    arrays: dict[str, np.ndarray]
+
+
+Split = tuple[str, Examples, Examples]   # (stratum name, training records, test records)
 
 
 def base_config(quick: bool, config_file: str | Path | None = None,
                 overrides: dict[str, Any] | None = None) -> Config:
-    """Defaults (or the quick size), then a partial config file, then explicit overrides."""
-    cfg = with_overrides(load_config(SMALL_CONFIG), {"train": QUICK_TRAIN}) if quick else Config()
+    """Defaults (with 8 epochs when quick), then a partial config file, then explicit overrides."""
+    cfg = load_config()
+    if quick:
+        cfg = with_overrides(cfg, {"train": QUICK_TRAIN})
     if config_file:
         cfg = with_overrides(cfg, json.loads(Path(config_file).read_text()))
     return with_overrides(cfg, overrides or {})
 
 
 def open_study(data_dir: str | Path, out_dir: str | Path, cfg: Config, folds: int, max_records: int = 0,
-               verbose: int = 1) -> Study:
+               verbose: int = 1, seeds: int = 1, variants: list[str] | None = None,
+               test_dir: str | Path | None = None) -> Study:
     classes = load_classes()
     examples = load_examples(data_dir, classes, cfg)
     if max_records and len(examples) > max_records:
@@ -90,59 +140,102 @@ def open_study(data_dir: str | Path, out_dir: str | Path, cfg: Config, folds: in
         examples = examples.subset(np.sort(rng.choice(len(examples), max_records, replace=False)))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    return Study(examples, classes, cfg, out, folds, verbose)
+    test = load_examples(test_dir, classes, cfg) if test_dir else None
+    return Study(examples, classes, cfg, out, folds, seeds, verbose, variants, test)
 
 
-def evaluate(model, thresholds: np.ndarray, test: Examples, classes: ClassSet,
-             cfg: Config) -> tuple[dict[str, float], np.ndarray]:
-    """The official scores (one implementation with the evaluator) plus the 2020 F2/G2."""
-    scored = score_signals(inference_model(model), test.signals, test.meta, test.labels, thresholds, classes, cfg)
-    s = scored.scores
-    f_beta, g_beta = metrics.beta_measures(test.labels, scored.binary, beta=2.0)
-    return ({"challenge": s.challenge_metric, "auroc": s.auroc, "auprc": s.auprc, "accuracy": s.accuracy,
-             "f_measure": s.f_measure, "f_beta": f_beta, "g_beta": g_beta}, scored.probabilities)
-
-
-def _fingerprint(cfg: Config, train_names: list[str], test_names: list[str]) -> str:
-    text = json.dumps({"config": cfg.to_dict(), "train": train_names, "test": test_names}, sort_keys=True)
+def _fingerprint(cfg: Config, train_names: list[str], test_names: list[str], arm: str) -> str:
+    text = json.dumps({"config": cfg.to_dict(), "train": train_names, "test": test_names, "arm": arm},
+                      sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def run_unit(study: Study, directory: Path, cfg: Config, train_index: np.ndarray,
-             test_index: np.ndarray) -> dict[str, float]:
-    """Train on train_index (with its own validation split), score on test_index; resumable."""
-    examples = study.examples
-    rest, test = examples.subset(np.flatnonzero(train_index)), examples.subset(np.flatnonzero(test_index))
-    fingerprint = _fingerprint(cfg, rest.names, test.names)
-    result_file = directory / RESULT_FILE
-    if result_file.is_file():
-        saved = json.loads(result_file.read_text())
-        if saved.get("fingerprint") == fingerprint:
-            return saved["scores"]
-    inner, validation = stratified_split(rest.labels, cfg.train.validation_fraction, cfg.train.seed)
-    training = rest.subset(inner)
-    if study.verbose:
-        print(f"[{directory.parent.name}/{directory.name}] training on {len(training)}, "
-              f"testing on {len(test)} records", flush=True)
-    fitted = fit(training, rest.subset(validation), study.classes, cfg, verbose=0)
-    scores, probabilities = evaluate(fitted.model, fitted.thresholds, test, study.classes, cfg)
-    directory.mkdir(parents=True, exist_ok=True)
-    save_model_folder(directory / "model", fitted.model, cfg, study.classes, fitted.thresholds, fitted.history,
-                      training.labels)
-    atomic_write(directory / TEST_FILE, lambda handle: np.savez(
-        handle, probabilities=probabilities, labels=test.labels, train_labels=training.labels,
-        names=np.array(test.names)))
-    atomic_write_text(result_file, json.dumps({"fingerprint": fingerprint, "scores": scores,
-                                               "train_records": len(training), "test_records": len(test),
-                                               "best_epoch": fitted.history["best_epoch"]}, indent=2))
-    if study.verbose:
-        print(f"[{directory.parent.name}/{directory.name}] challenge {scores['challenge']:.3f}, "
-              f"AUROC {scores['auroc']:.3f}", flush=True)
-    return scores
 
 
 def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def _scores(classes: ClassSet, labels: np.ndarray, binary: np.ndarray, probabilities: np.ndarray) -> dict:
+    """The official scores (one implementation with the evaluator) plus the 2020 F2/G2."""
+    s = metrics.score_all(classes.weights, classes.sinus_index, labels, binary, probabilities)
+    f_beta, g_beta = metrics.beta_measures(labels, binary, beta=2.0)
+    return {"challenge": s.challenge_metric, "auroc": s.auroc, "auprc": s.auprc, "accuracy": s.accuracy,
+            "f_measure": s.f_measure, "f_beta": f_beta, "g_beta": g_beta}
+
+
+def _train_arm(cfg: Config, rest: Examples, test: Examples, classes: ClassSet, arm: str,
+               model_dir: Path) -> dict[str, np.ndarray]:
+    """Fit one arm on `rest` and predict `test`: raw and decided probabilities, the binary
+    outputs, and the held-out (validation or out-of-fold) predictions the decision used."""
+    if arm == BASELINE or cfg.train.ensemble_folds <= 1:
+        inner, validation = stratified_split(rest.labels, cfg.train.validation_fraction, cfg.train.seed)
+        training, validation = rest.subset(inner), rest.subset(validation)
+    else:
+        training = validation = rest
+    if arm == BASELINE:
+        fitted = fit_baseline(training, validation, classes, cfg)
+        raw, decision = fitted.model.probabilities(test), fitted.decision
+        held_out = fitted.model.probabilities(validation)
+    else:
+        net = fit_ensemble(rest, classes, cfg, verbose=0) if cfg.train.ensemble_folds > 1 else \
+            fit(training, validation, classes, cfg, verbose=0)
+        raw = held_out_probabilities(net.model, test, cfg)
+        decision, held_out = net.decision, net.held_out
+        save_model_folder(model_dir, net.model, cfg, classes, decision, net.history, training.labels)
+    probabilities = decision.calibration.apply(raw)
+    binary = decide(probabilities, decision.thresholds, classes, cfg.thresholds).astype(bool)
+    return {"raw": raw, "probabilities": probabilities, "binary": binary, "held_out": held_out,
+            "held_out_labels": validation.labels, "train_labels": training.labels}
+
+
+def run_unit(study: Study, directory: Path, cfg: Config, arm: str, split: Split, seed: int) -> Unit:
+    """Train `arm` on the split's training records with seed `seed`, score its test records;
+    resumable (a unit with the same fingerprint is read back, not retrained)."""
+    stratum, rest, test = split
+    cfg = with_overrides(cfg, {"train": {"seed": study.cfg.train.seed + seed}})
+    fingerprint = _fingerprint(cfg, rest.names, test.names, arm)
+    result_file = directory / RESULT_FILE
+    if result_file.is_file() and json.loads(result_file.read_text()).get("fingerprint") == fingerprint:
+        saved = json.loads(result_file.read_text())
+        with np.load(directory / TEST_FILE) as data:
+            arrays = {key: data[key] for key in data.files}
+        return Unit(stratum, seed, saved["scores"], arrays["labels"], arrays["binary"], arrays)
+    if study.verbose:
+        print(f"[{directory.relative_to(study.out)}] training on {len(rest)}, testing on {len(test)} records",
+              flush=True)
+    directory.mkdir(parents=True, exist_ok=True)
+    arrays = _train_arm(cfg, rest, test, study.classes, arm, directory / "model")
+    arrays["labels"] = test.labels
+    scores = _scores(study.classes, test.labels, arrays["binary"], arrays["probabilities"])
+    atomic_write(directory / TEST_FILE, lambda handle: np.savez(handle, names=np.array(test.names), **arrays))
+    atomic_write_text(result_file, json.dumps({"fingerprint": fingerprint, "scores": scores, "seed": cfg.train.seed,
+                                               "train_records": len(rest), "test_records": len(test)}, indent=2))
+    if study.verbose:
+        print(f"[{directory.relative_to(study.out)}] challenge {scores['challenge']:.3f}, "
+              f"AUROC {scores['auroc']:.3f}", flush=True)
+    return Unit(stratum, seed, scores, test.labels, arrays["binary"], arrays)
+
+
+def run_arms(study: Study, experiment: str, arms: dict[str, dict[str, Any]], splits: list[Split]) -> dict[str, list]:
+    """Every arm on every split with every seed; arms named BASELINE train the feature model."""
+    results: dict[str, list[Unit]] = {}
+    for arm, overrides in arms.items():
+        cfg = with_overrides(study.cfg, overrides)
+        results[arm] = [run_unit(study, study.out / experiment / _slug(arm) / f"{_slug(stratum)}-seed{seed}", cfg,
+                                 arm, (stratum, rest, test), seed)
+                        for stratum, rest, test in splits for seed in range(study.seeds)]
+    return results
+
+
+def challenge_of(classes: ClassSet, labels: np.ndarray, binary: np.ndarray) -> Callable[[np.ndarray], float]:
+    return lambda idx: metrics.challenge_metric(classes.weights, labels[idx], binary[idx], classes.sinus_index)
+
+
+def compare_units(classes: ClassSet, reference: list[Unit], variant: list[Unit]) -> Comparison:
+    """Paired bootstrap of the challenge metric, units paired by (split, seed)."""
+    by_key = {(u.stratum, u.seed): u for u in reference}
+    pairs = [PairedUnit(v.stratum, len(v.labels), challenge_of(classes, v.labels, by_key[(v.stratum, v.seed)].binary),
+                        challenge_of(classes, v.labels, v.binary)) for v in variant]
+    return paired_bootstrap(pairs)
 
 
 def mean_sd(values: list[float]) -> str:
@@ -170,87 +263,151 @@ def write_table(study: Study, name: str, header: list[str], rows: list[list[Any]
     return text
 
 
-def _cv_units(study: Study) -> list[dict[str, float]]:
-    folds = stratified_folds(study.examples.labels, study.folds, study.cfg.train.seed)
-    return [run_unit(study, study.out / "cv" / f"fold{f + 1}", study.cfg, folds != f, folds == f)
-            for f in range(study.folds)]
+ARM_HEADER = ["arm", "units", "challenge", "auroc", "f_measure", "Δ challenge vs reference [95 % CI]", "verdict"]
+
+
+def arm_table(study: Study, name: str, results: dict[str, list[Unit]], reference: str, note: str) -> str:
+    """One row per arm: mean ± sd over units, then the paired difference from `reference`."""
+    rows = []
+    for arm, units in results.items():
+        row = [arm, len(units)] + [mean_sd([u.scores[k] for u in units]) for k in ("challenge", "auroc", "f_measure")]
+        if arm == reference:
+            row += ["(reference)", ""]
+        else:
+            comparison = compare_units(study.classes, results[reference], units)
+            row += [comparison.text(), comparison.verdict]
+        rows.append(row)
+    design = (f"{study.seeds} seed(s) per split; intervals: two-stage paired bootstrap (seeds, then test records, "
+              "within each split; ecgcinc/evidence.py), 1000 replicates.")
+    return write_table(study, name, ARM_HEADER, rows, f"{note} {design}".strip())
+
+
+def _selected(study: Study, arms: dict[str, dict[str, Any]], keep: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """The arms named by --variants (slugs or names), always with the reference arms `keep`."""
+    if not study.variants:
+        return dict(arms)
+    wanted = set(study.variants)
+    unknown = wanted - {a for a in arms} - {_slug(a) for a in arms}
+    if unknown:
+        raise ValueError(f"unknown variant(s) {sorted(unknown)}; choose from {[_slug(a) for a in arms]}")
+    return {a: o for a, o in arms.items() if a in keep or a in wanted or _slug(a) in wanted}
+
+
+def _fold_splits(study: Study, folds: int) -> list[Split]:
+    fold_of = stratified_folds(study.examples.labels, folds, study.cfg.train.seed)
+    ex = study.examples
+    return [(f"fold{f + 1}", ex.subset(np.flatnonzero(fold_of != f)), ex.subset(np.flatnonzero(fold_of == f)))
+            for f in range(folds)]
 
 
 def cv(study: Study) -> str:
-    results = _cv_units(study)
-    rows = [[f"fold {i + 1}"] + [r[k] for k in SCORES] for i, r in enumerate(results)]
-    rows.append(["mean ± sd"] + [mean_sd([r[k] for r in results]) for k in SCORES])
-    note = (f"{study.folds}-fold cross-validation stratified by label set, {len(study.examples)} records. "
-            + PAPERS["cv"])
-    return write_table(study, "cv", ["fold", *SCORES], rows, note)
+    results = run_arms(study, "cv", {"network (configured)": {}, BASELINE: {}}, _fold_splits(study, study.folds))
+    note = (f"{study.folds}-fold cross-validation stratified by label set, {len(study.examples)} records; Δ is the "
+            f"network minus the feature baseline. " + PAPERS["cv"])
+    return arm_table(study, "cv", {k: results[k] for k in (BASELINE, "network (configured)")}, BASELINE, note)
 
 
 def ablation(study: Study) -> str:
-    folds = stratified_folds(study.examples.labels, max(study.folds, 2), study.cfg.train.seed)
-    rows = []
-    for name, overrides in ABLATIONS.items():
-        cfg = with_overrides(study.cfg, overrides)
-        r = run_unit(study, study.out / "ablation" / _slug(name), cfg, folds != 0, folds == 0)
-        rows.append([name] + [r[k] for k in SCORES])
-    note = (f"One hold-out split (fold 1 of {max(study.folds, 2)}, {int(np.sum(folds == 0))} test records); "
-            "C1-C4 are the domain-generalisation paper's control models.")
-    return write_table(study, "ablation", ["model", *SCORES], rows, note)
+    reference = "ResNet-CWA, as configured"
+    arms = {reference: {}, **_selected(study, ABLATIONS, ()), BASELINE: {}}
+    results = run_arms(study, "ablation", arms, _fold_splits(study, study.folds))
+    note = (f"{study.folds}-fold cross-validation, {len(study.examples)} records; each arm changes only what its "
+            "name says; C1-C4 are the domain-generalisation paper's control models.")
+    return arm_table(study, "ablation", results, reference, note)
 
 
 def lodo(study: Study) -> str:
-    examples = study.examples
-    rows, with_head, without_head = [], [], []
-    for d in np.unique(examples.domains):
-        name = examples.domain_names[d]
-        held_out = examples.domains == d
-        if len(np.unique(examples.domains[~held_out])) < 2:
-            raise ValueError("leave-one-domain-out needs at least three sources")
-        scores = {}
-        for head in (True, False):
-            cfg = with_overrides(study.cfg, {"model": {"domain_head": head}})
-            unit = study.out / "lodo" / f"{_slug(name)}-{'adversarial' if head else 'plain'}"
-            scores[head] = run_unit(study, unit, cfg, ~held_out, held_out)
-        with_head.append(scores[True]["challenge"]), without_head.append(scores[False]["challenge"])
-        rows.append([name, int(held_out.sum()), scores[True]["challenge"], scores[False]["challenge"],
-                     scores[True]["auroc"], scores[False]["auroc"]])
-    rows.append(["mean ± sd", "", mean_sd(with_head), mean_sd(without_head),
-                 mean_sd([r[4] for r in rows]), mean_sd([r[5] for r in rows])])
-    header = ["held-out source", "records", "challenge, adversarial", "challenge, plain",
-              "AUROC, adversarial", "AUROC, plain"]
-    return write_table(study, "lodo", header, rows, PAPERS["lodo"])
+    ex = study.examples
+    if len(np.unique(ex.domains)) < 3:
+        raise ValueError("leave-one-domain-out needs at least three sources")
+    splits = [(ex.domain_names[d], ex.subset(np.flatnonzero(ex.domains != d)), ex.subset(np.flatnonzero(ex.domains == d)))
+              for d in np.unique(ex.domains)]
+    reference = "plain (no domain head)"
+    arms = {**_selected(study, DOMAIN_VARIANTS, (reference,)), BASELINE: {}}
+    results = run_arms(study, "lodo", arms, splits)
+    per_source = [[name] + [mean_sd([u.scores["challenge"] for u in units if u.stratum == name])
+                            for units in results.values()] for name, _, _ in splits]
+    source_table = write_table(study, "lodo_sources", ["held-out source", *results], per_source,
+                               "Challenge metric per held-out source (mean ± sd over seeds).")
+    return arm_table(study, "lodo", results, reference, PAPERS["lodo"]) + "\n" + source_table
 
 
 def threshold_methods(study: Study) -> str:
-    """Every threshold method on each cross-validation fold's held-out records (the cv units
-    are reused when they exist)."""
-    _cv_units(study)
-    by_method: dict[str, list] = {}
-    for f in range(study.folds):
-        saved = np.load(study.out / "cv" / f"fold{f + 1}" / TEST_FILE)
-        rows = compare_probabilities(saved["probabilities"], saved["labels"], saved["train_labels"],
-                                     study.classes, study.cfg.thresholds, study.cfg.train.seed)
-        for row in rows:
-            by_method.setdefault(row.method, []).append(row)
-    rows = [[method, mean_sd([r.challenge for r in results]), mean_sd([r.f_measure for r in results]),
-             mean_sd([r.accuracy for r in results]), mean_sd([r.sensitivity for r in results]),
-             mean_sd([r.specificity for r in results])] for method, results in by_method.items()]
-    note = (f"Mean ± sd over the {study.folds} cross-validation folds; on each fold the search methods are "
-            "fitted on one half of the held-out records and every method is scored on the other half.")
-    return write_table(study, "thresholds", ["method", "challenge", "macro F", "accuracy", "sensitivity",
-                                             "specificity"], rows, note)
+    """Every threshold method and calibration on the cv network units' held-out records: each
+    decision is fitted on the unit's own validation predictions (never its test records), as
+    training does, and all are scored on the same test records."""
+    units = run_arms(study, "cv", {"network (configured)": {}}, _fold_splits(study, study.folds))
+    units = units["network (configured)"]
+    c, t = study.classes, study.cfg.thresholds
+    methods: dict[str, Callable[[Unit], tuple[np.ndarray, np.ndarray]]] = {
+        "CICST (raw probabilities)": lambda u: (u.arrays["raw"], th.cicst(u.arrays["train_labels"], c.weights, t.beta)),
+        "CICST (Platt-calibrated)": lambda u: (_platt(u).apply(u.arrays["raw"]),
+                                               th.cicst(u.arrays["train_labels"], c.weights, t.beta)),
+        "CICST beta 0 (raw)": lambda u: (u.arrays["raw"], th.cicst(u.arrays["train_labels"], c.weights, 0.0)),
+        "grid search (validation)": lambda u: (u.arrays["raw"], th.grid_search(
+            u.arrays["held_out"], u.arrays["held_out_labels"], c.weights, c.sinus_index,
+            th.cicst(u.arrays["train_labels"], c.weights, t.beta))),
+        "proportional (validation)": lambda u: (u.arrays["raw"], th.proportional(u.arrays["held_out"],
+                                                                                   u.arrays["train_labels"])),
+        "fixed 0.5": lambda u: (u.arrays["raw"], th.fixed(len(c), 0.5)),
+    }
+    results, ece = {}, {}
+    for name, method in methods.items():
+        results[name], ece[name] = [], []
+        for u in units:
+            probabilities, thresholds = method(u)
+            binary = decide(probabilities, thresholds, c, t).astype(bool)
+            results[name].append(Unit(u.stratum, u.seed, _scores(c, u.labels, binary, probabilities), u.labels,
+                                      binary, {}))
+            ece[name].append(float(np.nanmean(metrics.expected_calibration_error(u.labels, probabilities))))
+    table = arm_table(study, "thresholds", results, "CICST (raw probabilities)",
+                      "Decisions of the cv network units; calibration and searches fitted on each unit's validation "
+                      "split, all scored on its test fold.")
+    ece_rows = [[name, mean_sd(values)] for name, values in ece.items()]
+    return table + "\n" + write_table(study, "calibration", ["probabilities of", "mean ECE on test (10 bins)"],
+                                      ece_rows, "Expected calibration error per class, averaged over classes.")
+
+
+def _platt(unit: Unit):
+    return fit_platt(unit.arrays["held_out"], unit.arrays["held_out_labels"])
+
+
+def ensemble(study: Study, members: int = 3) -> str:
+    epochs = study.cfg.train.epochs
+    arms = {"single network": {},
+            f"{members}-fold ensemble, {max(epochs // members, 1)} epochs each":
+                {"train": {"ensemble_folds": members, "epochs": max(epochs // members, 1)}},
+            f"{members}-fold ensemble, {epochs} epochs each": {"train": {"ensemble_folds": members}}}
+    results = run_arms(study, "ensemble", arms, _fold_splits(study, study.folds))
+    note = (f"{study.folds}-fold cross-validation; the first ensemble trains its members for 1/{members} of the "
+            "single network's epochs (about the same total training), the second for as many each.")
+    return arm_table(study, "ensemble", results, "single network", note)
+
+
+def holdout(study: Study) -> str:
+    if study.test is None:
+        raise ValueError("the holdout experiment needs --test DIR (records never used in training)")
+    split = [("holdout", study.examples, study.test)]
+    results = run_arms(study, "holdout", {BASELINE: {}, "network (configured)": {}}, split)
+    note = (f"Trained on {len(study.examples)} records, tested on {len(study.test)} records of another folder; "
+            "Δ is the network minus the feature baseline.")
+    return arm_table(study, "holdout", results, BASELINE, note)
 
 
 EXPERIMENTS: dict[str, Callable[[Study], str]] = {"cv": cv, "ablation": ablation, "lodo": lodo,
-                                                  "thresholds": threshold_methods}
+                                                  "thresholds": threshold_methods, "ensemble": ensemble,
+                                                  "holdout": holdout}
 
 
 def run_experiment(name: str, data_dir: str | Path, out_dir: str | Path, quick: bool = False,
                    config_file: str | Path | None = None, folds: int = 5,
                    overrides: dict[str, Any] | None = None, max_records: int | None = None,
-                   verbose: int = 1) -> str:
+                   verbose: int = 1, seeds: int = 1, variants: list[str] | None = None,
+                   test_dir: str | Path | None = None) -> str:
     """Run one experiment; returns its Markdown table."""
     if name not in EXPERIMENTS:
         raise ValueError(f"unknown experiment {name!r}; choose from {', '.join(EXPERIMENTS)}")
     cfg = base_config(quick, config_file, overrides)
     limit = max_records if max_records is not None else (QUICK_RECORDS if quick else 0)
-    return EXPERIMENTS[name](open_study(data_dir, out_dir, cfg, folds, limit, verbose))
+    study = open_study(data_dir, out_dir, cfg, folds, limit, verbose, seeds, variants, test_dir)
+    return EXPERIMENTS[name](study)

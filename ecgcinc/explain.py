@@ -18,7 +18,7 @@ import numpy as np
 
 from .models import attention_model
 from .predict import Predictor, load_predictor
-from .preprocess import inference_windows, preprocess_record, window_starts
+from .preprocess import inference_windows, window_starts
 from .records import TWELVE_LEADS, Record, read_record
 from .thresholds import decide
 
@@ -47,7 +47,7 @@ def class_attention(predictor: Predictor, record: Record) -> np.ndarray:
     if "cwa" not in {layer.name for layer in predictor.network.layers}:
         raise ValueError(f"{predictor.model_dir}: attention maps need a ResNet-CWA model with class-wise attention")
     cfg = predictor.cfg.preprocess
-    x, meta = preprocess_record(record, cfg)
+    x, meta = predictor.inputs(record)
     windows = inference_windows(x, cfg)
     _, attention = _attention_network(predictor.network).predict_on_batch(
         [windows, np.repeat(meta[None], len(windows), axis=0)])

@@ -146,3 +146,21 @@ def score_all(weights: np.ndarray, sinus_index: int, labels: np.ndarray,
         accuracy=compute_accuracy(labels, binary), f_measure=f_measure, f_measure_classes=f_classes,
         challenge_metric=challenge_metric(weights, labels, binary, sinus_index),
     )
+
+
+def expected_calibration_error(labels: np.ndarray, probabilities: np.ndarray, bins: int = 10) -> np.ndarray:
+    """ECE per class: over `bins` equal-width probability bins, the record-weighted mean of
+    |mean predicted probability - share of positives|.  0 is perfectly calibrated.  NaN for a
+    class with no positive (its calibration is not assessable on these records)."""
+    labels = np.asarray(labels, dtype=bool)
+    probabilities = np.clip(np.asarray(probabilities, dtype=np.float64), 0.0, 1.0)
+    which = np.minimum((probabilities * bins).astype(int), bins - 1)
+    out = np.full(labels.shape[1], np.nan)
+    for k in range(labels.shape[1]):
+        if not labels[:, k].any():
+            continue
+        count = np.bincount(which[:, k], minlength=bins).astype(np.float64)
+        mean_p = np.bincount(which[:, k], probabilities[:, k], minlength=bins)
+        positives = np.bincount(which[:, k], labels[:, k].astype(np.float64), minlength=bins)
+        out[k] = float(np.abs(mean_p - positives).sum() / len(labels))
+    return out

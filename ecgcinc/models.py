@@ -8,9 +8,14 @@
 - CNN+BiLSTM (Hasani et al. 2020): a coarse-kernel and a fine-kernel conv stack,
   each max-pooled into a bidirectional LSTM; both vectors and the meta vector
   feed per-class sigmoid units.
-- Domain head: gradient reversal -> 2-layer MLP -> softmax over source domains.
+- Domain head: gradient reversal -> 2-layer MLP -> softmax over source domains, on the
+  pooled features or on the class-wise attention vectors.
+- Wide branch (optional): the classic features of features.py, scaled inside the
+  network by training-set statistics (FeatureScaling), join the meta vector, so
+  they reach every class head next to the deep features.
 
-`meta` carries age/sex with missing flags, the lead mask and the lead scales.
+`meta` carries age/sex with missing flags, the lead mask and the lead scales, then
+(wide branch) the raw classic features.
 """
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ import keras
 from keras import layers, ops
 
 from .config import ModelConfig
+from .preprocess import N_META
 
 PACKAGE = "ecgcinc"
 # The heads (attention softmax, sigmoids, domain softmax) always compute in float32: under the
@@ -102,6 +108,44 @@ class RepeatMeta(layers.Layer):
         return {**super().get_config(), "num_classes": self.num_classes}
 
 
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class FeatureScaling(layers.Layer):
+    """Meta (B, offset + F) whose last F entries are raw features, NaN for missing ->
+    [meta[:, :offset], (x - centre) / scale clipped to +-5, missing flags] (B, offset + 2F).
+    Centre and scale are non-trainable weights set from the training set (set_statistics),
+    so a saved model carries them and inference needs no side file."""
+
+    def __init__(self, offset: int = N_META, **kwargs):
+        super().__init__(**kwargs)
+        self.offset = int(offset)
+
+    def build(self, input_shape):
+        n = input_shape[-1] - self.offset
+        self.centre = self.add_weight(shape=(n,), initializer="zeros", trainable=False, name="centre")
+        self.scale = self.add_weight(shape=(n,), initializer="ones", trainable=False, name="scale")
+
+    def set_statistics(self, features) -> None:
+        """Median and robust spread (IQR / 1.349, floored) of the training features, NaN ignored."""
+        import numpy as np
+        finite = np.where(np.isfinite(features), features, np.nan)
+        with np.errstate(all="ignore"):
+            centre = np.nan_to_num(np.nanmedian(finite, axis=0))
+            q75, q25 = np.nanpercentile(finite, [75, 25], axis=0)
+            spread = np.nan_to_num((q75 - q25) / 1.349, nan=1.0)
+            std = np.nan_to_num(np.nanstd(finite, axis=0), nan=1.0)
+        self.centre.assign(centre.astype("float32"))
+        self.scale.assign(np.maximum(np.maximum(spread, 0.1 * std), 1e-3).astype("float32"))
+
+    def call(self, meta):
+        x = meta[:, self.offset:]
+        missing = ops.isnan(x)
+        scaled = ops.clip((ops.where(missing, self.centre, x) - self.centre) / self.scale, -5.0, 5.0)
+        return ops.concatenate([meta[:, : self.offset], scaled, ops.cast(missing, scaled.dtype)], axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "offset": self.offset}
+
+
 def _preact_block(x, filters: int, kernel: int, dropout: float, name: str):
     shortcut = x if x.shape[-1] == filters else layers.Conv1D(filters, 1, name=f"{name}_proj")(x)
     y = x
@@ -136,6 +180,8 @@ def _branch(signal, kernels: list[int], filters: list[int], units: int, name: st
 
 
 def _domain_head(vector, cfg: ModelConfig, num_domains: int):
+    if len(vector.shape) == 3:  # class-wise vectors (B, C, F)
+        vector = layers.Flatten(name="domain_flatten")(vector)
     x = GradientReversal(0.0, name="grad_reverse", dtype=HEAD_DTYPE)(vector)
     x = layers.Dense(cfg.domain_hidden, activation="relu", name="domain_hidden", dtype=HEAD_DTYPE)(x)
     return layers.Dense(num_domains, activation="softmax", name="domain", dtype=HEAD_DTYPE)(x)
@@ -146,7 +192,11 @@ def build_model(cfg: ModelConfig, window: int, num_classes: int, num_meta: int,
     """Training network: inputs [signal (window, 12), meta]; outputs `classes` and, with a
     domain head and at least two domains, `domain`."""
     signal = keras.Input((window, 12), name="signal")
-    meta = keras.Input((num_meta,), name="meta")
+    meta_input = keras.Input((num_meta,), name="meta")
+    meta = FeatureScaling(N_META, name="wide_scaling", dtype=HEAD_DTYPE)(meta_input) if cfg.wide_features \
+        else meta_input
+    if cfg.domain_attach not in ("pooled", "class_vectors"):
+        raise ValueError(f"model.domain_attach {cfg.domain_attach!r}: choose 'pooled' or 'class_vectors'")
     if cfg.backbone == "resnet_cwa":
         features = resnet_features(signal, cfg)
         pooled = layers.GlobalAveragePooling1D(name="gap")(features)
@@ -155,6 +205,8 @@ def build_model(cfg: ModelConfig, window: int, num_classes: int, num_meta: int,
             joined = layers.Concatenate(axis=-1, name="join")([vectors, RepeatMeta(num_classes, name="meta_rep", dtype=HEAD_DTYPE)(meta)])
             logits = ClassDense(name="class_dense", dtype=HEAD_DTYPE)(joined)
             probabilities = layers.Activation("sigmoid", name="classes", dtype=HEAD_DTYPE)(logits)
+            if cfg.domain_attach == "class_vectors":
+                pooled = vectors
         else:
             joined = layers.Concatenate(name="join", dtype=HEAD_DTYPE)([pooled, meta])
             probabilities = layers.Dense(num_classes, activation="sigmoid", name="classes", dtype=HEAD_DTYPE)(joined)
@@ -173,12 +225,27 @@ def build_model(cfg: ModelConfig, window: int, num_classes: int, num_meta: int,
     outputs = {"classes": probabilities}
     if cfg.domain_head and num_domains >= 2:
         outputs["domain"] = _domain_head(domain_input, cfg, num_domains)
-    return keras.Model([signal, meta], outputs, name=cfg.backbone)
+    return keras.Model([signal, meta_input], outputs, name=cfg.backbone)
 
 
 def inference_model(model: keras.Model) -> keras.Model:
     """The class-probability part of a training network (no domain head)."""
     return keras.Model(model.inputs, model.get_layer("classes").output, name=f"{model.name}_inference")
+
+
+def ensemble_network(members: list[keras.Model]) -> keras.Model:
+    """One inference network averaging the class probabilities of member inference networks,
+    so a fold ensemble saves, loads and runs through the same code as a single network.  Its
+    output layer is named `classes` like a single network's."""
+    if len(members) == 1:
+        return members[0]
+    signal = keras.Input(members[0].inputs[0].shape[1:], name="signal")
+    meta = keras.Input(members[0].inputs[1].shape[1:], name="meta")
+    outputs = []
+    for i, member in enumerate(members, 1):
+        member.name = f"member{i}"
+        outputs.append(member([signal, meta]))
+    return keras.Model([signal, meta], layers.Average(name="classes", dtype=HEAD_DTYPE)(outputs), name="ensemble")
 
 
 def attention_model(model: keras.Model) -> keras.Model:

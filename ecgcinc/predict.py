@@ -21,9 +21,11 @@ import keras
 import numpy as np
 
 from . import metrics, models  # importing models also registers the custom layers for loading
+from .calibration import Calibration
 from .classes import ClassSet
 from .config import Config, PreprocessConfig, config_from_dict
-from .preprocess import inference_windows, preprocess_record
+from .features import record_features
+from .preprocess import inference_windows, network_meta, preprocess_record
 from .outputs import write_outputs
 from .records import (TWELVE_LEADS, Header, Record, RecordError, find_records, lead_slot, load_mat,
                       make_record, parse_header)
@@ -35,6 +37,7 @@ CLASSES_FILE = "classes.json"
 THRESHOLDS_FILE = "thresholds.json"
 HISTORY_FILE = "history.json"
 TRAIN_LABELS_FILE = "train_labels.npy"
+CALIBRATION_FILE = "calibration.json"
 PROBABILITY_DECIMALS = 6
 READ_AHEAD = 4  # records read by the background thread ahead of the model
 
@@ -91,10 +94,14 @@ class Scored:
 
 
 def score_signals(network: keras.Model, signals: Sequence[np.ndarray], meta: np.ndarray, labels: np.ndarray,
-                  thresholds: np.ndarray, classes: ClassSet, cfg: Config) -> Scored:
+                  thresholds: np.ndarray, classes: ClassSet, cfg: Config,
+                  calibration: Calibration | None = None) -> Scored:
     """What every scorer of labelled records needs (checkpoint selection, experiments, report),
-    through the same windows, decision rules and metrics as the harness and the evaluator."""
+    through the same windows, calibration, decision rules and metrics as the harness and the
+    evaluator.  `meta` is the network's meta input (Examples.network_meta)."""
     probabilities = signal_probabilities(network, signals, meta, cfg.preprocess)
+    if calibration is not None:
+        probabilities = calibration.apply(probabilities)
     binary = decide(probabilities, thresholds, classes, cfg.thresholds).astype(bool)
     return Scored(probabilities, binary,
                   metrics.score_all(classes.weights, classes.sinus_index, labels, binary, probabilities))
@@ -104,24 +111,33 @@ class Predictor:
     """A trained model folder, ready to score records of one lead set."""
 
     def __init__(self, model_dir: str | Path, network: keras.Model, cfg: Config, classes: ClassSet,
-                 thresholds: np.ndarray, leads: Sequence[str] | None = None):
+                 thresholds: np.ndarray, leads: Sequence[str] | None = None,
+                 calibration: Calibration | None = None):
         self.model_dir = Path(model_dir)
         self.network = network
         self.cfg = cfg
         self.classes = classes
         self.thresholds = thresholds
+        self.calibration = calibration or Calibration.identity(len(classes))
         slots = [lead_slot(lead) for lead in leads] if leads else list(range(12))
         self.allowed = np.zeros(12, dtype=bool)
         self.allowed[[s for s in slots if s is not None]] = True
 
+    def inputs(self, record: Record) -> tuple[np.ndarray, np.ndarray]:
+        """(preprocessed signal (n', 12), network meta input) of a record, leads outside the
+        predictor's lead set counted as absent, exactly as training saw such records."""
+        mask = record.mask & self.allowed
+        restricted = Record(record.header, np.where(mask[:, None], record.signal, 0.0), mask, record.defects)
+        x, meta = preprocess_record(restricted, self.cfg.preprocess)
+        wide = self.cfg.model.wide_features
+        features = record_features(restricted)[None] if wide else None
+        return x, network_meta(meta[None], features, wide)[0]
+
     def probabilities(self, records: Sequence[Record]) -> np.ndarray:
-        signals, metas = [], []
-        for record in records:
-            mask = record.mask & self.allowed  # leads outside the requested set count as absent
-            restricted = Record(record.header, np.where(mask[:, None], record.signal, 0.0), mask, record.defects)
-            x, meta = preprocess_record(restricted, self.cfg.preprocess)
-            signals.append(x), metas.append(meta)
-        return signal_probabilities(self.network, signals, np.stack(metas), self.cfg.preprocess)
+        """Calibrated class probabilities of records, as the decision rule sees them."""
+        signals, metas = zip(*(self.inputs(record) for record in records))
+        raw = signal_probabilities(self.network, signals, np.stack(metas), self.cfg.preprocess)
+        return self.calibration.apply(raw)
 
     def outputs(self, record: Record) -> tuple[list[str], list[int], list[float]]:
         """Class names, 0/1 labels and probabilities for one record (Challenge order)."""
@@ -159,13 +175,21 @@ def warm_up(network: keras.Model, cfg: PreprocessConfig) -> None:
     forward(network, np.zeros((1, cfg.window, 12), np.float32), np.zeros((1, network.inputs[1].shape[-1]), np.float32))
 
 
+def load_calibration(model_dir: Path, num_classes: int) -> Calibration:
+    """The folder's calibration; the identity for folders written before calibration existed."""
+    path = model_dir / CALIBRATION_FILE
+    if not path.is_file():
+        return Calibration.identity(num_classes)
+    return Calibration.from_dict(json.loads(path.read_text()))
+
+
 def load_predictor(model_dir: str | Path, leads: Sequence[str] | None = None) -> Predictor:
     """The network is loaded once per folder and shared by the predictors of every lead set;
-    the thresholds are read on every call, since re-targeting rewrites them in place."""
+    thresholds and calibration are read on every call, since re-targeting rewrites them in place."""
     model_dir = Path(model_dir).resolve()
     network, cfg, classes = _load_network(model_dir)
     thresholds = np.array(json.loads((model_dir / THRESHOLDS_FILE).read_text())["thresholds"])
-    return Predictor(model_dir, network, cfg, classes, thresholds, leads)
+    return Predictor(model_dir, network, cfg, classes, thresholds, leads, load_calibration(model_dir, len(classes)))
 
 
 def sort_leads(leads: Sequence[str]) -> tuple[str, ...]:

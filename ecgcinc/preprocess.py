@@ -15,6 +15,7 @@ import scipy.ndimage
 import scipy.signal
 
 from .config import PreprocessConfig
+from .features import N_FEATURES
 from .records import Record
 
 
@@ -91,6 +92,19 @@ def meta_vector(record: Record, log_scale: np.ndarray) -> np.ndarray:
     """Side information appended to every class vector: demographics, lead mask and scales."""
     return np.concatenate([demographics(record.header.age, record.header.sex),
                            record.mask.astype(np.float32), log_scale]).astype(np.float32)
+
+
+def meta_size(wide: bool) -> int:
+    """Length of the network's meta input: the meta vector, then the raw classic features
+    when the wide branch is on (the network scales them itself, see models.FeatureScaling)."""
+    return N_META + (N_FEATURES if wide else 0)
+
+
+def network_meta(meta: np.ndarray, features: np.ndarray | None, wide: bool) -> np.ndarray:
+    """The network's meta input (N, meta_size(wide)) from meta (N, N_META) and features."""
+    if not wide:
+        return meta
+    return np.concatenate([meta, features], axis=-1).astype(np.float32)
 
 
 def preprocess_record(record: Record, cfg: PreprocessConfig) -> tuple[np.ndarray, np.ndarray]:

@@ -32,9 +32,10 @@ class Evaluated:
 def evaluate_folder(model_dir: str | Path, data_dir: str | Path) -> Evaluated:
     predictor = load_predictor(model_dir)
     examples = load_examples(data_dir, predictor.classes, predictor.cfg)
-    return Evaluated(predictor, examples, score_signals(predictor.network, examples.signals, examples.meta,
-                                                        examples.labels, predictor.thresholds, predictor.classes,
-                                                        predictor.cfg))
+    meta = examples.network_meta(predictor.cfg.model.wide_features)
+    return Evaluated(predictor, examples, score_signals(predictor.network, examples.signals, meta, examples.labels,
+                                                        predictor.thresholds, predictor.classes, predictor.cfg,
+                                                        predictor.calibration))
 
 
 def _pyplot():
@@ -193,11 +194,15 @@ def build_report(model_dir: str | Path, data_dir: str | Path, out_dir: str | Pat
                                              out / "thresholds.png"),
                "confusion": plot_confusion(labels, binary, classes.weights, names, out / "confusion.png"),
                "domains": plot_domains(domains, out / "domains.png")}
+    ece = metrics.expected_calibration_error(labels, probabilities)
     per_class = [[names[k], int(labels[:, k].sum()), int(binary[:, k].sum()), float(e.predictor.thresholds[k]),
-                  float(scores.auroc_classes[k]), float(scores.auprc_classes[k]), float(scores.f_measure_classes[k])]
-                 for k in range(len(classes))]
+                  float(scores.auroc_classes[k]), float(scores.auprc_classes[k]), float(scores.f_measure_classes[k]),
+                  float(ece[k])] for k in range(len(classes))]
+    finite_ece = ece[np.isfinite(ece)]
     summary = [["records", len(labels)], ["challenge metric", scores.challenge_metric], ["AUROC", scores.auroc],
-               ["AUPRC", scores.auprc], ["accuracy", scores.accuracy], ["macro F", scores.f_measure]]
+               ["AUPRC", scores.auprc], ["accuracy", scores.accuracy], ["macro F", scores.f_measure],
+               ["mean ECE (10 bins)", float(finite_ece.mean()) if finite_ece.size else float("nan")],
+               ["calibration", e.predictor.calibration.method]]
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>ECG classifier report</title>
 <style>body{{font-family:sans-serif;max-width:1500px;margin:auto;padding:1em}}
 table{{border-collapse:collapse;margin:0.5em 0}}td,th{{border:1px solid #ccc;padding:2px 8px;text-align:right}}
@@ -208,7 +213,7 @@ img{{max-width:100%}}</style></head><body>
 <h2>ROC curves</h2>{_img(figures["roc"])}
 <h2>Precision-recall curves</h2>{_img(figures["pr"])}
 <h2>Thresholds ({html.escape(method)})</h2>{_img(figures["thresholds"])}
-{_table(["class", "positives", "predicted", "threshold", "AUROC", "AUPRC", "F"], per_class)}
+{_table(["class", "positives", "predicted", "threshold", "AUROC", "AUPRC", "F", "ECE"], per_class)}
 <h2>Confusion (challenge credit) and benefit matrix</h2>{_img(figures["confusion"])}
 <h2>Scores per source domain</h2>{_img(figures["domains"])}
 {_table(["domain", "records", "challenge", "AUROC", "macro F"], [list(r) for r in domains])}

@@ -33,8 +33,11 @@ def _same_classes(a: ClassSet, b: ClassSet) -> None:
 
 
 def data_probabilities(predictor: Predictor, data_dir: str | Path) -> tuple[Examples, np.ndarray]:
+    """The labelled records of data_dir and their calibrated probabilities."""
     examples = load_examples(data_dir, predictor.classes, predictor.cfg)
-    return examples, signal_probabilities(predictor.network, examples.signals, examples.meta, predictor.cfg.preprocess)
+    raw = signal_probabilities(predictor.network, examples.signals,
+                               examples.network_meta(predictor.cfg.model.wide_features), predictor.cfg.preprocess)
+    return examples, predictor.calibration.apply(raw)
 
 
 def retarget(model_dir: str | Path, method: str = "cicst", beta: float | None = None,

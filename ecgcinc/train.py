@@ -2,11 +2,16 @@
 
 Records with a scored label are split (stratified) into training and
 validation; batches are random crops/pads with the configured augmentations;
-the loss is the weighted, domain-masked BCE plus the adversarial domain loss
-through gradient reversal; every epoch the validation set is scored with the
-challenge metric (thresholds from the training labels), and the best epoch's
-weights are kept, with early stopping on that metric.  Everything `load_model`
-needs is written into the model folder, each file atomically.
+the loss is the weighted, domain-masked BCE plus (optionally) the adversarial
+domain loss through gradient reversal; every epoch the validation set is
+scored with the challenge metric (thresholds from the training labels), and
+the best epoch's weights are kept, with early stopping on that metric (never
+before `train.min_epochs`).  Calibration and thresholds are then fitted on the
+held-out predictions.  With `train.ensemble_folds` K > 1, K members train on K
+stratified folds, each selecting its epoch on its own held-out fold, and the
+out-of-fold predictions of every training record set calibration and
+thresholds.  Everything `load_model` needs is written into the model folder,
+each file atomically.
 """
 from __future__ import annotations
 
@@ -25,15 +30,17 @@ import numpy as np
 from . import metrics
 from .augment import augment_batch, crop_or_pad
 from .cache import progress_printer
+from .calibration import Calibration, fit_calibration
 from .classes import ClassSet, load_classes
-from .config import Config, load_config
-from .data import Examples, load_examples, stratified_split
+from .config import Config, load_config, with_overrides
+from .data import Examples, load_examples, stratified_folds, stratified_split
+from .features import per_lead_block, with_per_lead_block
 from .losses import WeightedBCE, benefit_weights, domain_annotation_mask, pack_targets
-from .models import build_model, forward_flops, inference_model
+from .models import build_model, ensemble_network, forward_flops, inference_model
 from .outputs import atomic_write, atomic_write_text
-from .predict import (CLASSES_FILE, CONFIG_FILE, HISTORY_FILE, MODEL_FILE, THRESHOLDS_FILE,
+from .predict import (CALIBRATION_FILE, CLASSES_FILE, CONFIG_FILE, HISTORY_FILE, MODEL_FILE, THRESHOLDS_FILE,
                       TRAIN_LABELS_FILE, score_signals, signal_probabilities)
-from .preprocess import N_DEMOGRAPHICS, N_META
+from .preprocess import N_DEMOGRAPHICS, N_META, meta_size
 from . import thresholds as thresholding
 
 
@@ -48,7 +55,15 @@ class Batches(keras.utils.PyDataset):
         self.order = self._shuffle()
 
     def _shuffle(self) -> np.ndarray:
-        return np.random.default_rng([self.cfg.train.seed, self.epoch]).permutation(len(self.examples))
+        """This epoch's record order.  With `train.domain_balanced`, records are drawn with
+        replacement so that every source is equally likely, whatever its size: a domain
+        classifier can then not win by always naming the biggest source."""
+        rng = np.random.default_rng([self.cfg.train.seed, self.epoch])
+        if not self.cfg.train.domain_balanced:
+            return rng.permutation(len(self.examples))
+        counts = np.bincount(self.examples.domains)
+        weights = 1.0 / counts[self.examples.domains]
+        return rng.choice(len(self.examples), len(self.examples), replace=True, p=weights / weights.sum())
 
     def __len__(self) -> int:
         return math.ceil(len(self.examples) / self.cfg.train.batch_size)
@@ -64,13 +79,22 @@ class Batches(keras.utils.PyDataset):
         rng = np.random.default_rng([self.cfg.train.seed, self.epoch, index])
         x = np.stack([crop_or_pad(self.examples.signals[r], pre.window, rng) for r in rows])
         meta = self.examples.meta[rows].copy()
-        leads = np.stack([meta[:, N_DEMOGRAPHICS : N_DEMOGRAPHICS + 12],
-                          meta[:, N_DEMOGRAPHICS + 12 : N_META]], axis=-1)
+        wide = self.cfg.model.wide_features
+        # Per-lead quantities travel with their lead through the lead augmentations: mask,
+        # scale and (wide branch) the per-lead classic features.
+        parts = [meta[:, N_DEMOGRAPHICS : N_DEMOGRAPHICS + 12, None], meta[:, N_DEMOGRAPHICS + 12 : N_META, None]]
+        features = self.examples.features[rows] if wide else None
+        if wide:
+            parts.append(per_lead_block(features))
+        leads = np.concatenate(parts, axis=-1)
         x, leads = augment_batch(x, leads, rng, aug.enabled, aug.probability, pre.fs,
                                  aug.reduced_leads_probability)
         meta[:, N_DEMOGRAPHICS : N_DEMOGRAPHICS + 12] = leads[..., 0]
         meta[:, N_DEMOGRAPHICS + 12 : N_META] = leads[..., 1]
-        return x.astype(np.float32), meta, rows
+        if wide:  # a removed lead's features are missing, as they are at inference
+            block = np.where(leads[..., :1] > 0, leads[..., 2:], np.nan)
+            meta = np.concatenate([meta, with_per_lead_block(features, block)], axis=-1)
+        return x.astype(np.float32), meta.astype(np.float32), rows
 
     def __getitem__(self, index: int):
         x, meta, rows = self.batch_inputs(index)
@@ -94,7 +118,12 @@ class DomainRamp(keras.callbacks.Callback):
 
 
 class ChallengeSelection(keras.callbacks.Callback):
-    """Scores the validation set each epoch, keeps the best weights, stops after `patience`."""
+    """Scores the validation set each epoch, keeps the best weights, stops after `patience`.
+
+    Epochs before `train.min_epochs` are scored and logged but neither kept nor counted
+    towards patience: an early epoch's validation score is noisy (the default network once
+    scored 0.447 at epoch 1, then 0.26-0.34 for four epochs before overtaking it at epoch 7),
+    and a lucky first epoch must not become the model."""
 
     def __init__(self, validation: Examples, classes: ClassSet, thresholds: np.ndarray, cfg: Config,
                  verbose: int):
@@ -113,8 +142,8 @@ class ChallengeSelection(keras.callbacks.Callback):
 
     def score(self) -> metrics.Scores:
         v = self.validation
-        return score_signals(self.inference, v.signals, v.meta, v.labels, self.thresholds, self.classes,
-                             self.cfg).scores
+        return score_signals(self.inference, v.signals, v.network_meta(self.cfg.model.wide_features), v.labels,
+                             self.thresholds, self.classes, self.cfg).scores
 
     def on_epoch_end(self, epoch, logs=None):
         s = self.score()
@@ -123,15 +152,25 @@ class ChallengeSelection(keras.callbacks.Callback):
                  "val_f_measure": s.f_measure, "val_accuracy": s.accuracy,
                  "seconds": round(time.time() - self.started, 1)}
         self.history.append(entry)
-        if s.challenge_metric > self.best_score:
-            self.best_score, self.best_epoch = s.challenge_metric, epoch + 1
+        if self.observe(epoch + 1, s.challenge_metric):
             self.best_weights = self.model.get_weights()
         if self.verbose:
             print(f"epoch {epoch + 1}: loss {entry.get('loss', float('nan')):.4f}  val challenge "
                   f"{s.challenge_metric:.3f}  AUROC {s.auroc:.3f}  F {s.f_measure:.3f}"
                   f"{'  *' if self.best_epoch == epoch + 1 else ''}", flush=True)
-        if epoch + 1 - self.best_epoch >= self.cfg.train.patience:
-            self.model.stop_training = True
+        self.model.stop_training = self.should_stop(epoch + 1)
+
+    def observe(self, epoch: int, score: float) -> bool:
+        """Record epoch's score; True when this epoch becomes the kept one.  The last epoch
+        is kept when training ends before min_epochs, so there is always a model."""
+        eligible = epoch >= min(self.cfg.train.min_epochs, self.cfg.train.epochs)
+        if eligible and (score > self.best_score or self.best_epoch < self.cfg.train.min_epochs):
+            self.best_score, self.best_epoch = score, epoch
+            return True
+        return False
+
+    def should_stop(self, epoch: int) -> bool:
+        return epoch >= self.cfg.train.min_epochs and epoch - self.best_epoch >= self.cfg.train.patience
 
 
 def class_targets(examples: Examples, classes: ClassSet, cfg: Config) -> np.ndarray:
@@ -143,29 +182,45 @@ def class_targets(examples: Examples, classes: ClassSet, cfg: Config) -> np.ndar
     return pack_targets(examples.labels, weights)
 
 
-def final_thresholds(model: keras.Model, training: Examples, validation: Examples, classes: ClassSet,
-                     cfg: Config) -> np.ndarray:
-    """The configured method; search methods are fitted on half of the validation set (the other
-    half stays unseen by every choice made in training)."""
+def held_out_probabilities(model: keras.Model, examples: Examples, cfg: Config) -> np.ndarray:
+    """Uncalibrated class probabilities of a training network on labelled examples."""
+    return signal_probabilities(inference_model(model), examples.signals,
+                                examples.network_meta(cfg.model.wide_features), cfg.preprocess)
+
+
+@dataclass
+class Decision:
+    """How probabilities become outputs: per-class calibration, then thresholds."""
+    calibration: Calibration
+    thresholds: np.ndarray
+
+
+def fit_decision(probabilities: np.ndarray, labels: np.ndarray, train_labels: np.ndarray, classes: ClassSet,
+                 cfg: Config) -> Decision:
+    """Calibration and thresholds from held-out probabilities and their labels (the validation
+    split, or an ensemble's out-of-fold predictions).  CICST and fixed thresholds use only the
+    training labels; the search methods search the calibrated held-out probabilities."""
     t = cfg.thresholds
-    probabilities = labels = None
-    if t.method in thresholding.SEARCH_METHODS:
-        half = validation.subset(np.arange(0, len(validation), 2))
-        probabilities = signal_probabilities(inference_model(model), half.signals, half.meta, cfg.preprocess)
-        labels = half.labels
-    return thresholding.choose(t.method, training.labels, classes.weights, classes.sinus_index, t.beta, t.fixed,
-                               probabilities, labels, cfg.train.seed)
+    calibration = fit_calibration(t.calibration, probabilities, labels)
+    thresholds = thresholding.choose(t.method, train_labels, classes.weights, classes.sinus_index, t.beta, t.fixed,
+                                     calibration.apply(probabilities), labels, cfg.train.seed)
+    return Decision(calibration, thresholds)
 
 
-def compile_model(cfg: Config, window: int, num_classes: int, num_domains: int, steps_per_epoch: int):
+def compile_model(cfg: Config, window: int, num_classes: int, num_domains: int, steps_per_epoch: int,
+                  features: np.ndarray | None = None):
+    """The training network, compiled; `features` (training set) set the wide branch's scaling
+    (None leaves it the identity, for untrained networks in benchmarks and tests)."""
     keras.utils.set_random_seed(cfg.train.seed)
     policy = keras.config.dtype_policy()
     if cfg.train.mixed_precision:
         keras.config.set_dtype_policy("mixed_bfloat16")
     try:
-        model = build_model(cfg.model, window, num_classes, N_META, num_domains)
+        model = build_model(cfg.model, window, num_classes, meta_size(cfg.model.wide_features), num_domains)
     finally:
         keras.config.set_dtype_policy(policy)
+    if cfg.model.wide_features and features is not None:
+        model.get_layer("wide_scaling").set_statistics(features)
     schedule = keras.optimizers.schedules.ExponentialDecay(
         cfg.train.learning_rate, decay_steps=max(steps_per_epoch, 1), decay_rate=cfg.train.lr_decay)
     losses = {"classes": WeightedBCE(cfg.loss.focal_gamma)}
@@ -176,7 +231,7 @@ def compile_model(cfg: Config, window: int, num_classes: int, num_domains: int, 
 
 
 def save_model_folder(model_dir: Path, model: keras.Model, cfg: Config, classes: ClassSet,
-                      thresholds: np.ndarray, history: dict, train_labels: np.ndarray) -> None:
+                      decision: Decision, history: dict, train_labels: np.ndarray) -> None:
     """Each file is written to a temporary name and renamed, so an interrupted save never
     leaves a half-written file in place of a good one."""
     model_dir.mkdir(parents=True, exist_ok=True)
@@ -191,7 +246,9 @@ def save_model_folder(model_dir: Path, model: keras.Model, cfg: Config, classes:
     atomic_write_text(model_dir / CONFIG_FILE, json.dumps(cfg.to_dict(), indent=2))
     atomic_write_text(model_dir / CLASSES_FILE, json.dumps(
         {"codes": [list(c) for c in classes.codes], "names": classes.names, "weights": classes.weights.tolist()}))
-    write_thresholds(model_dir, thresholds, cfg.thresholds.method, cfg.thresholds.beta, "weights.csv (training)")
+    write_thresholds(model_dir, decision.thresholds, cfg.thresholds.method, cfg.thresholds.beta,
+                     "weights.csv (training)")
+    atomic_write_text(model_dir / CALIBRATION_FILE, json.dumps(decision.calibration.to_dict(), indent=2))
     atomic_write_text(model_dir / HISTORY_FILE, json.dumps(history, indent=2))
     save_train_labels(model_dir, train_labels)
 
@@ -209,20 +266,23 @@ def write_thresholds(model_dir: Path, thresholds: np.ndarray, method: str, beta:
 
 @dataclass
 class Fitted:
-    """A trained network with its decision thresholds and the per-epoch history."""
+    """A trained network (or ensemble) with its decision rule and the per-epoch history;
+    `held_out` are the uncalibrated probabilities the decision was fitted on."""
     model: keras.Model
-    thresholds: np.ndarray
+    decision: Decision
     history: dict
+    held_out: np.ndarray
 
 
-def fit(training: Examples, validation: Examples, classes: ClassSet, cfg: Config, verbose: int = 1) -> Fitted:
-    """Train on `training`, select the epoch and fit thresholds on `validation`.  The
-    experiments call this on their own splits; `train` calls it on a folder's split."""
+def train_network(training: Examples, validation: Examples, classes: ClassSet, cfg: Config,
+                  verbose: int = 1) -> tuple[keras.Model, dict]:
+    """One network trained on `training`, its epoch selected on `validation`."""
     num_domains = len(training.domain_names)
     with_domain = cfg.model.domain_head and len(np.unique(training.domains)) >= 2
     batches = Batches(training, class_targets(training, classes, cfg), cfg, with_domain=with_domain,
                       workers=cfg.train.loader_workers, max_queue_size=4 * cfg.train.loader_workers)
-    model = compile_model(cfg, cfg.preprocess.window, len(classes), num_domains if with_domain else 0, len(batches))
+    model = compile_model(cfg, cfg.preprocess.window, len(classes), num_domains if with_domain else 0, len(batches),
+                          training.features)
     selection = ChallengeSelection(validation, classes, thresholding.cicst(training.labels, classes.weights,
                                    cfg.thresholds.beta), cfg, verbose)
     callbacks: list[keras.callbacks.Callback] = [selection]
@@ -242,7 +302,37 @@ def fit(training: Examples, validation: Examples, classes: ClassSet, cfg: Config
                "train_records": len(training), "validation_records": len(validation),
                "domains": training.domain_names, "validation_names": validation.names,
                "epochs": selection.history}
-    return Fitted(model, final_thresholds(model, training, validation, classes, cfg), history)
+    return model, history
+
+
+def fit(training: Examples, validation: Examples, classes: ClassSet, cfg: Config, verbose: int = 1) -> Fitted:
+    """Train on `training`, select the epoch and fit the decision on `validation`.  The
+    experiments call this on their own splits; `train` calls it on a folder's split."""
+    model, history = train_network(training, validation, classes, cfg, verbose)
+    probabilities = held_out_probabilities(model, validation, cfg)
+    decision = fit_decision(probabilities, validation.labels, training.labels, classes, cfg)
+    return Fitted(model, decision, history, probabilities)
+
+
+def fit_ensemble(examples: Examples, classes: ClassSet, cfg: Config, verbose: int = 1) -> Fitted:
+    """K members on K stratified folds of `examples` (member k validates on fold k, with its
+    own seed); their probabilities are averaged; the decision is fitted on the out-of-fold
+    probabilities of every record, so no record's own member judges it."""
+    k = cfg.train.ensemble_folds
+    folds = stratified_folds(examples.labels, k, cfg.train.seed)
+    members, histories = [], []
+    out_of_fold = np.zeros(examples.labels.shape)
+    for f in range(k):
+        member_cfg = with_overrides(cfg, {"train": {"seed": cfg.train.seed + 1000 * (f + 1)}})
+        if verbose:
+            print(f"ensemble member {f + 1}/{k}", flush=True)
+        training, held = examples.subset(np.flatnonzero(folds != f)), examples.subset(np.flatnonzero(folds == f))
+        model, history = train_network(training, held, classes, member_cfg, verbose)
+        out_of_fold[folds == f] = held_out_probabilities(model, held, cfg)
+        members.append(inference_model(model)), histories.append(history)
+    decision = fit_decision(out_of_fold, examples.labels, examples.labels, classes, cfg)
+    history = {**histories[0], "members": histories}
+    return Fitted(ensemble_network(members), decision, history, out_of_fold)
 
 
 def train(data_dir: str | Path, model_dir: str | Path, cfg: Config | None = None,
@@ -251,10 +341,13 @@ def train(data_dir: str | Path, model_dir: str | Path, cfg: Config | None = None
     cfg = cfg or load_config()
     classes = load_classes(weights_file)
     examples = load_examples(data_dir, classes, cfg, progress_printer("caching records") if verbose else None)
-    train_idx, val_idx = stratified_split(examples.labels, cfg.train.validation_fraction, cfg.train.seed)
-    if len(val_idx) == 0:
-        raise ValueError(f"{len(examples)} usable records are too few for a validation split")
-    training = examples.subset(train_idx)
-    fitted = fit(training, examples.subset(val_idx), classes, cfg, verbose)
-    save_model_folder(Path(model_dir), fitted.model, cfg, classes, fitted.thresholds, fitted.history, training.labels)
+    if cfg.train.ensemble_folds > 1:
+        fitted, train_labels = fit_ensemble(examples, classes, cfg, verbose), examples.labels
+    else:
+        train_idx, val_idx = stratified_split(examples.labels, cfg.train.validation_fraction, cfg.train.seed)
+        if len(val_idx) == 0:
+            raise ValueError(f"{len(examples)} usable records are too few for a validation split")
+        training = examples.subset(train_idx)
+        fitted, train_labels = fit(training, examples.subset(val_idx), classes, cfg, verbose), training.labels
+    save_model_folder(Path(model_dir), fitted.model, cfg, classes, fitted.decision, fitted.history, train_labels)
     return fitted.history

@@ -1,19 +1,20 @@
-"""The experiments end to end at toy size: tables written, units resumable, folds stratified."""
+"""The experiments end to end at toy size: tables with intervals, seeds, resumable units."""
 import csv
+import json
 
 import numpy as np
 import pytest
 
 from ecgcinc import experiments
 from ecgcinc.data import stratified_folds
-from ecgcinc.experiments import ABLATIONS, run_experiment
+from ecgcinc.experiments import BASELINE, DOMAIN_VARIANTS, run_experiment
 
-TOY = {"train": {"epochs": 1, "patience": 1, "batch_size": 16}}
+TOY = {"train": {"epochs": 1, "patience": 1, "batch_size": 16, "min_epochs": 1}}
 
 
 def _rows(path):
     with open(path, newline="") as handle:
-        return list(csv.reader(handle))
+        return list(csv.DictReader(handle))
 
 
 @pytest.fixture(scope="module")
@@ -21,56 +22,71 @@ def study_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("experiments")
 
 
-def test_cv_writes_tables_and_resumes(synthetic_train, study_dir, small_config, monkeypatch):
-    table = run_experiment("cv", synthetic_train, study_dir, quick=True, folds=2, overrides=TOY, max_records=80,
-                           verbose=0)
-    rows = _rows(study_dir / "cv.csv")
-    assert rows[0] == ["fold", *experiments.SCORES] and [r[0] for r in rows[1:]] == ["fold 1", "fold 2", "mean ± sd"]
-    assert "±" in rows[-1][1] and "0.641" in table
-    for fold in (1, 2):
-        unit = study_dir / "cv" / f"fold{fold}"
-        assert (unit / "result.json").is_file() and (unit / "model" / "model.keras").is_file()
-        assert -1.5 < float(rows[fold][1]) <= 1.0
+def test_cv_with_seeds_compares_with_the_baseline_and_resumes(synthetic_train, study_dir, monkeypatch):
+    run_experiment("cv", synthetic_train, study_dir, quick=True, folds=2, overrides=TOY, max_records=80,
+                   verbose=0, seeds=2)
+    rows = {r["arm"]: r for r in _rows(study_dir / "cv.csv")}
+    assert set(rows) == {BASELINE, "network (configured)"}
+    assert rows[BASELINE]["units"] == "4" and rows["network (configured)"]["units"] == "4"
+    assert rows[BASELINE]["Δ challenge vs reference [95 % CI]"] == "(reference)"
+    assert rows["network (configured)"]["verdict"] in ("helps", "hurts", "no detectable difference")
+    seeds = {json.loads(p.read_text())["seed"] for p in study_dir.glob("cv/network-configured/fold1-seed*/result.json")}
+    assert len(seeds) == 2  # two seeds really trained two networks
+    assert (study_dir / "cv" / "network-configured" / "fold1-seed0" / "model" / "model.keras").is_file()
 
     def no_training(*args, **kwargs):
-        raise AssertionError("a finished fold was trained again")
+        raise AssertionError("a finished unit was trained again")
     monkeypatch.setattr(experiments, "fit", no_training)
-    assert run_experiment("cv", synthetic_train, study_dir, quick=True, folds=2, overrides=TOY, max_records=80,
-                          verbose=0) == table
+    monkeypatch.setattr(experiments, "fit_baseline", no_training)
+    first = (study_dir / "cv.md").read_text()
+    run_experiment("cv", synthetic_train, study_dir, quick=True, folds=2, overrides=TOY, max_records=80,
+                   verbose=0, seeds=2)
+    assert (study_dir / "cv.md").read_text() == first
     with pytest.raises(AssertionError, match="trained again"):  # another configuration is another unit
         run_experiment("cv", synthetic_train, study_dir, quick=True, folds=2,
-                       overrides={**TOY, "loss": {"alpha": 0.25}}, max_records=80, verbose=0)
+                       overrides={**TOY, "loss": {"alpha": 0.25}}, max_records=80, verbose=0, seeds=2)
 
 
-def test_thresholds_reuses_the_cv_folds(synthetic_train, study_dir, monkeypatch):
-    run_experiment("cv", synthetic_train, study_dir, quick=True, folds=2, overrides=TOY, max_records=80, verbose=0)
-    monkeypatch.setattr(experiments, "fit", lambda *a, **k: pytest.fail("thresholds retrained a cv fold"))
+def test_thresholds_reuse_the_cv_units_and_report_calibration(synthetic_train, study_dir, monkeypatch):
+    run_experiment("cv", synthetic_train, study_dir, quick=True, folds=2, overrides=TOY, max_records=80, verbose=0,
+                   seeds=2)
+    monkeypatch.setattr(experiments, "fit", lambda *a, **k: pytest.fail("thresholds retrained a cv unit"))
     run_experiment("thresholds", synthetic_train, study_dir, quick=True, folds=2, overrides=TOY, max_records=80,
+                   verbose=0, seeds=2)
+    methods = [r["arm"] for r in _rows(study_dir / "thresholds.csv")]
+    assert methods[0] == "CICST (raw probabilities)" and "CICST (Platt-calibrated)" in methods
+    assert "grid search (validation)" in methods
+    ece = {r["probabilities of"]: r for r in _rows(study_dir / "calibration.csv")}
+    assert set(ece) == set(methods)
+
+
+def test_lodo_runs_the_selected_domain_variants(synthetic_train, tmp_path):
+    run_experiment("lodo", synthetic_train, tmp_path, quick=True, overrides=TOY, max_records=80, verbose=0,
+                   variants=["adversarial-lambda-0-03"])
+    rows = [r["arm"] for r in _rows(tmp_path / "lodo.csv")]
+    assert rows == ["plain (no domain head)", "adversarial, lambda 0.03", BASELINE]
+    sources = _rows(tmp_path / "lodo_sources.csv")
+    assert [r["held-out source"] for r in sources] == ["Synthetic-A", "Synthetic-B", "Synthetic-C", "Synthetic-D"]
+    config = json.loads((tmp_path / "lodo" / "adversarial-lambda-0-03" / "synthetic-a-seed0" / "model"
+                         / "config.json").read_text())
+    assert config["model"]["domain_head"] and config["model"]["domain_lambda"] == 0.03
+    with pytest.raises(ValueError, match="unknown variant"):
+        run_experiment("lodo", synthetic_train, tmp_path, quick=True, overrides=TOY, max_records=80, verbose=0,
+                       variants=["nope"])
+    assert "plain (no domain head)" in DOMAIN_VARIANTS
+
+
+def test_ensemble_and_holdout(synthetic_train, synthetic_test, tmp_path):
+    run_experiment("ensemble", synthetic_train, tmp_path, quick=True, folds=2, overrides=TOY, max_records=60,
                    verbose=0)
-    methods = [r[0] for r in _rows(study_dir / "thresholds.csv")[1:]]
-    assert "CICST beta=0" in methods and "grid search" in methods and "fixed 0.5" in methods
-    assert (study_dir / "thresholds.md").read_text().startswith("| method |")
-
-
-def test_ablation_trains_every_control(synthetic_train, tmp_path):
-    run_experiment("ablation", synthetic_train, tmp_path, quick=True, folds=2, overrides=TOY, max_records=60,
-                   verbose=0)
-    rows = _rows(tmp_path / "ablation.csv")
-    assert [r[0] for r in rows[1:]] == list(ABLATIONS)
-    assert all(np.isfinite(float(r[1])) for r in rows[1:])
-    configs = {p.parent.parent.name: p for p in tmp_path.glob("ablation/*/model/config.json")}
-    assert len(configs) == len(ABLATIONS)
-    coarse_only = (tmp_path / "ablation" / "c4-coarse-kernel-cnn-only" / "model" / "config.json").read_text()
-    assert '"branches": [\n      "coarse"\n    ]' in coarse_only
-
-
-def test_lodo_holds_out_each_source_with_and_without_the_head(synthetic_train, tmp_path):
-    run_experiment("lodo", synthetic_train, tmp_path, quick=True, overrides=TOY, max_records=80, verbose=0)
-    rows = _rows(tmp_path / "lodo.csv")
-    assert [r[0] for r in rows[1:-1]] == ["Synthetic-A", "Synthetic-B", "Synthetic-C", "Synthetic-D"]
-    assert sum(int(r[1]) for r in rows[1:-1]) == 80
-    assert len(list(tmp_path.glob("lodo/*-adversarial/result.json"))) == 4
-    assert len(list(tmp_path.glob("lodo/*-plain/result.json"))) == 4
+    arms = [r["arm"] for r in _rows(tmp_path / "ensemble.csv")]
+    assert arms[0] == "single network" and "3-fold ensemble" in arms[1]
+    run_experiment("holdout", synthetic_train, tmp_path, quick=True, overrides=TOY, max_records=60, verbose=0,
+                   test_dir=synthetic_test)
+    rows = _rows(tmp_path / "holdout.csv")
+    assert [r["arm"] for r in rows] == [BASELINE, "network (configured)"]
+    with pytest.raises(ValueError, match="--test"):
+        run_experiment("holdout", synthetic_train, tmp_path, quick=True, overrides=TOY, max_records=60, verbose=0)
 
 
 def test_unknown_experiment_is_refused(synthetic_train, tmp_path):
@@ -95,8 +111,8 @@ def test_folds_are_balanced_and_stratified_by_label_set():
 
 def test_command_line_names_every_experiment():
     from ecgcinc.__main__ import parser
-    args = parser().parse_args(["experiment", "lodo", "--data", "d", "--out", "o", "--quick", "--folds", "3"])
-    assert (args.name, args.data, args.out, args.quick, args.folds, args.max_records) == ("lodo", "d", "o", True, 3,
-                                                                                         None)
+    args = parser().parse_args(["experiment", "lodo", "--data", "d", "--out", "o", "--quick", "--folds", "3",
+                                "--seeds", "3", "--variants", "a,b"])
+    assert (args.name, args.quick, args.folds, args.seeds, args.variants) == ("lodo", True, 3, 3, "a,b")
     for name in experiments.EXPERIMENTS:
         assert parser().parse_args(["experiment", name, "--data", "d", "--out", "o"]).name == name

@@ -3,7 +3,6 @@ import keras
 import numpy as np
 
 from ecgcinc.predict import _bucket, forward, load_predictor, predict_folder
-from ecgcinc.preprocess import N_META
 from ecgcinc.records import find_records, load_mat
 
 
@@ -16,7 +15,7 @@ def test_padded_forward_equals_the_plain_call(trained_model):
     network = load_predictor(trained_model).network
     rng = np.random.default_rng(0)
     x = rng.normal(size=(5, network.inputs[0].shape[1], 12)).astype(np.float32)
-    meta = rng.normal(size=(5, N_META)).astype(np.float32)
+    meta = rng.normal(size=(5, network.inputs[1].shape[1])).astype(np.float32)
     expected = np.asarray(network([x, meta], training=False))
     assert np.allclose(forward(network, x, meta), expected, atol=1e-5)
     assert np.allclose(forward(network, x, meta, batch_size=2), expected, atol=1e-5)

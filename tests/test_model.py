@@ -11,7 +11,7 @@ from ecgcinc.models import GradientReversal, attention_model, build_model, forwa
 from ecgcinc.preprocess import N_META
 
 SMALL = dict(filters=[8, 8, 16], kernels=[9, 9, 5], cnn_filters=[8, 8, 8], coarse_kernels=[9, 9, 5],
-             fine_kernels=[3, 3, 3], lstm_units=4, domain_hidden=8)
+             fine_kernels=[3, 3, 3], lstm_units=4, domain_hidden=8, wide_features=False)
 
 
 @pytest.mark.parametrize("backbone", ["resnet_cwa", "cnn_bilstm"])
@@ -194,7 +194,9 @@ def test_unknown_augmentation_is_rejected(batch):
 def test_mixed_bfloat16_trains_with_float32_heads(backbone, small_config, tmp_path):
     from ecgcinc.classes import load_classes
     from ecgcinc.predict import forward, load_predictor
-    from ecgcinc.train import compile_model, save_model_folder
+    from ecgcinc.calibration import Calibration
+    from ecgcinc.preprocess import meta_size
+    from ecgcinc.train import Decision, compile_model, save_model_folder
     cfg = small_config(model={"backbone": backbone}, train={"mixed_precision": True})
     model = compile_model(cfg, cfg.preprocess.window, 26, 3, 5)
     assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
@@ -202,10 +204,44 @@ def test_mixed_bfloat16_trains_with_float32_heads(backbone, small_config, tmp_pa
     assert model.get_layer("classes").compute_dtype == "float32" == model.get_layer("domain").compute_dtype
     rng = np.random.default_rng(0)
     x = rng.normal(size=(4, cfg.preprocess.window, 12)).astype(np.float32)
-    meta = np.zeros((4, 29), np.float32)
+    meta = np.zeros((4, meta_size(cfg.model.wide_features)), np.float32)
     y = {"classes": pack_targets(rng.random((4, 26)) < 0.2, np.ones((4, 26))), "domain": np.array([0, 1, 2, 0])}
     assert np.all(np.isfinite(model.train_on_batch((x, meta), y)))
     classes = load_classes()
-    save_model_folder(tmp_path, model, cfg, classes, np.full(26, 0.5), {}, np.eye(26, dtype=bool))
+    save_model_folder(tmp_path, model, cfg, classes, Decision(Calibration.identity(26), np.full(26, 0.5)), {},
+                      np.eye(26, dtype=bool))
     probabilities = forward(load_predictor(tmp_path).network, x, meta)
     assert probabilities.dtype == np.float32 and np.all((probabilities >= 0) & (probabilities <= 1))
+
+
+def test_wide_branch_scales_features_and_flags_missing_ones():
+    from ecgcinc.features import N_FEATURES
+    from ecgcinc.preprocess import meta_size
+    model = build_model(ModelConfig(**{**SMALL, "wide_features": True}), 400, 26, meta_size(True), 2)
+    rng = np.random.default_rng(0)
+    train_features = rng.normal(5.0, 2.0, (200, N_FEATURES))
+    scaling = model.get_layer("wide_scaling")
+    scaling.set_statistics(train_features)
+    assert np.allclose(np.asarray(scaling.centre), np.median(train_features, axis=0), atol=1e-4)
+    features = train_features[:3].copy()
+    features[0, :10] = np.nan
+    meta = np.concatenate([np.zeros((3, N_META)), features], axis=1).astype("float32")
+    scaled = np.asarray(scaling(meta))
+    assert scaled.shape == (3, N_META + 2 * N_FEATURES) and np.isfinite(scaled).all()
+    assert (scaled[0, N_META + N_FEATURES : N_META + N_FEATURES + 10] == 1).all()   # missing flags
+    assert (scaled[0, N_META : N_META + 10] == 0).all() and (scaled[1, N_META + N_FEATURES :] == 0).all()
+    out = model.predict_on_batch([rng.normal(size=(3, 400, 12)).astype("float32"), meta])
+    assert np.isfinite(out["classes"]).all()
+
+
+def test_ensemble_network_averages_its_members():
+    from ecgcinc.models import ensemble_network
+    members = []
+    for seed in range(2):
+        keras.utils.set_random_seed(seed)
+        members.append(inference_model(build_model(ModelConfig(**SMALL), 400, 26, N_META, 0)))
+    x = [np.random.randn(2, 400, 12).astype("float32"), np.random.rand(2, N_META).astype("float32")]
+    expected = (members[0].predict_on_batch(x) + members[1].predict_on_batch(x)) / 2
+    ensemble = ensemble_network(members)
+    np.testing.assert_allclose(ensemble.predict_on_batch(x), expected, rtol=1e-5, atol=1e-6)
+    assert inference_model(ensemble).output_shape == (None, 26)

@@ -10,7 +10,8 @@ from ecgcinc.config import Config
 from ecgcinc.explain import class_attention, explain_record, plot_explanation
 from ecgcinc.predict import load_predictor
 from ecgcinc.records import find_records, read_record
-from ecgcinc.train import compile_model, save_model_folder
+from ecgcinc.calibration import Calibration
+from ecgcinc.train import Decision, compile_model, save_model_folder
 
 
 def test_report_is_one_page_with_every_figure(trained_model, synthetic_test, tmp_path, capsys):
@@ -57,7 +58,8 @@ def test_explain_refuses_a_model_without_attention(synthetic_test, tmp_path):
     classes = load_classes()
     model = compile_model(cfg, cfg.preprocess.window, len(classes), 0, 1)
     labels = np.eye(len(classes), dtype=bool)
-    save_model_folder(tmp_path / "m", model, cfg, classes, np.full(len(classes), 0.5), {}, labels)
+    decision = Decision(Calibration.identity(len(classes)), np.full(len(classes), 0.5))
+    save_model_folder(tmp_path / "m", model, cfg, classes, decision, {}, labels)
     with pytest.raises(ValueError, match="class-wise attention"):
         explain_record(tmp_path / "m", find_records(synthetic_test)[0])
 

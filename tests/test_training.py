@@ -9,12 +9,13 @@ from ecgcinc.classes import load_classes
 from ecgcinc.data import load_examples, stratified_split
 from ecgcinc.models import build_model, inference_model
 from ecgcinc.predict import load_predictor, signal_probabilities
-from ecgcinc.preprocess import N_META
+from ecgcinc.preprocess import meta_size
 from ecgcinc.thresholds import apply_thresholds
 
 
 def challenge_score(network, examples, thresholds, cfg, classes):
-    probabilities = signal_probabilities(network, examples.signals, examples.meta, cfg.preprocess)
+    probabilities = signal_probabilities(network, examples.signals, examples.network_meta(cfg.model.wide_features),
+                                         cfg.preprocess)
     binary = apply_thresholds(probabilities, thresholds)
     return metrics.challenge_metric(classes.weights, examples.labels, binary, classes.sinus_index), \
         metrics.compute_auc(examples.labels, probabilities)[0]
@@ -29,7 +30,8 @@ def test_training_beats_the_untrained_network(trained_model, synthetic_test):
     for seed in range(3):
         import keras
         keras.utils.set_random_seed(seed)
-        untrained = inference_model(build_model(cfg.model, cfg.preprocess.window, len(classes), N_META, 4))
+        untrained = inference_model(build_model(cfg.model, cfg.preprocess.window, len(classes),
+                                                meta_size(cfg.model.wide_features), 4))
         untrained_scores.append(challenge_score(untrained, test, predictor.thresholds, cfg, classes)[0])
     print(f"trained {trained:.3f} (AUROC {trained_auroc:.3f}), untrained {untrained_scores}")
     assert trained > max(untrained_scores) + 0.3
@@ -58,18 +60,48 @@ def test_stratified_split_puts_rare_classes_on_both_sides():
             assert labels[train, k].any() and labels[val, k].any()
 
 
-def test_search_thresholds_at_training_time_use_half_the_validation_set(trained_model, synthetic_test):
+def test_decision_is_fitted_on_held_out_predictions(trained_model, synthetic_test):
     from dataclasses import replace
 
-    from ecgcinc.train import final_thresholds
+    from ecgcinc.train import fit_decision
     predictor = load_predictor(trained_model)
     classes = load_classes()
     examples = load_examples(synthetic_test, classes, predictor.cfg)
-    train_idx, val_idx = stratified_split(examples.labels, 0.5, seed=0)
+    probabilities = signal_probabilities(predictor.network, examples.signals,
+                                         examples.network_meta(predictor.cfg.model.wide_features),
+                                         predictor.cfg.preprocess)
     for method in ("grid", "proportional", "cicst"):
-        cfg = replace(predictor.cfg, thresholds=replace(predictor.cfg.thresholds, method=method))
-        t = final_thresholds(predictor.network, examples.subset(train_idx), examples.subset(val_idx), classes, cfg)
-        assert t.shape == (26,) and ((t >= 0) & (t <= 1)).all()
+        for calibration in ("none", "platt"):
+            cfg = replace(predictor.cfg, thresholds=replace(predictor.cfg.thresholds, method=method,
+                                                            calibration=calibration))
+            d = fit_decision(probabilities, examples.labels, examples.labels, classes, cfg)
+            assert d.thresholds.shape == (26,) and ((d.thresholds >= 0) & (d.thresholds <= 1)).all()
+            assert d.calibration.method == calibration
+    # grid search never scores below its CICST start on the records it searched
+    cicst = fit_decision(probabilities, examples.labels, examples.labels, classes, predictor.cfg)
+    grid = fit_decision(probabilities, examples.labels, examples.labels, classes,
+                        replace(predictor.cfg, thresholds=replace(predictor.cfg.thresholds, method="grid")))
+    score = lambda t: metrics.challenge_metric(classes.weights, examples.labels,  # noqa: E731
+                                               apply_thresholds(probabilities, t), classes.sinus_index)
+    assert score(grid.thresholds) >= score(cicst.thresholds)
+
+
+def test_fold_ensemble_trains_saves_loads_and_runs(synthetic_train, tmp_path, small_config):
+    from ecgcinc.records import find_records, load_mat
+    from ecgcinc.train import train
+    from team_code import load_model, run_model
+    cfg = small_config(train={"epochs": 2, "ensemble_folds": 2, "max_records": 80},
+                       thresholds={"calibration": "platt"})
+    history = train(synthetic_train, tmp_path / "ens", cfg, verbose=0)
+    assert len(history["members"]) == 2
+    calibration = json.loads((tmp_path / "ens" / "calibration.json").read_text())
+    assert calibration["method"] == "platt" and len(calibration["slope"]) == 26
+    model = load_model(tmp_path / "ens", ("I", "II"))
+    assert [layer.name for layer in model.network.layers if layer.name.startswith("member")] == ["member1", "member2"]
+    header = find_records(synthetic_train)[0]
+    classes, labels, probabilities = run_model(model, header.read_text(), load_mat(header.with_suffix(".mat"),
+                                                                                            header.stem))
+    assert len(classes) == len(labels) == len(probabilities) == 26 and any(labels)
 
 
 def test_training_data_skips_bad_records_with_a_warning(sample_dir, tmp_path, capfd, small_config):

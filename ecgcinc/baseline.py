@@ -1,0 +1,100 @@
+"""The reference the network must beat: gradient boosting on classic ECG features.
+
+One histogram gradient-boosting classifier (scikit-learn) per scored class on
+the features of features.py plus age and sex; missing values stay NaN, which
+the trees route natively.  It is trained on exactly the records the network
+trains on, with the same domain mask Md as sample weights (a class a source
+never annotates is not learnt as absent from that source), and its decision
+rule is fitted by the same code as the network's (train.fit_decision) on the
+same validation split, so a comparison differs only in the model.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .classes import ClassSet
+from .config import Config
+from .data import Examples
+from .losses import domain_annotation_mask
+from .preprocess import N_DEMOGRAPHICS
+
+MAX_ITER = 200
+LEARNING_RATE = 0.08
+
+
+def design_matrix(examples: Examples) -> np.ndarray:
+    """Features and demographics (age/100, age missing, male, female, sex missing)."""
+    demographics = examples.meta[:, :N_DEMOGRAPHICS].astype(np.float64)
+    demographics[demographics[:, 1] > 0, 0] = np.nan
+    return np.concatenate([examples.features.astype(np.float64), demographics], axis=1)
+
+
+@dataclass
+class FeatureModel:
+    """One fitted classifier per class; None for a class without both labels in training
+    (its probability is then the training prevalence, 0 or 1)."""
+    classifiers: list
+    prevalence: np.ndarray
+
+    def probabilities(self, examples: Examples) -> np.ndarray:
+        x = design_matrix(examples)
+        out = np.tile(self.prevalence, (len(x), 1))
+        for k, classifier in enumerate(self.classifiers):
+            if classifier is not None:
+                out[:, k] = classifier.predict_proba(x)[:, 1]
+        return out
+
+
+def fit_feature_model(training: Examples, seed: int = 0) -> FeatureModel:
+    """Gradient boosting per class, sample-weighted by the domain mask Md."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    x = design_matrix(training)
+    mask = domain_annotation_mask(training.labels, training.domains)
+    classifiers = []
+    for k in range(training.labels.shape[1]):
+        y, weight = training.labels[:, k], mask[:, k]
+        if y[weight > 0].all() or not y[weight > 0].any():
+            classifiers.append(None)
+            continue
+        model = HistGradientBoostingClassifier(max_iter=MAX_ITER, learning_rate=LEARNING_RATE, max_leaf_nodes=15,
+                                               min_samples_leaf=10, l2_regularization=1.0, random_state=seed)
+        classifiers.append(model.fit(x[weight > 0], y[weight > 0]))
+    return FeatureModel(classifiers, training.labels.mean(axis=0))
+
+
+@dataclass
+class FittedBaseline:
+    model: FeatureModel
+    decision: object   # train.Decision
+
+
+def fit_baseline(training: Examples, validation: Examples, classes: ClassSet, cfg: Config) -> FittedBaseline:
+    """The feature model with its decision rule fitted on the validation split, as for the network."""
+    from .train import fit_decision
+    model = fit_feature_model(training, cfg.train.seed)
+    decision = fit_decision(model.probabilities(validation), validation.labels, training.labels, classes, cfg)
+    return FittedBaseline(model, decision)
+
+
+def run_baseline(train_dir: str | Path, test_dir: str | Path, out_dir: str | Path, cfg: Config) -> int:
+    """Train on train_dir, write Challenge output files for every labelled record of test_dir;
+    returns the number of records written.  Score them with evaluate_model.py."""
+    from .classes import load_classes
+    from .data import load_examples, stratified_split
+    from .outputs import write_outputs
+    from .thresholds import decide
+    classes = load_classes()
+    examples = load_examples(train_dir, classes, cfg)
+    train_idx, val_idx = stratified_split(examples.labels, cfg.train.validation_fraction, cfg.train.seed)
+    fitted = fit_baseline(examples.subset(train_idx), examples.subset(val_idx), classes, cfg)
+    test = load_examples(test_dir, classes, cfg)
+    probabilities = fitted.decision.calibration.apply(fitted.model.probabilities(test))
+    binary = decide(probabilities, fitted.decision.thresholds, classes, cfg.thresholds)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, row, p in zip(test.names, binary, probabilities):
+        write_outputs(out / f"{name}.csv", name, classes.names, [int(b) for b in row], [round(float(v), 6) for v in p])
+    return len(test)

@@ -1,0 +1,84 @@
+"""Classic features on generator records whose true parameters are known."""
+import numpy as np
+import pytest
+
+from ecgcinc import synth
+from ecgcinc.features import FEATURE_NAMES, N_FEATURES, per_lead_block, record_features, with_per_lead_block
+from ecgcinc.records import Record, make_record, parse_header
+
+INDEX = {name: i for i, name in enumerate(FEATURE_NAMES)}
+
+
+def _record(prefix, seed):
+    r = synth.generate_record(synth.SOURCES[prefix], f"{prefix}00001", np.random.default_rng(seed))
+    return r, make_record(parse_header(r.header_text()), r.adc)
+
+
+@pytest.fixture(scope="module")
+def regular_records():
+    """Records of every source with a regular rhythm (no AF, flutter, pacing or ectopy)."""
+    out = []
+    for seed in range(60):
+        r, record = _record(f"X{'ABCD'[seed % 4]}", seed)
+        if not r.patient.labels & {"AF", "AFL", "PR", "PVC", "PAC", "SA"}:
+            out.append((r.patient, record_features(record)))
+    assert len(out) >= 25
+    return out
+
+
+def test_rate_qrs_width_and_axis_match_the_generator(regular_records):
+    rate = [abs(f[INDEX["heart_rate"]] - p.rate_bpm) for p, f in regular_records]
+    qrs = [abs(f[INDEX["qrs_duration"]] - p.qrs_s) for p, f in regular_records]
+    axis = [abs(f[INDEX["qrs_axis"]] - p.axis_deg) for p, f in regular_records]
+    assert np.median(rate) < 1.0 and np.max(rate) < 4.0           # beats per minute
+    assert np.median(qrs) < 0.012 and np.percentile(qrs, 90) < 0.025  # seconds
+    assert np.median(axis) < 15 and np.percentile(axis, 90) < 30    # degrees
+
+
+def test_features_separate_the_labels_they_measure(regular_records):
+    wide = [f[INDEX["qrs_duration"]] for p, f in regular_records if p.labels & {"CRBBB", "CLBBB"}]
+    narrow = [f[INDEX["qrs_duration"]] for p, f in regular_records if not p.labels & {"CRBBB", "CLBBB", "IRBBB"}]
+    if wide:
+        assert min(wide) > max(narrow)
+    lad = [f[INDEX["qrs_axis"]] for p, f in regular_records if "LAD" in p.labels]
+    normal_axis = [f[INDEX["qrs_axis"]] for p, f in regular_records if not p.labels & {"LAD", "RAD"}]
+    if lad:
+        assert max(lad) < min(normal_axis)
+
+
+def test_premature_beats_and_irregularity_are_measured():
+    found = {"pvc": [], "regular": [], "af": []}
+    for seed in range(80):
+        r, record = _record("XA", 1000 + seed)
+        f = record_features(record)
+        labels = r.patient.labels
+        if "pvc" in r.beat_kinds and "AF" not in labels:
+            found["pvc"].append(f[INDEX["premature_fraction"]] + f[INDEX["pause_fraction"]])
+        elif "AF" in labels:
+            found["af"].append(f[INDEX["p_consistency"]])
+        elif not labels & {"AFL", "PR", "SA", "PAC", "PVC"}:
+            found["regular"].append((f[INDEX["premature_fraction"]], f[INDEX["p_consistency"]]))
+    assert found["pvc"] and found["af"] and found["regular"]
+    assert min(found["pvc"]) > 0 and max(p for p, _ in found["regular"]) == 0
+    assert np.median(found["af"]) < np.median([c for _, c in found["regular"]]) - 0.3
+
+
+def test_absent_leads_give_missing_per_lead_features_and_short_records_all_missing():
+    r, record = _record("XA", 7)
+    mask = record.mask.copy()
+    mask[6:] = False
+    reduced = record_features(Record(record.header, np.where(mask[:, None], record.signal, 0), mask, ()))
+    block = per_lead_block(reduced[None])[0]
+    assert np.isnan(block[6:]).all() and np.isfinite(block[:6]).all()
+    assert np.isfinite(reduced[INDEX["heart_rate"]]) and np.isfinite(reduced[INDEX["qrs_axis"]])
+    short = Record(record.header, record.signal[:, :100], record.mask, ())
+    assert record_features(short).shape == (N_FEATURES,) and np.isnan(record_features(short)).all()
+    x = np.arange(2 * N_FEATURES, dtype=float).reshape(2, N_FEATURES)
+    assert np.array_equal(with_per_lead_block(x, per_lead_block(x)), x)
+
+
+def test_real_sample_records_yield_plausible_features(sample_dir):
+    from ecgcinc.records import find_records, read_record
+    rates = [record_features(read_record(h))[INDEX["heart_rate"]] for h in find_records(sample_dir)]
+    finite = np.array([r for r in rates if np.isfinite(r)])
+    assert len(finite) >= 0.9 * len(rates) and ((finite > 25) & (finite < 250)).all()
