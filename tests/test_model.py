@@ -11,7 +11,7 @@ from ecgcinc.models import GradientReversal, attention_model, build_model, forwa
 from ecgcinc.preprocess import N_META
 
 SMALL = dict(filters=[8, 8, 16], kernels=[9, 9, 5], cnn_filters=[8, 8, 8], coarse_kernels=[9, 9, 5],
-             fine_kernels=[3, 3, 3], lstm_units=4, domain_hidden=8, wide_features=False)
+             fine_kernels=[3, 3, 3], lstm_units=4, domain_hidden=8, wide_features=False, domain_head=True)
 
 
 @pytest.mark.parametrize("backbone", ["resnet_cwa", "cnn_bilstm"])
@@ -197,7 +197,7 @@ def test_mixed_bfloat16_trains_with_float32_heads(backbone, small_config, tmp_pa
     from ecgcinc.calibration import Calibration
     from ecgcinc.preprocess import meta_size
     from ecgcinc.train import Decision, compile_model, save_model_folder
-    cfg = small_config(model={"backbone": backbone}, train={"mixed_precision": True})
+    cfg = small_config(model={"backbone": backbone, "domain_head": True}, train={"mixed_precision": True})
     model = compile_model(cfg, cfg.preprocess.window, 26, 3, 5)
     assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
     assert {layer.compute_dtype for layer in model.layers if "conv" in layer.name} == {"bfloat16"}
