@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,6 +21,9 @@ from .config import Config
 from .data import Examples
 from .losses import domain_annotation_mask
 from .preprocess import N_DEMOGRAPHICS
+
+if TYPE_CHECKING:
+    from .train import Decision
 
 MAX_ITER = 200
 LEARNING_RATE = 0.08
@@ -67,16 +71,18 @@ def fit_feature_model(training: Examples, seed: int = 0) -> FeatureModel:
 
 @dataclass
 class FittedBaseline:
+    """The feature model, its decision rule and the validation probabilities it was fitted on."""
     model: FeatureModel
-    decision: object   # train.Decision
+    decision: "Decision"
+    held_out: np.ndarray
 
 
 def fit_baseline(training: Examples, validation: Examples, classes: ClassSet, cfg: Config) -> FittedBaseline:
     """The feature model with its decision rule fitted on the validation split, as for the network."""
     from .train import fit_decision
     model = fit_feature_model(training, cfg.train.seed)
-    decision = fit_decision(model.probabilities(validation), validation.labels, training.labels, classes, cfg)
-    return FittedBaseline(model, decision)
+    held_out = model.probabilities(validation)
+    return FittedBaseline(model, fit_decision(held_out, validation.labels, training.labels, classes, cfg), held_out)
 
 
 def run_baseline(train_dir: str | Path, test_dir: str | Path, out_dir: str | Path, cfg: Config) -> int:
@@ -85,6 +91,7 @@ def run_baseline(train_dir: str | Path, test_dir: str | Path, out_dir: str | Pat
     from .classes import load_classes
     from .data import load_examples, stratified_split
     from .outputs import write_outputs
+    from .predict import PROBABILITY_DECIMALS
     from .thresholds import decide
     classes = load_classes()
     examples = load_examples(train_dir, classes, cfg)
@@ -96,5 +103,6 @@ def run_baseline(train_dir: str | Path, test_dir: str | Path, out_dir: str | Pat
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     for name, row, p in zip(test.names, binary, probabilities):
-        write_outputs(out / f"{name}.csv", name, classes.names, [int(b) for b in row], [round(float(v), 6) for v in p])
+        write_outputs(out / f"{name}.csv", name, classes.names, [int(b) for b in row],
+                      [round(float(v), PROBABILITY_DECIMALS) for v in p])
     return len(test)

@@ -125,8 +125,8 @@ def _prepare(path: Path, cfg: PreprocessConfig) -> tuple[dict | None, np.ndarray
     except (OSError, ValueError) as error:
         return None, None, (path.stem, str(error))
     h = record.header
-    fields = {"names": record.name, "meta": meta, "features": record_features(record), "dx": ",".join(h.dx), "age": h.age, "sex": h.sex or "",
-              "fs": h.fs, "samples": h.num_samples, "defects": "; ".join(record.defects)}
+    fields = {"names": record.name, "meta": meta, "features": record_features(record), "dx": ",".join(h.dx),
+              "age": h.age, "sex": h.sex or "", "fs": h.fs, "samples": h.num_samples, "defects": "; ".join(record.defects)}
     return fields, x.astype(np.float16), None
 
 

@@ -73,7 +73,8 @@ def load_examples(data_dir: str | Path, classes: ClassSet, cfg: Config, progress
     domains = [domain_of(entry.sources[i], cfg.train.domains) for i in index]
     domain_names = sorted(set(domains))
     return Examples([str(entry.names[i]) for i in index], entry.signals.subset(index), entry.meta[index],
-                    entry.features[index], labels[index], np.array([domain_names.index(d) for d in domains]), domain_names)
+                    entry.features[index], labels[index], np.array([domain_names.index(d) for d in domains]),
+                    domain_names)
 
 
 def stratified_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

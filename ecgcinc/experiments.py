@@ -173,8 +173,7 @@ def _train_arm(cfg: Config, rest: Examples, test: Examples, classes: ClassSet, a
         training = validation = rest
     if arm == BASELINE:
         fitted = fit_baseline(training, validation, classes, cfg)
-        raw, decision = fitted.model.probabilities(test), fitted.decision
-        held_out = fitted.model.probabilities(validation)
+        raw, decision, held_out = fitted.model.probabilities(test), fitted.decision, fitted.held_out
     else:
         net = fit_ensemble(rest, classes, cfg, verbose=0) if cfg.train.ensemble_folds > 1 else \
             fit(training, validation, classes, cfg, verbose=0)
@@ -194,8 +193,8 @@ def run_unit(study: Study, directory: Path, cfg: Config, arm: str, split: Split,
     cfg = with_overrides(cfg, {"train": {"seed": study.cfg.train.seed + seed}})
     fingerprint = _fingerprint(cfg, rest.names, test.names, arm)
     result_file = directory / RESULT_FILE
-    if result_file.is_file() and json.loads(result_file.read_text()).get("fingerprint") == fingerprint:
-        saved = json.loads(result_file.read_text())
+    saved = json.loads(result_file.read_text()) if result_file.is_file() else {}
+    if saved.get("fingerprint") == fingerprint:
         with np.load(directory / TEST_FILE) as data:
             arrays = {key: data[key] for key in data.files}
         return Unit(stratum, seed, saved["scores"], arrays["labels"], arrays["binary"], arrays)
@@ -320,8 +319,8 @@ def lodo(study: Study) -> str:
     ex = study.examples
     if len(np.unique(ex.domains)) < 3:
         raise ValueError("leave-one-domain-out needs at least three sources")
-    splits = [(ex.domain_names[d], ex.subset(np.flatnonzero(ex.domains != d)), ex.subset(np.flatnonzero(ex.domains == d)))
-              for d in np.unique(ex.domains)]
+    splits = [(ex.domain_names[d], ex.subset(np.flatnonzero(ex.domains != d)),
+               ex.subset(np.flatnonzero(ex.domains == d))) for d in np.unique(ex.domains)]
     reference = "plain (no domain head)"
     arms = {**_selected(study, DOMAIN_VARIANTS, (reference,)), BASELINE: {}}
     results = run_arms(study, "lodo", arms, splits)

@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import layers, ops
 
 from .config import ModelConfig
@@ -126,7 +127,6 @@ class FeatureScaling(layers.Layer):
 
     def set_statistics(self, features) -> None:
         """Median and robust spread (IQR / 1.349, floored) of the training features, NaN ignored."""
-        import numpy as np
         finite = np.where(np.isfinite(features), features, np.nan)
         with np.errstate(all="ignore"):
             centre = np.nan_to_num(np.nanmedian(finite, axis=0))

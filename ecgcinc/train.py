@@ -161,10 +161,10 @@ class ChallengeSelection(keras.callbacks.Callback):
         self.model.stop_training = self.should_stop(epoch + 1)
 
     def observe(self, epoch: int, score: float) -> bool:
-        """Record epoch's score; True when this epoch becomes the kept one.  The last epoch
-        is kept when training ends before min_epochs, so there is always a model."""
+        """Record epoch's score; True when this epoch becomes the kept one.  When training is
+        shorter than min_epochs its last epoch is eligible, so there is always a model."""
         eligible = epoch >= min(self.cfg.train.min_epochs, self.cfg.train.epochs)
-        if eligible and (score > self.best_score or self.best_epoch < self.cfg.train.min_epochs):
+        if eligible and score > self.best_score:
             self.best_score, self.best_epoch = score, epoch
             return True
         return False

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every table of docs/results.md, at quick size on 2 CPU cores (resumable: re-running skips every
 # finished unit).  Measured on 2 cores: corpus cache about 5 min, cv 15 x 2 units at 12 s and 3 s,
-# thresholds 14 s, holdout 414 s; lodo about 6 min per pair of arms; the whole script about an hour.
+# thresholds 14 s, holdout 414 s, lodo 316 s for plain + one adversarial arm; from these, the whole
+# script (ensemble and ablation not yet timed) is estimated at 1-1.5 hours.
 # Usage: bash scripts/evidence.sh [WORKDIR]
 #
 # Held-out design: the corpus and the unseen folder are drawn with different seeds; every

@@ -68,7 +68,8 @@ def test_platt_scaling_fixes_a_miscalibrated_toy_input_and_lowers_ece():
     assert (after < before / 5).all() and (after < 0.05).all()   # 0.05: ECE sampling noise at n = 2000
     assert np.allclose(calibration.slope, 2.5, atol=0.4) and np.allclose(calibration.intercept, 3.75, atol=0.6)
     # monotone per class: ranking-based scores do not move
-    assert metrics.compute_auc(labels, skewed)[0] == pytest.approx(metrics.compute_auc(labels, calibration.apply(skewed))[0])
+    calibrated_auroc = metrics.compute_auc(labels, calibration.apply(skewed))[0]
+    assert metrics.compute_auc(labels, skewed)[0] == pytest.approx(calibrated_auroc)
 
 
 def test_calibration_keeps_the_identity_where_it_cannot_be_fitted():
@@ -89,12 +90,6 @@ def test_ece_known_answers():
     assert metrics.expected_calibration_error(labels, np.full((4, 1), 0.5))[0] == pytest.approx(0.0)
     assert metrics.expected_calibration_error(labels, np.full((4, 1), 0.9))[0] == pytest.approx(0.4)
     assert np.isnan(metrics.expected_calibration_error(np.zeros((4, 1), bool), np.full((4, 1), 0.3))[0])
-
-
-def _selection(**train):
-    from ecgcinc.train import ChallengeSelection
-    cfg = with_overrides(Config(), {"train": train})
-    return ChallengeSelection.__new__(ChallengeSelection), cfg
 
 
 def _replay(scores, **train):
