@@ -7,11 +7,17 @@ gets an empty output file, and the run continues.
 """
 import sys
 
+from ecgcinc.cli import run_cli
 from ecgcinc.predict import predict_folder
 from team_code import load_model, run_model
+
+
+def main() -> None:
+    failures = predict_folder(sys.argv[1], sys.argv[2], sys.argv[3], load_model=load_model, run_model=run_model)
+    print(f'Done ({failures} record(s) failed).' if failures else 'Done.')
+
 
 if __name__ == '__main__':
     if len(sys.argv) != 4:
         raise SystemExit('Usage: python driver.py model_folder data_folder output_folder')
-    failures = predict_folder(sys.argv[1], sys.argv[2], sys.argv[3], load_model=load_model, run_model=run_model)
-    print(f'Done ({failures} record(s) failed).' if failures else 'Done.')
+    sys.exit(run_cli(main))

@@ -2,10 +2,16 @@
 """python train_model.py DATA MODEL: train on a Challenge folder (same usage as the official script)."""
 import sys
 
+from ecgcinc.cli import run_cli
 from team_code import training_code
+
+
+def main() -> None:
+    training_code(sys.argv[1], sys.argv[2])
+    print('Done.')
+
 
 if __name__ == '__main__':
     if len(sys.argv) != 3:
         raise SystemExit('Usage: python train_model.py data_folder model_folder')
-    training_code(sys.argv[1], sys.argv[2])
-    print('Done.')
+    sys.exit(run_cli(main))

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Benchmark suite: python bench/run.py [--quick | --tiny] [--out DIR]
+"""Benchmark suite: python -m bench.run [--quick | --tiny] [--out DIR]  (from the repository root)
 
 Measures, in one run and on the same synthetic records (10-s, 500-Hz, 12-lead):
   - the machine's fp32 GEMM rate (numpy sgemm), the yardstick for model throughput;
@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
@@ -43,20 +42,23 @@ from ecgcinc.cache import open_cache  # noqa: E402
 from ecgcinc.classes import load_classes  # noqa: E402
 from ecgcinc.config import PAPER_CONFIG, SMALL_CONFIG, Config, config_from_dict  # noqa: E402
 from ecgcinc.data import load_examples  # noqa: E402
-from ecgcinc.models import forward_flops  # noqa: E402
-from ecgcinc.predict import forward, load_predictor, predict_folder  # noqa: E402
-from ecgcinc.preprocess import N_META, preprocess_record  # noqa: E402
+from ecgcinc.models import BACKBONES, build_model, ensemble_network, forward_flops, inference_model  # noqa: E402
+from ecgcinc.inference import forward  # noqa: E402
+from ecgcinc.predict import load_predictor, predict_folder  # noqa: E402
+from ecgcinc.preprocess import N_META, meta_size, preprocess_record  # noqa: E402
 from ecgcinc.records import find_records, load_mat, make_record, parse_header  # noqa: E402
 from ecgcinc.calibration import Calibration  # noqa: E402
 from ecgcinc.features import record_features  # noqa: E402
-from ecgcinc.train import Batches, Decision, class_targets, compile_model, save_model_folder  # noqa: E402
+from ecgcinc import model_folder  # noqa: E402
+from ecgcinc.model_folder import Decision  # noqa: E402
+from ecgcinc.train import Batches, class_targets, compile_model  # noqa: E402
 
 SIZES = {  # records, repeats, training steps, batch size, GEMM size
     "tiny": dict(records=6, repeats=2, steps=2, batch=8, gemm=256),
     "quick": dict(records=100, repeats=5, steps=6, batch=32, gemm=1024),
     "full": dict(records=500, repeats=10, steps=10, batch=32, gemm=2048),
 }
-BACKBONES = ("resnet_cwa", "cnn_bilstm")
+ENSEMBLE_SIZES = (1, 3, 5)  # train.ensemble_folds: members averaged by run_model
 
 
 def summary(samples: list[float], scale: float = 1.0) -> dict:
@@ -85,7 +87,7 @@ def gemm_rate(n: int, repeats: int) -> dict:
 
 
 def configuration(backbone: str, size: str) -> Config:
-    """The paper-sized network (configs/paper.json: 250 Hz, 20-s window), the GPU targets' size;
+    """The paper-sized network (ecgcinc/configs/paper.json: 250 Hz, 20-s window), the GPU targets' size;
     the tiny size uses small.json.  The network alone: the wide branch's feature extraction is
     per-record CPU work measured separately (features_ms)."""
     overrides = json.loads((SMALL_CONFIG if size == "tiny" else PAPER_CONFIG).read_text())
@@ -100,7 +102,7 @@ def untrained_model_folder(folder: Path, cfg: Config, num_domains: int = 4) -> P
     model = compile_model(cfg, cfg.preprocess.window, len(classes), num_domains, 10)
     labels = np.eye(len(classes), dtype=bool)
     decision = Decision(Calibration.identity(len(classes)), thresholds.cicst(labels, classes.weights, 0.5))
-    save_model_folder(folder, model, cfg, classes, decision, {}, labels)
+    model_folder.save(folder, model, cfg, classes, decision, {}, labels)
     return folder
 
 
@@ -172,7 +174,7 @@ def bench_inference(backbone: str, size: str, data: Path, work: Path, s: dict, g
     naive = repeat(lambda: network.predict(list(one), verbose=0), s["repeats"] * 2)
     timings: list[float] = []
     predict_folder(folder, data, work / f"out_{backbone}", verbose=0, timings=timings)
-    flops = forward_flops(cfg.model, window, len(predictor.classes))
+    flops = forward_flops(predictor.network)
     per_second = s["batch"] / np.median(model_batch)
     return {"backbone": backbone, "gflop_per_record": flops / 1e9, "load_model_s": load_s,
             "first_run_model_ms": first_call * 1e3, "run_model_ms": summary(run_model, 1e3),
@@ -182,9 +184,32 @@ def bench_inference(backbone: str, size: str, data: Path, work: Path, s: dict, g
             "batched_fraction_of_gemm": flops * per_second / 1e9 / gemm}
 
 
+def bench_ensembles(size: str, data: Path, work: Path, s: dict) -> list[dict]:
+    """run_model per record and the model alone for fold ensembles of K untrained ResNet-CWA
+    members (the model folder train.ensemble_folds writes), on the same records in one run."""
+    cfg = configuration("resnet_cwa", size)
+    headers = find_records(data)
+    classes = load_classes()
+    labels = np.eye(len(classes), dtype=bool)
+    decision = Decision(Calibration.identity(len(classes)), thresholds.cicst(labels, classes.weights, 0.5))
+    one = (np.zeros((1, cfg.preprocess.window, 12), np.float32), np.zeros((1, N_META), np.float32))
+    rows = []
+    for k in ENSEMBLE_SIZES:
+        members = [inference_model(compile_model(cfg, cfg.preprocess.window, len(classes), 0, 10)) for _ in range(k)]
+        folder = work / f"ensemble_{k}"
+        model_folder.save(folder, ensemble_network(members), cfg, classes, decision, {}, labels)
+        predictor = load_predictor(folder)
+        run_model = per_record(lambda h: predictor.run(h.read_text(), load_mat(h.with_suffix(".mat"), h.stem)),
+                               headers)
+        rows.append({"members": k, "run_model_ms": summary(run_model, 1e3),
+                     "model_batch1_ms": summary(repeat(lambda: forward(predictor.network, *one), s["repeats"] * 4),
+                                                1e3)})
+    return rows
+
+
 def bench_reference(size: str, s: dict) -> dict:
     cfg = configuration("resnet_cwa", size)
-    target = forward_flops(cfg.model, cfg.preprocess.window, 26)
+    target = forward_flops(build_model(cfg.model, cfg.preprocess.window, 26, meta_size(cfg.model.wide_features)))
     network, flops = reference_network(target, cfg.preprocess.window, 26)
     x = np.zeros((1, cfg.preprocess.window, 12), np.float32)
     return {"gflop_per_record": flops / 1e9,
@@ -262,9 +287,9 @@ def jax_training(data: Path, size: str, extra: list[str]) -> dict | None:
             return None
     except ImportError:
         return None
-    command = [sys.executable, __file__, f"--{size}", "--part", "training", "--data", str(data), *extra]
+    command = [sys.executable, "-m", "bench.run", f"--{size}", "--part", "training", "--data", str(data), *extra]
     env = {**os.environ, "KERAS_BACKEND": "jax"}
-    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=ROOT)
     if done.returncode:
         print(done.stderr[-2000:], file=sys.stderr)
         return {"error": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed"}
@@ -308,6 +333,12 @@ def table(results: dict) -> str:
                      "the slow path, for contrast"))
         rows.append((f"{name}: batched (records/s)", *_range(item["batched_records_per_s"], "{:.0f}"),
                      f"{100 * item['batched_fraction_of_gemm']:.0f}% of sgemm rate"))
+    single = results["ensembles"][0]["run_model_ms"]["median"]
+    for item in results["ensembles"]:
+        rows.append((f"resnet_cwa fold ensemble of {item['members']}: run_model per record (ms)",
+                     *_range(item["run_model_ms"]), f"{item['run_model_ms']['median'] / single:.2f}x one network"))
+        rows.append((f"resnet_cwa fold ensemble of {item['members']}: model, 1 record (ms)",
+                     *_range(item["model_batch1_ms"]), ""))
     rows.append((f"reference Keras conv net, {results['reference']['gflop_per_record']:.2f} GFLOP: "
                  "model.predict per record (ms)", *_range(reference), "reference"))
     reading = results["reading"]
@@ -372,6 +403,7 @@ def main(argv: list[str] | None = None) -> dict:
         results = {"size": size, "machine": machine(), "records": s["records"], "gemm_gflops": gemm,
                    "reading": bench_reading(find_records(data), configuration("resnet_cwa", size)),
                    "inference": [bench_inference(b, size, data, work, s, gemm["median"]) for b in BACKBONES],
+                   "ensembles": bench_ensembles(size, data, work, s),
                    "reference": bench_reference(size, s),
                    "training": {keras.backend.backend(): bench_training(data, work, size, s)},
                    "cache": bench_cache(data, work, size, s)}

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Memory and time of training at scale: python bench/scale.py --records 2500 10000 [--work DIR]
+"""Memory and time of training at scale: python -m bench.scale --records 2500 10000 [--work DIR]
 
 For each size N: synthesises N multi-source records (once; kept in --work), then trains one
 epoch in a fresh process with the default preprocessing (250 Hz, 20-s windows; the cache
@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 CORPUS = 88_000
 
 
@@ -59,8 +58,8 @@ def measure(n: int, work: Path) -> dict:
         started = time.perf_counter()
         synth.write_dataset(data, n, seed=100 + n)
         (data / "DONE").write_text(f"{time.perf_counter() - started:.1f} s\n")
-    command = [sys.executable, __file__, "--child", str(data), str(work / f"model_{n}"), str(work / f"cache_{n}")]
-    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    command = [sys.executable, "-m", "bench.scale", "--child", str(data), str(work / f"model_{n}"), str(work / f"cache_{n}")]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     if done.returncode:
         raise SystemExit(f"training on {n} records failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])

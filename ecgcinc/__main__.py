@@ -24,6 +24,7 @@ import sys
 import time
 from pathlib import Path
 
+from .cli import run_cli
 from .config import SMALL_CONFIG, load_config
 from .experiments import EXPERIMENTS
 from .thresholds import METHODS
@@ -81,9 +82,10 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
 
 def cmd_thresholds(args: argparse.Namespace) -> None:
-    from .retarget import describe, retarget
+    from .model_folder import describe_thresholds
+    from .retarget import retarget
     values = retarget(args.model, args.method, args.beta, args.weights, args.data)
-    print(f"{args.model}: {describe(args.model)}")
+    print(f"{args.model}: {describe_thresholds(args.model)}")
     print("thresholds: " + " ".join(f"{v:.3f}" for v in values))
 
 
@@ -122,7 +124,8 @@ def cmd_explain(args: argparse.Namespace) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m ecgcinc", description=__doc__,
+    prog = "ecgcinc" if Path(sys.argv[0]).name == "ecgcinc" else "python -m ecgcinc"  # console command or -m
+    p = argparse.ArgumentParser(prog=prog, description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("synth", help="write synthetic multi-source records")
@@ -143,7 +146,7 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(run=cmd_evaluate)
     s = sub.add_parser("demo", help="synthesise, train, predict and evaluate")
     s.add_argument("--out", default="demo"), s.add_argument("--n", type=int, default=400)
-    s.add_argument("--config", help="configuration JSON (default: configs/small.json)")
+    s.add_argument("--config", help="configuration JSON (default: ecgcinc/configs/small.json)")
     s.set_defaults(run=cmd_demo)
     s = sub.add_parser("thresholds", help="recompute a model's thresholds (new costs or method)")
     s.add_argument("model"), s.add_argument("--method", default="cicst", choices=METHODS)
@@ -160,7 +163,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--folds", type=int, default=5), s.add_argument("--config")
     s.add_argument("--max-records", type=int, help="random subset of this size (default: 600 with --quick)")
     s.add_argument("--seeds", type=int, default=1, help="train every unit with this many seeds")
-    s.add_argument("--variants", help="comma-separated arms of ablation/lodo (default: all)")
+    s.add_argument("--variants", help="comma-separated arms of ablation/lodo/holdout (default: all; holdout: none)")
     s.add_argument("--test", help="holdout: the folder of unseen test records")
     s.set_defaults(run=cmd_experiment)
     s = sub.add_parser("baseline", help="train the feature baseline and write outputs for a test folder")
@@ -176,9 +179,9 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    args.run(args)
+    return run_cli(lambda: args.run(args))
 
 
 if __name__ == "__main__":

@@ -90,8 +90,7 @@ def run_baseline(train_dir: str | Path, test_dir: str | Path, out_dir: str | Pat
     returns the number of records written.  Score them with evaluate_model.py."""
     from .classes import load_classes
     from .data import load_examples, stratified_split
-    from .outputs import write_outputs
-    from .predict import PROBABILITY_DECIMALS
+    from .outputs import PROBABILITY_DECIMALS, write_outputs
     from .thresholds import decide
     classes = load_classes()
     examples = load_examples(train_dir, classes, cfg)

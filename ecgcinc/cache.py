@@ -119,6 +119,8 @@ def _prepare(path: Path, cfg: PreprocessConfig) -> tuple[dict | None, np.ndarray
     """One record, in a worker: (index fields, float16 signal, None), or (None, None, (record, reason))."""
     try:
         record = read_record(path)
+        if not record.mask.any():  # nothing to learn from; inference still answers such a record
+            return None, None, (record.name, "; ".join(record.defects))
         x, meta = preprocess_record(record, cfg)
     except RecordError as error:
         return None, None, (error.record, error.problem)

@@ -16,8 +16,9 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_WEIGHTS = REPO_ROOT / "weights.csv"
+# The official 2021 weights, shipped inside the package (the harness's top-level weights.csv is
+# the same file; tests/test_docs.py checks both against the official checksum).
+DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights.csv"
 SINUS_RHYTHM = "426783006"
 
 

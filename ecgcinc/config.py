@@ -14,12 +14,14 @@ from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
+from .augment import NAMES as AUGMENTATIONS
+
 CONFIG_ENV = "ECGCINC_CONFIG"
 # The tests' and the demo's short-training configuration, and the benchmarks' tiny size.
-SMALL_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "small.json"
+SMALL_CONFIG = Path(__file__).resolve().parent / "configs" / "small.json"
 # The model paper's network size (250 Hz, 20-s input, 9 residual blocks): GPU work.  The defaults
 # below are the CPU size, chosen by the evidence in docs/results.md.
-PAPER_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "paper.json"
+PAPER_CONFIG = Path(__file__).resolve().parent / "configs" / "paper.json"
 
 # Challenge record-name prefixes -> source database (facts of the 2021 data).
 CINC_DOMAINS = {"A": "CPSC", "Q": "CPSC-Extra", "I": "INCART", "S": "PTB", "HR": "PTB-XL",
@@ -78,9 +80,7 @@ class LossConfig:
 
 @dataclass
 class AugmentConfig:
-    enabled: list[str] = field(default_factory=lambda: [
-        "zero_lead", "noise_lead", "shuffle_leads", "invert_leads", "random_bandpass", "scale_offset",
-        "baseline_artefact", "short_crop", "reduced_leads"])
+    enabled: list[str] = field(default_factory=lambda: list(AUGMENTATIONS))  # all of augment.py
     probability: float = 0.1         # each augmentation's chance per record
     reduced_leads_probability: float = 0.3
 

@@ -6,7 +6,8 @@ Experiments (each on any Challenge-format folder):
   lodo        leave-one-source-out: plain vs the adversarial domain head and its settings
   thresholds  threshold methods and calibration on the cv units' held-out predictions
   ensemble    one network vs a fold ensemble of the same total epochs
-  holdout     train on one folder, test on another (the harness's situation)
+  holdout     train on one folder, test on another (the harness's situation), with
+              any ablation arms named by --variants
 
 Every unit of work (an arm of the comparison on one split with one seed) is one
 training on its own split and one evaluation on records it never saw.  A unit
@@ -45,7 +46,8 @@ from .data import Examples, load_examples, stratified_folds, stratified_split
 from .evidence import Comparison, PairedUnit, paired_bootstrap
 from .outputs import atomic_write, atomic_write_text
 from .thresholds import decide
-from .train import fit, fit_ensemble, held_out_probabilities, save_model_folder
+from . import model_folder
+from .train import fit, fit_ensemble, held_out_probabilities
 
 QUICK_RECORDS = 600
 QUICK_TRAIN = {"epochs": 8, "patience": 8}
@@ -69,6 +71,7 @@ ABLATIONS: dict[str, dict[str, Any]] = {
     "ResNet-CWA, no augmentation": {"augment": {"enabled": []}},
     "ResNet-CWA, wide features off": {"model": {"wide_features": False}},
     "ResNet-CWA, wide features on": {"model": {"wide_features": True}},
+    "ResNet-CWA, 40 epochs": {"train": {"epochs": 40, "patience": 10}},
 }
 # The adversarial domain head and the settings issue #11 asks about, each against plain.
 DOMAIN_VARIANTS: dict[str, dict[str, Any]] = {
@@ -179,7 +182,7 @@ def _train_arm(cfg: Config, rest: Examples, test: Examples, classes: ClassSet, a
             fit(training, validation, classes, cfg, verbose=0)
         raw = held_out_probabilities(net.model, test, cfg)
         decision, held_out = net.decision, net.held_out
-        save_model_folder(model_dir, net.model, cfg, classes, decision, net.history, training.labels)
+        model_folder.save(model_dir, net.model, cfg, classes, decision, net.history, training.labels)
     probabilities = decision.calibration.apply(raw)
     binary = decide(probabilities, decision.thresholds, classes, cfg.thresholds).astype(bool)
     return {"raw": raw, "probabilities": probabilities, "binary": binary, "held_out": held_out,
@@ -387,9 +390,10 @@ def holdout(study: Study) -> str:
     if study.test is None:
         raise ValueError("the holdout experiment needs --test DIR (records never used in training)")
     split = [("holdout", study.examples, study.test)]
-    results = run_arms(study, "holdout", {BASELINE: {}, "network (configured)": {}}, split)
+    variants = _selected(study, ABLATIONS, ()) if study.variants else {}
+    results = run_arms(study, "holdout", {BASELINE: {}, "network (configured)": {}, **variants}, split)
     note = (f"Trained on {len(study.examples)} records, tested on {len(study.test)} records of another folder; "
-            "Δ is the network minus the feature baseline.")
+            "Δ is each network minus the feature baseline.")
     return arm_table(study, "holdout", results, BASELINE, note)
 
 

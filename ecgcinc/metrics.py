@@ -159,7 +159,6 @@ def expected_calibration_error(labels: np.ndarray, probabilities: np.ndarray, bi
     for k in range(labels.shape[1]):
         if not labels[:, k].any():
             continue
-        count = np.bincount(which[:, k], minlength=bins).astype(np.float64)
         mean_p = np.bincount(which[:, k], probabilities[:, k], minlength=bins)
         positives = np.bincount(which[:, k], labels[:, k].astype(np.float64), minlength=bins)
         out[k] = float(np.abs(mean_p - positives).sum() / len(labels))

@@ -19,6 +19,8 @@
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import keras
 import numpy as np
 from keras import layers, ops
@@ -179,6 +181,50 @@ def _branch(signal, kernels: list[int], filters: list[int], units: int, name: st
     return layers.Bidirectional(layers.LSTM(units), name=f"{name}_bilstm")(x)
 
 
+def _meta_branch(meta_input, cfg: ModelConfig):
+    """The meta vector the heads see: as given, or (wide branch) with the classic features scaled
+    by the training set's statistics and flagged where missing."""
+    if not cfg.wide_features:
+        return meta_input
+    return FeatureScaling(N_META, name="wide_scaling", dtype=HEAD_DTYPE)(meta_input)
+
+
+def _dense_heads(vector, meta, num_classes: int):
+    """One sigmoid unit per class on [shared vector, meta]."""
+    joined = layers.Concatenate(name="join", dtype=HEAD_DTYPE)([vector, meta])
+    return layers.Dense(num_classes, activation="sigmoid", name="classes", dtype=HEAD_DTYPE)(joined)
+
+
+def _resnet_cwa(signal, meta, cfg: ModelConfig, num_classes: int):
+    """ResNet features -> class-wise attention vectors -> one dense unit per class on [vector,
+    meta] (or, without attention, global average pooling and shared dense heads)."""
+    features = resnet_features(signal, cfg)
+    pooled = layers.GlobalAveragePooling1D(name="gap")(features)
+    if not cfg.attention:
+        return _dense_heads(pooled, meta, num_classes), pooled
+    vectors, _ = ClassWiseAttention(num_classes, name="cwa", dtype=HEAD_DTYPE)(features)
+    repeated = RepeatMeta(num_classes, name="meta_rep", dtype=HEAD_DTYPE)(meta)
+    joined = layers.Concatenate(axis=-1, name="join")([vectors, repeated])
+    logits = ClassDense(name="class_dense", dtype=HEAD_DTYPE)(joined)
+    probabilities = layers.Activation("sigmoid", name="classes", dtype=HEAD_DTYPE)(logits)
+    return probabilities, vectors if cfg.domain_attach == "class_vectors" else pooled
+
+
+def _cnn_bilstm(signal, meta, cfg: ModelConfig, num_classes: int):
+    """Coarse- and fine-kernel branches, each into a BiLSTM; their vectors and meta feed the heads."""
+    kernels = {"coarse": cfg.coarse_kernels, "fine": cfg.fine_kernels}
+    unknown = [b for b in cfg.branches if b not in kernels]
+    if unknown or not cfg.branches:
+        raise ValueError(f"model.branches {cfg.branches!r}: choose one or both of {', '.join(kernels)}")
+    vectors = [_branch(signal, kernels[b], cfg.cnn_filters, cfg.lstm_units, b) for b in cfg.branches]
+    features = layers.Concatenate(name="features")(vectors) if len(vectors) > 1 else vectors[0]
+    return _dense_heads(features, meta, num_classes), features
+
+
+BACKBONES: dict[str, Callable] = {"resnet_cwa": _resnet_cwa, "cnn_bilstm": _cnn_bilstm}
+DOMAIN_ATTACH = ("pooled", "class_vectors")
+
+
 def _domain_head(vector, cfg: ModelConfig, num_domains: int):
     if len(vector.shape) == 3:  # class-wise vectors (B, C, F)
         vector = layers.Flatten(name="domain_flatten")(vector)
@@ -191,37 +237,13 @@ def build_model(cfg: ModelConfig, window: int, num_classes: int, num_meta: int,
                 num_domains: int = 0) -> keras.Model:
     """Training network: inputs [signal (window, 12), meta]; outputs `classes` and, with a
     domain head and at least two domains, `domain`."""
+    if cfg.backbone not in BACKBONES:
+        raise ValueError(f"unknown backbone {cfg.backbone!r}; use one of {', '.join(BACKBONES)}")
+    if cfg.domain_attach not in DOMAIN_ATTACH:
+        raise ValueError(f"model.domain_attach {cfg.domain_attach!r}: choose one of {', '.join(DOMAIN_ATTACH)}")
     signal = keras.Input((window, 12), name="signal")
     meta_input = keras.Input((num_meta,), name="meta")
-    meta = FeatureScaling(N_META, name="wide_scaling", dtype=HEAD_DTYPE)(meta_input) if cfg.wide_features \
-        else meta_input
-    if cfg.domain_attach not in ("pooled", "class_vectors"):
-        raise ValueError(f"model.domain_attach {cfg.domain_attach!r}: choose 'pooled' or 'class_vectors'")
-    if cfg.backbone == "resnet_cwa":
-        features = resnet_features(signal, cfg)
-        pooled = layers.GlobalAveragePooling1D(name="gap")(features)
-        if cfg.attention:
-            vectors, _ = ClassWiseAttention(num_classes, name="cwa", dtype=HEAD_DTYPE)(features)
-            joined = layers.Concatenate(axis=-1, name="join")([vectors, RepeatMeta(num_classes, name="meta_rep", dtype=HEAD_DTYPE)(meta)])
-            logits = ClassDense(name="class_dense", dtype=HEAD_DTYPE)(joined)
-            probabilities = layers.Activation("sigmoid", name="classes", dtype=HEAD_DTYPE)(logits)
-            if cfg.domain_attach == "class_vectors":
-                pooled = vectors
-        else:
-            joined = layers.Concatenate(name="join", dtype=HEAD_DTYPE)([pooled, meta])
-            probabilities = layers.Dense(num_classes, activation="sigmoid", name="classes", dtype=HEAD_DTYPE)(joined)
-        domain_input = pooled
-    elif cfg.backbone == "cnn_bilstm":
-        kernels = {"coarse": cfg.coarse_kernels, "fine": cfg.fine_kernels}
-        unknown = [b for b in cfg.branches if b not in kernels]
-        if unknown or not cfg.branches:
-            raise ValueError(f"model.branches {cfg.branches!r}: choose one or both of 'coarse', 'fine'")
-        vectors = [_branch(signal, kernels[b], cfg.cnn_filters, cfg.lstm_units, b) for b in cfg.branches]
-        domain_input = layers.Concatenate(name="features")(vectors) if len(vectors) > 1 else vectors[0]
-        joined = layers.Concatenate(name="join", dtype=HEAD_DTYPE)([domain_input, meta])
-        probabilities = layers.Dense(num_classes, activation="sigmoid", name="classes", dtype=HEAD_DTYPE)(joined)
-    else:
-        raise ValueError(f"unknown backbone {cfg.backbone!r}; use 'resnet_cwa' or 'cnn_bilstm'")
+    probabilities, domain_input = BACKBONES[cfg.backbone](signal, _meta_branch(meta_input, cfg), cfg, num_classes)
     outputs = {"classes": probabilities}
     if cfg.domain_head and num_domains >= 2:
         outputs["domain"] = _domain_head(domain_input, cfg, num_domains)
@@ -254,35 +276,35 @@ def attention_model(model: keras.Model) -> keras.Model:
     return keras.Model(model.inputs, [model.get_layer("classes").output, attention])
 
 
-def _conv_flops(length: int, kernel: int, channels_in: int, channels_out: int) -> int:
-    return 2 * length * kernel * channels_in * channels_out
-
-
 def _lstm_flops(steps: int, inputs: int, units: int) -> int:
     """One direction: four gates, each a dense layer on [input, state], per time step."""
     return 2 * steps * 4 * units * (inputs + units)
 
 
-def forward_flops(cfg: ModelConfig, window: int, num_classes: int) -> int:
-    """Multiply-adds x 2 of the convolutions, attention and LSTMs of one forward pass (the
-    element-wise work, batch norm and pooling, is left out: it is small and not GEMM-bound)."""
-    if cfg.backbone == "cnn_bilstm":
-        total = 0
-        for kernels in (cfg.coarse_kernels if b == "coarse" else cfg.fine_kernels for b in cfg.branches):
-            length, channels = window, 12
-            for i, (kernel, filters) in enumerate(zip(kernels, cfg.cnn_filters)):
-                total += _conv_flops(length, kernel, channels, filters)
-                channels, length = filters, -(-length // (4 if i < len(kernels) - 1 else 2))
-            total += 2 * _lstm_flops(length, channels, cfg.lstm_units)
-        return total
-    length, channels = window, 12
-    flops = _conv_flops(length, cfg.kernels[0], channels, cfg.filters[0])
-    channels = cfg.filters[0]
-    for filters, kernel in zip(cfg.filters, cfg.kernels):
-        if channels != filters:
-            flops += _conv_flops(length, 1, channels, filters)
-        flops += _conv_flops(length, kernel, channels, filters) + _conv_flops(length, kernel, filters, filters)
-        channels = filters
-        length = (length + 1) // 2
-    flops += 2 * 2 * length * channels * num_classes  # keys + weighted sums
-    return flops
+def _layer_flops(layer) -> int:
+    """Multiply-adds x 2 of one built layer, read from its own input shape and settings."""
+    shape = tuple(layer.input.shape) if not isinstance(layer.input, (list, tuple)) else None
+    if isinstance(layer, keras.Model):
+        return forward_flops(layer)
+    if isinstance(layer, layers.Conv1D):
+        steps = layer.output.shape[1]
+        return 2 * steps * layer.kernel_size[0] * shape[-1] * layer.filters
+    if isinstance(layer, layers.Dense):
+        return 2 * int(np.prod(shape[1:-1], dtype=np.int64)) * shape[-1] * layer.units
+    if isinstance(layer, layers.Bidirectional):
+        cells = (layer.forward_layer, layer.backward_layer)
+        return sum(_lstm_flops(shape[1], shape[-1], cell.units) for cell in cells)
+    if isinstance(layer, layers.LSTM):
+        return _lstm_flops(shape[1], shape[-1], layer.units)
+    if isinstance(layer, ClassWiseAttention):
+        return 2 * 2 * shape[1] * shape[2] * layer.num_classes  # keys + weighted sums
+    if isinstance(layer, ClassDense):
+        return 2 * shape[1] * shape[2]
+    return 0
+
+
+def forward_flops(model: keras.Model) -> int:
+    """Multiply-adds x 2 of one record's forward pass through a built network, counted from its
+    layers (convolutions, dense, LSTMs, attention; the element-wise work, batch norm and pooling,
+    is left out: it is small and not GEMM-bound)."""
+    return sum(_layer_flops(layer) for layer in model.layers if not isinstance(layer, keras.layers.InputLayer))

@@ -20,6 +20,7 @@ import numpy as np
 from .classes import ClassSet
 
 _TRUE_WORDS = {"true", "t"}
+PROBABILITY_DECIMALS = 6  # probabilities are written rounded to this many decimals
 
 
 def format_outputs(record: str, classes: Sequence[str], labels: Sequence[object],
@@ -29,19 +30,28 @@ def format_outputs(record: str, classes: Sequence[str], labels: Sequence[object]
     return "\n".join(rows) + "\n"
 
 
-def atomic_write(path: str | Path, write: Callable[[BinaryIO], object]) -> None:
-    """Call write(handle) on a temporary file and rename it to path, so a crash never leaves
-    half a file in place of a good one."""
+def atomic_save(path: str | Path, save: Callable[[str], object]) -> None:
+    """Call save(temporary_path) beside path and rename the result to path, so a crash never
+    leaves half a file in place of a good one.  The temporary name keeps path's suffix, for
+    writers that check it (Keras insists on .keras)."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix or ".tmp")
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
+        save(tmp)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def atomic_write(path: str | Path, write: Callable[[BinaryIO], object]) -> None:
+    """atomic_save for writers of an open binary handle."""
+    def save(tmp: str) -> None:
+        with open(tmp, "wb") as handle:
+            write(handle)
+    atomic_save(path, save)
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:

@@ -8,7 +8,6 @@ averaged, a shorter one is zero-padded.
 from __future__ import annotations
 
 import itertools
-import json
 import sys
 import time
 from collections import deque
@@ -20,91 +19,19 @@ from typing import Iterator, Sequence
 import keras
 import numpy as np
 
-from . import metrics, models  # importing models also registers the custom layers for loading
+from . import model_folder
 from .calibration import Calibration
 from .classes import ClassSet
-from .config import Config, PreprocessConfig, config_from_dict
+from .config import Config
 from .features import record_features
-from .preprocess import inference_windows, network_meta, preprocess_record
-from .outputs import write_outputs
+from .inference import signal_probabilities, warm_up
+from .preprocess import network_meta, preprocess_record
+from .outputs import PROBABILITY_DECIMALS, write_outputs
 from .records import (TWELVE_LEADS, Header, Record, RecordError, find_records, lead_slot, load_mat,
                       make_record, parse_header)
 from .thresholds import decide
 
-MODEL_FILE = "model.keras"
-CONFIG_FILE = "config.json"
-CLASSES_FILE = "classes.json"
-THRESHOLDS_FILE = "thresholds.json"
-HISTORY_FILE = "history.json"
-TRAIN_LABELS_FILE = "train_labels.npy"
-CALIBRATION_FILE = "calibration.json"
-PROBABILITY_DECIMALS = 6
 READ_AHEAD = 4  # records read by the background thread ahead of the model
-
-
-def _bucket(n: int, largest: int) -> int:
-    """Batch size a call is padded to: the next power of two, at most `largest`.  A compiled
-    function is specialised per input shape (one XLA program per shape on JAX), so padding
-    bounds the number of compilations by log2(largest) + 1 whatever the records' lengths."""
-    return min(1 << max(n - 1, 0).bit_length(), largest)
-
-
-def forward(model: keras.Model, x: np.ndarray, meta: np.ndarray, batch_size: int = 64) -> np.ndarray:
-    """Class probabilities of windows x (n, T, 12) with meta (n, M), through the model's one
-    cached compiled predict function (predict_on_batch), never a per-call model.predict()."""
-    out = []
-    for i in range(0, len(x), batch_size):
-        xb, mb = x[i : i + batch_size], meta[i : i + batch_size]
-        pad = _bucket(len(xb), batch_size) - len(xb)
-        if pad:
-            xb = np.concatenate([xb, np.zeros((pad,) + xb.shape[1:], xb.dtype)])
-            mb = np.concatenate([mb, np.zeros((pad,) + mb.shape[1:], mb.dtype)])
-        out.append(np.asarray(model.predict_on_batch([xb, mb]))[: len(xb) - pad])
-    return np.concatenate(out) if out else np.zeros((0, 0))
-
-
-def predict_windows(model: keras.Model, windows: Sequence[np.ndarray], meta: np.ndarray,
-                    batch_size: int = 64) -> np.ndarray:
-    """Mean class probability per record over its windows: windows[i] (w_i, T, 12), meta (N, M)."""
-    counts = np.array([len(w) for w in windows])
-    out = forward(model, np.concatenate(windows), np.repeat(meta, counts, axis=0).astype(np.float32), batch_size)
-    owners = np.repeat(np.arange(len(windows)), counts)
-    sums = np.zeros((len(windows), out.shape[1]))
-    np.add.at(sums, owners, out)
-    return sums / counts[:, None]
-
-
-def signal_probabilities(model: keras.Model, signals: Sequence[np.ndarray], meta: np.ndarray,
-                         cfg: PreprocessConfig, chunk: int = 256) -> np.ndarray:
-    """Probabilities of preprocessed signals (n_i, 12), each covered by its inference windows.
-    Windows are cut `chunk` records at a time, so scoring a large validation set never holds
-    all its windows (float32) in memory at once."""
-    parts = [predict_windows(model, [inference_windows(signals[i], cfg) for i in range(start, min(start + chunk,
-                             len(signals)))], meta[start : start + chunk])
-             for start in range(0, len(signals), chunk)]
-    return np.concatenate(parts)
-
-
-@dataclass
-class Scored:
-    """Probabilities, decisions and the official scores of labelled, preprocessed records."""
-    probabilities: np.ndarray
-    binary: np.ndarray
-    scores: metrics.Scores
-
-
-def score_signals(network: keras.Model, signals: Sequence[np.ndarray], meta: np.ndarray, labels: np.ndarray,
-                  thresholds: np.ndarray, classes: ClassSet, cfg: Config,
-                  calibration: Calibration | None = None) -> Scored:
-    """What every scorer of labelled records needs (checkpoint selection, experiments, report),
-    through the same windows, calibration, decision rules and metrics as the harness and the
-    evaluator.  `meta` is the network's meta input (Examples.network_meta)."""
-    probabilities = signal_probabilities(network, signals, meta, cfg.preprocess)
-    if calibration is not None:
-        probabilities = calibration.apply(probabilities)
-    binary = decide(probabilities, thresholds, classes, cfg.thresholds).astype(bool)
-    return Scored(probabilities, binary,
-                  metrics.score_all(classes.weights, classes.sinus_index, labels, binary, probabilities))
 
 
 class Predictor:
@@ -147,49 +74,24 @@ class Predictor:
                 [round(float(p), PROBABILITY_DECIMALS) for p in probabilities])
 
     def run(self, header_text: str, recording: np.ndarray) -> tuple[list[str], list[int], list[float]]:
-        """run_model's contract: the header text and the raw `val` array of one record."""
-        return self.outputs(make_record(parse_header(header_text), recording))
-
-
-_NETWORKS: dict[Path, tuple[keras.Model, Config, ClassSet]] = {}
-
-
-def _load_network(model_dir: Path) -> tuple[keras.Model, Config, ClassSet]:
-    """The parts of a model folder that only training writes, loaded once per folder."""
-    if model_dir not in _NETWORKS:
-        missing = [f for f in (MODEL_FILE, CONFIG_FILE, CLASSES_FILE, THRESHOLDS_FILE)
-                   if not (model_dir / f).is_file()]
-        if missing:
-            raise FileNotFoundError(f"model folder {model_dir} lacks {', '.join(missing)}; train a model first")
-        cfg = config_from_dict(json.loads((model_dir / CONFIG_FILE).read_text()))
-        info = json.loads((model_dir / CLASSES_FILE).read_text())
-        classes = ClassSet(codes=tuple(tuple(c) for c in info["codes"]), weights=np.array(info["weights"]))
-        network = models.inference_model(keras.saving.load_model(model_dir / MODEL_FILE, compile=False))
-        warm_up(network, cfg.preprocess)
-        _NETWORKS[model_dir] = (network, cfg, classes)
-    return _NETWORKS[model_dir]
-
-
-def warm_up(network: keras.Model, cfg: PreprocessConfig) -> None:
-    """Compile the predict function for one window now, so the first record is not slow."""
-    forward(network, np.zeros((1, cfg.window, 12), np.float32), np.zeros((1, network.inputs[1].shape[-1]), np.float32))
-
-
-def load_calibration(model_dir: Path, num_classes: int) -> Calibration:
-    """The folder's calibration; the identity for folders written before calibration existed."""
-    path = model_dir / CALIBRATION_FILE
-    if not path.is_file():
-        return Calibration.identity(num_classes)
-    return Calibration.from_dict(json.loads(path.read_text()))
+        """run_model's contract: the header text and the raw `val` array of one record.  A record
+        with repaired defects (flat, clipped or NaN leads; no usable lead at all) is scored
+        from what is left, with one warning line naming it."""
+        record = make_record(parse_header(header_text), recording)
+        if record.defects:
+            print(f"WARNING {record.name}: {'; '.join(record.defects)}", file=sys.stderr, flush=True)
+        return self.outputs(record)
 
 
 def load_predictor(model_dir: str | Path, leads: Sequence[str] | None = None) -> Predictor:
-    """The network is loaded once per folder and shared by the predictors of every lead set;
-    thresholds and calibration are read on every call, since re-targeting rewrites them in place."""
-    model_dir = Path(model_dir).resolve()
-    network, cfg, classes = _load_network(model_dir)
-    thresholds = np.array(json.loads((model_dir / THRESHOLDS_FILE).read_text())["thresholds"])
-    return Predictor(model_dir, network, cfg, classes, thresholds, leads, load_calibration(model_dir, len(classes)))
+    """The network is loaded once per folder version and shared by the predictors of every lead
+    set; thresholds and calibration are read on every call, since re-targeting rewrites them."""
+    model_dir = model_folder.check(model_dir)
+    network = model_folder.load_network(model_dir)
+    cfg, classes = model_folder.read_config(model_dir), model_folder.read_classes(model_dir)
+    warm_up(network, cfg.preprocess)
+    decision = model_folder.read_decision(model_dir, len(classes))
+    return Predictor(model_dir, network, cfg, classes, decision.thresholds, leads, decision.calibration)
 
 
 def sort_leads(leads: Sequence[str]) -> tuple[str, ...]:
@@ -244,12 +146,13 @@ def predict_folder(model_dir: str | Path, data_dir: str | Path, out_dir: str | P
     load_model/run_model default to this module's; driver.py passes team_code's.  `timings`,
     when given, receives each record's seconds from its turn to its written output file.
     """
+    model_folder.check(model_dir)  # before any record is read or any output written
+    headers = find_records(data_dir)
     load_model = load_model or load_predictor
     run_model = run_model or Predictor.run
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     predictors: dict[tuple[str, ...], object] = {}
-    headers = find_records(data_dir)
     failures = 0
     for i, (path, read) in enumerate(_read_ahead(headers, READ_AHEAD), 1):
         started = time.perf_counter()

@@ -1,8 +1,8 @@
 """Signal preprocessing shared by training and inference.
 
 Records arrive at 257-1000 Hz with baseline wander, mains and different
-gains; the network sees one rate (250 Hz by default), no wander, a 0.1-50 Hz
-band and a per-lead scale.  The per-lead scale is also returned (as log10 mV)
+gains; the network sees one rate (`preprocess.fs`), no wander, one band
+and a per-lead scale.  The per-lead scale is also returned (as log10 mV)
 because normalising erases absolute voltage, which low-QRS-voltage needs.
 """
 from __future__ import annotations

@@ -35,6 +35,7 @@ _LEAD_INDEX = {name.lower(): i for i, name in enumerate(TWELVE_LEADS)}
 WFDB_DEFAULT_GAIN = 200.0  # ADC units per mV when a header gives none (WFDB convention)
 FLAT_PTP_MV = 1e-3         # a lead whose peak-to-peak is below 1 µV carries no signal
 CLIP_FRACTION = 0.05       # share of samples pinned at the extremes that marks clipping
+NO_USABLE_LEAD = "no usable standard lead (all missing, unknown, flat or NaN)"
 
 
 class RecordError(ValueError):
@@ -238,14 +239,17 @@ def _lead_defects(name: str, raw: np.ndarray, millivolts: np.ndarray) -> tuple[b
 
 
 def make_record(header: Header, data: np.ndarray) -> Record:
-    """Scale raw ADC data to mV and map it by lead name into 12 slots."""
+    """Scale raw ADC data to mV and map it by lead name into 12 slots.  A record with no usable
+    lead is still a Record (all leads absent, the defect says so): inference gives it the
+    network's best guess from age, sex and the empty lead mask; training skips it."""
     data = np.asarray(data)
     _check_shape(header, data)
     raw = data.astype(np.float64)
     defects: list[str] = []
     nan = ~np.isfinite(raw)
     if nan.all():
-        raise RecordError(header.record, "every sample is NaN")
+        return Record(header, np.zeros((len(TWELVE_LEADS), data.shape[1]), np.float32),
+                      np.zeros(len(TWELVE_LEADS), dtype=bool), ["every sample is NaN", NO_USABLE_LEAD])
     if nan.any():
         defects.append(f"{int(nan.sum())} non-finite samples set to 0 mV")
     millivolts = (raw - header.baselines[:, None]) / header.gains[:, None]
@@ -263,7 +267,7 @@ def make_record(header: Header, data: np.ndarray) -> Record:
             signal[slot] = millivolts[row]
             mask[slot] = True
     if not mask.any():
-        raise RecordError(header.record, "no usable standard lead (all missing, unknown or flat)")
+        defects.append(NO_USABLE_LEAD)
     return Record(header=header, signal=signal, mask=mask, defects=defects)
 
 

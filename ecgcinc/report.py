@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +18,9 @@ import numpy as np
 
 from . import metrics
 from .data import Examples, load_examples
-from .predict import HISTORY_FILE, THRESHOLDS_FILE, Predictor, Scored, load_predictor, score_signals
+from . import model_folder
+from .inference import Scored, score_signals
+from .predict import Predictor, load_predictor
 
 
 @dataclass
@@ -183,14 +184,13 @@ def build_report(model_dir: str | Path, data_dir: str | Path, out_dir: str | Pat
     classes, labels = e.predictor.classes, e.examples.labels
     names = classes.abbreviations
     scores, probabilities, binary = e.scored.scores, e.scored.probabilities, e.scored.binary
-    history = json.loads((model_dir / HISTORY_FILE).read_text()) if (model_dir / HISTORY_FILE).is_file() else {}
-    threshold_info = json.loads((model_dir / THRESHOLDS_FILE).read_text())
-    method = f"{threshold_info['method']}, beta {threshold_info['beta']}, weights {threshold_info['weights']}"
+    history = model_folder.read_history(model_dir)
+    method = model_folder.describe_thresholds(model_dir)
     domains = domain_scores(e)
     figures = {"history": plot_history(history, out / "history.png"),
                "roc": plot_curves(labels, probabilities, names, out / "roc.png", "roc"),
                "pr": plot_curves(labels, probabilities, names, out / "pr.png", "pr"),
-               "thresholds": plot_thresholds(e.predictor.thresholds, names, threshold_info["method"],
+               "thresholds": plot_thresholds(e.predictor.thresholds, names, model_folder.read_threshold_info(model_dir)["method"],
                                              out / "thresholds.png"),
                "confusion": plot_confusion(labels, binary, classes.weights, names, out / "confusion.png"),
                "domains": plot_domains(domains, out / "domains.png")}

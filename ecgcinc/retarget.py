@@ -10,7 +10,6 @@ comparison of threshold methods on held-out data.
 from __future__ import annotations
 
 import csv
-import json
 import shutil
 import time
 from dataclasses import dataclass
@@ -23,8 +22,9 @@ from . import thresholds as th
 from .classes import ClassSet, load_classes
 from .config import ThresholdConfig
 from .data import Examples, load_examples
-from .predict import THRESHOLDS_FILE, TRAIN_LABELS_FILE, Predictor, load_predictor, signal_probabilities
-from .train import write_thresholds
+from . import model_folder
+from .inference import signal_probabilities
+from .predict import Predictor, load_predictor
 
 
 def _same_classes(a: ClassSet, b: ClassSet) -> None:
@@ -52,7 +52,7 @@ def retarget(model_dir: str | Path, method: str = "cicst", beta: float | None = 
         _same_classes(classes, new)
         classes = new
     beta = predictor.cfg.thresholds.beta if beta is None else beta
-    train_labels = np.load(model_dir / TRAIN_LABELS_FILE)
+    train_labels = model_folder.read_train_labels(model_dir)
     probabilities = labels = None
     if method in th.SEARCH_METHODS:
         if data_dir is None:
@@ -62,8 +62,9 @@ def retarget(model_dir: str | Path, method: str = "cicst", beta: float | None = 
     new_thresholds = th.choose(method, train_labels, classes.weights, classes.sinus_index, beta, value,
                                probabilities, labels)
     backup = model_dir / f"thresholds.{time.strftime('%Y%m%d-%H%M%S')}.json"
-    shutil.copy2(model_dir / THRESHOLDS_FILE, backup)
-    write_thresholds(model_dir, new_thresholds, method, beta, str(weights_file or "weights.csv (training)"))
+    shutil.copy2(model_dir / model_folder.THRESHOLDS_FILE, backup)
+    model_folder.write_thresholds(model_dir, new_thresholds, method, beta,
+                                  str(weights_file or model_folder.TRAINING_WEIGHTS))
     return new_thresholds
 
 
@@ -88,7 +89,7 @@ def compare(model_dir: str | Path, data_dir: str | Path, seed: int = 0, with_de:
     model_dir = Path(model_dir)
     predictor = load_predictor(model_dir)
     examples, probabilities = data_probabilities(predictor, data_dir)
-    return compare_probabilities(probabilities, examples.labels, np.load(model_dir / TRAIN_LABELS_FILE),
+    return compare_probabilities(probabilities, examples.labels, model_folder.read_train_labels(model_dir),
                                  predictor.classes, predictor.cfg.thresholds, seed, with_de)
 
 
@@ -131,8 +132,3 @@ def write_csv(rows: list[Row], path: str | Path) -> None:
         writer.writerow(["method", "challenge", "f_measure", "accuracy", "sensitivity", "specificity"])
         writer.writerows([[r.method, r.challenge, r.f_measure, r.accuracy, r.sensitivity, r.specificity]
                           for r in rows])
-
-
-def describe(model_dir: str | Path) -> str:
-    info = json.loads((Path(model_dir) / THRESHOLDS_FILE).read_text())
-    return f"method {info['method']}, beta {info['beta']}, weights {info['weights']}"

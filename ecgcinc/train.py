@@ -15,11 +15,8 @@ each file atomically.
 """
 from __future__ import annotations
 
-import json
 import math
-import os
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,19 +24,18 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from . import metrics
+from . import metrics, model_folder
 from .augment import augment_batch, crop_or_pad
 from .cache import progress_printer
-from .calibration import Calibration, fit_calibration
+from .calibration import fit_calibration
 from .classes import ClassSet, load_classes
 from .config import Config, load_config, with_overrides
 from .data import Examples, load_examples, stratified_folds, stratified_split
 from .features import per_lead_block, with_per_lead_block
 from .losses import WeightedBCE, benefit_weights, domain_annotation_mask, pack_targets
 from .models import build_model, ensemble_network, forward_flops, inference_model
-from .outputs import atomic_write, atomic_write_text
-from .predict import (CALIBRATION_FILE, CLASSES_FILE, CONFIG_FILE, HISTORY_FILE, MODEL_FILE, THRESHOLDS_FILE,
-                      TRAIN_LABELS_FILE, score_signals, signal_probabilities)
+from .inference import score_signals, signal_probabilities
+from .model_folder import Decision
 from .preprocess import N_DEMOGRAPHICS, N_META, meta_size
 from . import thresholds as thresholding
 
@@ -188,13 +184,6 @@ def held_out_probabilities(model: keras.Model, examples: Examples, cfg: Config) 
                                 examples.network_meta(cfg.model.wide_features), cfg.preprocess)
 
 
-@dataclass
-class Decision:
-    """How probabilities become outputs: per-class calibration, then thresholds."""
-    calibration: Calibration
-    thresholds: np.ndarray
-
-
 def fit_decision(probabilities: np.ndarray, labels: np.ndarray, train_labels: np.ndarray, classes: ClassSet,
                  cfg: Config) -> Decision:
     """Calibration and thresholds from held-out probabilities and their labels (the validation
@@ -230,40 +219,6 @@ def compile_model(cfg: Config, window: int, num_classes: int, num_domains: int, 
     return model
 
 
-def save_model_folder(model_dir: Path, model: keras.Model, cfg: Config, classes: ClassSet,
-                      decision: Decision, history: dict, train_labels: np.ndarray) -> None:
-    """Each file is written to a temporary name and renamed, so an interrupted save never
-    leaves a half-written file in place of a good one."""
-    model_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=model_dir, prefix=".model.", suffix=".keras")
-    os.close(fd)
-    try:
-        model.save(tmp)
-        os.replace(tmp, model_dir / MODEL_FILE)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    atomic_write_text(model_dir / CONFIG_FILE, json.dumps(cfg.to_dict(), indent=2))
-    atomic_write_text(model_dir / CLASSES_FILE, json.dumps(
-        {"codes": [list(c) for c in classes.codes], "names": classes.names, "weights": classes.weights.tolist()}))
-    write_thresholds(model_dir, decision.thresholds, cfg.thresholds.method, cfg.thresholds.beta,
-                     "weights.csv (training)")
-    atomic_write_text(model_dir / CALIBRATION_FILE, json.dumps(decision.calibration.to_dict(), indent=2))
-    atomic_write_text(model_dir / HISTORY_FILE, json.dumps(history, indent=2))
-    save_train_labels(model_dir, train_labels)
-
-
-def save_train_labels(model_dir: Path, labels: np.ndarray) -> None:
-    """The training label matrix: CICST and the proportional method need it to re-target."""
-    atomic_write(model_dir / TRAIN_LABELS_FILE, lambda handle: np.save(handle, labels.astype(bool)))
-
-
-def write_thresholds(model_dir: Path, thresholds: np.ndarray, method: str, beta: float, weights: str) -> None:
-    atomic_write_text(model_dir / THRESHOLDS_FILE, json.dumps(
-        {"method": method, "beta": beta, "weights": weights, "thresholds": [float(t) for t in thresholds]},
-        indent=2))
-
-
 @dataclass
 class Fitted:
     """A trained network (or ensemble) with its decision rule and the per-epoch history;
@@ -292,7 +247,7 @@ def train_network(training: Examples, validation: Examples, classes: ClassSet, c
         present = sorted({training.domain_names[d] for d in np.unique(training.domains)})
         print(f"training on {len(training)} records, validating on {len(validation)}; "
               f"domains: {', '.join(present)}", flush=True)
-        flops = forward_flops(cfg.model, cfg.preprocess.window, len(classes))
+        flops = forward_flops(inference_model(model))
         print(f"{cfg.model.backbone}: {model.count_params():,} parameters, "
               f"{flops / 1e9:.2f} GFLOP per {cfg.preprocess.window_s:g}-s record", flush=True)
     progress_bar = 1 if verbose and sys.stdout.isatty() else 0
@@ -339,6 +294,7 @@ def train(data_dir: str | Path, model_dir: str | Path, cfg: Config | None = None
           weights_file: str | Path | None = None, verbose: int = 1) -> dict:
     """Train on data_dir and write the model folder; returns the history."""
     cfg = cfg or load_config()
+    Path(model_dir).mkdir(parents=True, exist_ok=True)  # a path that cannot hold it fails now, not after training
     classes = load_classes(weights_file)
     examples = load_examples(data_dir, classes, cfg, progress_printer("caching records") if verbose else None)
     if cfg.train.ensemble_folds > 1:
@@ -349,5 +305,5 @@ def train(data_dir: str | Path, model_dir: str | Path, cfg: Config | None = None
             raise ValueError(f"{len(examples)} usable records are too few for a validation split")
         training = examples.subset(train_idx)
         fitted, train_labels = fit(training, examples.subset(val_idx), classes, cfg, verbose), training.labels
-    save_model_folder(Path(model_dir), fitted.model, cfg, classes, fitted.decision, fitted.history, train_labels)
+    model_folder.save(model_dir, fitted.model, cfg, classes, fitted.decision, fitted.history, train_labels)
     return fitted.history

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Does the PVC class's attention point at the premature beats?
 
-python scripts/pvc_attention.py MODEL [--n 400] [--seed 77] [--out FILE.json]
+python -m scripts.pvc_attention MODEL [--n 400] [--seed 77] [--out FILE.json]
 
 Draws fresh synthetic records (never seen in training: their own seed) until --n of
 them contain at least one premature ventricular beat, whose QRS times the generator
@@ -15,13 +15,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from ecgcinc import synth  # noqa: E402
 from ecgcinc.explain import class_attention  # noqa: E402

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=${1:-runs/synthetic}
-config=${2:-configs/small.json}
+config=${2:-ecgcinc/configs/small.json}
 mkdir -p "$work"
 python -m ecgcinc synth "$work/train" --n 2400 --seed 100
 python -m ecgcinc synth "$work/test" --n 600 --seed 200

@@ -1,4 +1,5 @@
 """The README's commands are the ones CI and users run."""
+import hashlib
 import re
 from pathlib import Path
 
@@ -14,10 +15,14 @@ def test_ci_runs_exactly_the_readme_test_command():
     assert ci_lines[-1] == command
 
 
-def test_weights_file_is_the_official_one():
-    shared = ROOT.parent / "shared" / "challenge" / "weights.csv"
-    if shared.is_file():
-        assert (ROOT / "weights.csv").read_bytes() == shared.read_bytes()
+# SHA-256 of the official Challenge 2021 weights.csv (physionetchallenges/evaluation-2021).
+OFFICIAL_WEIGHTS_SHA256 = "668cb04555a97e8977488cb4bb6088d0d2bf9e59557945deedf29d5065c14d2b"
+
+
+def test_weights_files_are_the_official_one():
+    """The harness's top-level copy and the package's copy (the default) are the official file."""
+    for path in (ROOT / "weights.csv", ROOT / "ecgcinc" / "weights.csv"):
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == OFFICIAL_WEIGHTS_SHA256, path
 
 
 def test_cli_synth_and_leads(tmp_path, capsys):
@@ -27,3 +32,30 @@ def test_cli_synth_and_leads(tmp_path, capsys):
     main(["leads", str(tmp_path / "s"), str(tmp_path / "two"), "--leads", "I", "II"])
     assert (tmp_path / "two" / "XB00001.hea").read_text().split("\n")[0].split()[1] == "2"
     assert "wrote 4 records" in capsys.readouterr().out
+
+
+def test_package_metadata_names_what_exists():
+    """pyproject.toml: the console command's function exists, every package-data pattern matches a
+    file inside the package, and the dependencies are requirements.txt's (the Challenge's install
+    path), minus the test runner."""
+    import tomllib
+
+    import ecgcinc.__main__ as cli
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    module, function = project["project"]["scripts"]["ecgcinc"].split(":")
+    assert module == "ecgcinc.__main__" and callable(getattr(cli, function))
+    for pattern in project["tool"]["setuptools"]["package-data"]["ecgcinc"]:
+        assert list((ROOT / "ecgcinc").glob(pattern)), pattern
+    requirements = [line.strip() for line in (ROOT / "requirements.txt").read_text().splitlines()
+                    if line.strip() and not line.startswith("#")]
+    normalise = lambda r: r.replace('"', "'").replace(" ", "")  # noqa: E731
+    assert sorted(map(normalise, project["project"]["dependencies"])) == \
+        sorted(normalise(r) for r in requirements if not r.startswith("pytest"))
+
+
+def test_no_module_edits_sys_path():
+    files = [*ROOT.glob("*.py"), *(p for folder in ("ecgcinc", "tests", "bench", "scripts")
+                                   for p in (ROOT / folder).rglob("*.py"))]
+    offenders = [str(p.relative_to(ROOT)) for p in files
+                 if "sys.path.insert" in p.read_text() and p.name != "test_docs.py"]
+    assert offenders == []

@@ -9,6 +9,8 @@ from ecgcinc import experiments
 from ecgcinc.data import stratified_folds
 from ecgcinc.experiments import BASELINE, DOMAIN_VARIANTS, run_experiment
 
+pytestmark = pytest.mark.slow  # trains networks
+
 TOY = {"train": {"epochs": 1, "patience": 1, "batch_size": 16, "min_epochs": 1}}
 
 

@@ -76,7 +76,7 @@ def test_driver_script_and_evaluator_script(trained_model, sample_dir, tmp_path)
     run = subprocess.run([sys.executable, "driver.py", str(trained_model), str(sample_dir), str(out)],
                          cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
-    assert len(list(out.glob("*.csv"))) == 50
+    assert len(list(out.glob("*.csv"))) == len(find_records(sample_dir))
     run = subprocess.run([sys.executable, "evaluate_model.py", str(sample_dir), str(out),
                           str(tmp_path / "scores.csv"), str(tmp_path / "class_scores.csv")],
                          cwd=ROOT, capture_output=True, text=True, timeout=300)
@@ -124,6 +124,17 @@ def test_defective_record_still_gets_finite_outputs(trained_model, sample_dir):
     model = team_code.load_model(str(trained_model), helper_code.sort_leads(helper_code.get_leads(header)))
     _, labels, probabilities = team_code.run_model(model, header, data)
     assert np.isfinite(probabilities).all() and sum(labels) >= 1
+
+
+@pytest.mark.parametrize("values", [0.0, np.nan], ids=["all_flat", "all_nan"])
+def test_a_record_without_usable_leads_gets_a_best_guess_and_a_warning(trained_model, sample_dir, values, capfd):
+    header = (sample_dir / "E07500.hea").read_text()
+    data = np.full(load_mat(sample_dir / "E07500.mat", "E07500").shape, values)
+    model = team_code.load_model(str(trained_model), helper_code.sort_leads(helper_code.get_leads(header)))
+    classes, labels, probabilities = team_code.run_model(model, header, data)
+    assert len(classes) == 26 and np.isfinite(probabilities).all() and sum(labels) >= 1
+    warning = [line for line in capfd.readouterr().err.splitlines() if line.startswith("WARNING E07500: ")]
+    assert len(warning) == 1 and "no usable standard lead" in warning[0]
 
 
 @pytest.mark.skipif(not os.environ.get("OFFICIAL_CLASSIFIER_DIR"),

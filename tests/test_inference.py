@@ -2,7 +2,8 @@
 import keras
 import numpy as np
 
-from ecgcinc.predict import _bucket, forward, load_predictor, predict_folder
+from ecgcinc.inference import _bucket, forward
+from ecgcinc.predict import load_predictor, predict_folder
 from ecgcinc.records import find_records, load_mat
 
 

@@ -5,10 +5,10 @@ import keras
 from keras import ops
 
 from ecgcinc import augment
-from ecgcinc.config import ModelConfig
+from ecgcinc.config import PAPER_CONFIG, ModelConfig, load_config
 from ecgcinc.losses import WeightedBCE, benefit_weights, domain_annotation_mask, pack_targets
 from ecgcinc.models import GradientReversal, attention_model, build_model, forward_flops, inference_model
-from ecgcinc.preprocess import N_META
+from ecgcinc.preprocess import N_META, meta_size
 
 SMALL = dict(filters=[8, 8, 16], kernels=[9, 9, 5], cnn_filters=[8, 8, 8], coarse_kernels=[9, 9, 5],
              fine_kernels=[3, 3, 3], lstm_units=4, domain_hidden=8, wide_features=False, domain_head=True)
@@ -37,8 +37,26 @@ def test_attention_sums_to_one_over_time():
     np.testing.assert_allclose(attention.sum(axis=1), 1.0, rtol=1e-5)
 
 
-def test_default_model_cost_is_under_three_gflop():
-    assert forward_flops(ModelConfig(), 5000, 26) < 3e9
+def test_flops_are_counted_from_the_built_layers():
+    """Hand counts (2 x multiply-adds) of tiny networks: each changed setting changes the count."""
+    resnet = ModelConfig(filters=[4, 8], kernels=[3, 5], wide_features=False, domain_head=False)
+    convs = 2 * 16 * (3 * 12 * 4 + 3 * 4 * 4 * 2) + 2 * 8 * (1 * 4 * 8 + 5 * 4 * 8 + 5 * 8 * 8)
+    attention, heads = 2 * 2 * 4 * 8 * 2, 2 * 2 * (8 + N_META)
+    assert forward_flops(build_model(resnet, 16, 2, N_META)) == convs + attention + heads
+    wide = ModelConfig(filters=[4, 8], kernels=[3, 5], wide_features=True, domain_head=False)
+    scaled = N_META + 2 * (meta_size(True) - N_META)  # features scaled, plus their missing flags
+    assert forward_flops(build_model(wide, 16, 2, meta_size(True))) == convs + attention + 2 * 2 * (8 + scaled)
+    lstm = ModelConfig(backbone="cnn_bilstm", branches=["fine"], fine_kernels=[3, 3], cnn_filters=[4, 4],
+                       lstm_units=2, wide_features=False, domain_head=False)
+    convs = 2 * 16 * 3 * 12 * 4 + 2 * 4 * 3 * 4 * 4
+    bilstm = 2 * (2 * 2 * 4 * 2 * (4 + 2))
+    assert forward_flops(build_model(lstm, 16, 2, N_META)) == convs + bilstm + 2 * (4 + N_META) * 2
+
+
+def test_paper_model_cost_is_under_three_gflop():
+    cfg = load_config(PAPER_CONFIG)
+    model = build_model(cfg.model, cfg.preprocess.window, 26, meta_size(cfg.model.wide_features))
+    assert 1e8 < forward_flops(inference_model(model)) < 3e9
 
 
 def _gradient(fn, x):
@@ -193,10 +211,12 @@ def test_unknown_augmentation_is_rejected(batch):
 @pytest.mark.parametrize("backbone", ["resnet_cwa", "cnn_bilstm"])
 def test_mixed_bfloat16_trains_with_float32_heads(backbone, small_config, tmp_path):
     from ecgcinc.classes import load_classes
-    from ecgcinc.predict import forward, load_predictor
+    from ecgcinc.inference import forward
+    from ecgcinc.predict import load_predictor
     from ecgcinc.calibration import Calibration
     from ecgcinc.preprocess import meta_size
-    from ecgcinc.train import Decision, compile_model, save_model_folder
+    from ecgcinc.model_folder import Decision, save
+    from ecgcinc.train import compile_model
     cfg = small_config(model={"backbone": backbone, "domain_head": True}, train={"mixed_precision": True})
     model = compile_model(cfg, cfg.preprocess.window, 26, 3, 5)
     assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
@@ -208,8 +228,8 @@ def test_mixed_bfloat16_trains_with_float32_heads(backbone, small_config, tmp_pa
     y = {"classes": pack_targets(rng.random((4, 26)) < 0.2, np.ones((4, 26))), "domain": np.array([0, 1, 2, 0])}
     assert np.all(np.isfinite(model.train_on_batch((x, meta), y)))
     classes = load_classes()
-    save_model_folder(tmp_path, model, cfg, classes, Decision(Calibration.identity(26), np.full(26, 0.5)), {},
-                      np.eye(26, dtype=bool))
+    save(tmp_path, model, cfg, classes, Decision(Calibration.identity(26), np.full(26, 0.5)), {},
+         np.eye(26, dtype=bool))
     probabilities = forward(load_predictor(tmp_path).network, x, meta)
     assert probabilities.dtype == np.float32 and np.all((probabilities >= 0) & (probabilities <= 1))
 

@@ -23,9 +23,9 @@ def wfdb_comment(header, key):
 
 
 def test_sample_headers_match_wfdb(sample_dir):
-    """Labels, age, sex, gains and the signal in mV agree with wfdb for all 50 real records."""
+    """Labels, age, sex, gains and the signal in mV agree with wfdb for every real record."""
     headers = find_records(sample_dir)
-    assert len(headers) == 50
+    assert len(headers) >= 12
     for path in headers:
         ours = read_record(path)
         theirs = wfdb.rdrecord(str(path.with_suffix("")))
@@ -119,9 +119,7 @@ def write(folder, record, header_text=None, data=None):
     ("empty_header", "empty header"),
     ("wrong_variable", "no variable 'val'"),
     ("zero_samples", "0 samples"),
-    ("fewer_leads", "has 11 leads but the header declares 12"),
-    ("all_nan", "every sample is NaN"),
-    ("all_flat", "no usable standard lead")])
+    ("fewer_leads", "has 11 leads but the header declares 12")])
 def test_fatal_problems_name_the_record(good_record, case, message):
     folder, record = good_record
     path = write(folder, record)
@@ -141,13 +139,17 @@ def test_fatal_problems_name_the_record(good_record, case, message):
               data={"val": np.zeros((12, 0), np.int16)})
     elif case == "fewer_leads":
         write(folder, record, data={"val": record.adc[:11]})
-    elif case == "all_nan":
-        write(folder, record, data={"val": np.full(record.adc.shape, np.nan)})
-    elif case == "all_flat":
-        write(folder, record, data={"val": np.zeros_like(record.adc)})
     with pytest.raises(RecordError, match=message) as error:
         read_record(path)
     assert str(error.value).startswith("XA00001: ") and "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("values", [0.0, np.nan], ids=["all_flat", "all_nan"])
+def test_a_record_without_usable_leads_is_read_with_every_lead_absent(good_record, values):
+    folder, record = good_record
+    read = read_record(write(folder, record, data={"val": np.full(record.adc.shape, values)}))
+    assert not read.mask.any() and np.all(read.signal == 0)
+    assert read.defects[-1].startswith("no usable standard lead")
 
 
 def test_repairable_defects_are_reported_and_repaired(good_record):
@@ -178,7 +180,7 @@ def test_sampling_rates_and_lengths():
 
 
 def test_extract_leads_keeps_header_lines(sample_dir, tmp_path):
-    assert extract_leads(sample_dir, tmp_path, ["I", "II"]) == 50
+    assert extract_leads(sample_dir, tmp_path, ["I", "II"]) == len(find_records(sample_dir))
     header = read_header(tmp_path / "E07500.hea")
     assert header.leads == ("I", "II") and header.num_signals == 2
     record = read_record(tmp_path / "E07500.hea")

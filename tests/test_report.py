@@ -11,7 +11,8 @@ from ecgcinc.explain import class_attention, explain_record, plot_explanation
 from ecgcinc.predict import load_predictor
 from ecgcinc.records import find_records, read_record
 from ecgcinc.calibration import Calibration
-from ecgcinc.train import Decision, compile_model, save_model_folder
+from ecgcinc.model_folder import Decision, save
+from ecgcinc.train import compile_model
 
 
 def test_report_is_one_page_with_every_figure(trained_model, synthetic_test, tmp_path, capsys):
@@ -59,7 +60,7 @@ def test_explain_refuses_a_model_without_attention(synthetic_test, tmp_path):
     model = compile_model(cfg, cfg.preprocess.window, len(classes), 0, 1)
     labels = np.eye(len(classes), dtype=bool)
     decision = Decision(Calibration.identity(len(classes)), np.full(len(classes), 0.5))
-    save_model_folder(tmp_path / "m", model, cfg, classes, decision, {}, labels)
+    save(tmp_path / "m", model, cfg, classes, decision, {}, labels)
     with pytest.raises(ValueError, match="class-wise attention"):
         explain_record(tmp_path / "m", find_records(synthetic_test)[0])
 

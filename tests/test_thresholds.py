@@ -9,7 +9,7 @@ import pytest
 from ecgcinc import metrics
 from ecgcinc.__main__ import main
 from ecgcinc.classes import DEFAULT_WEIGHTS, load_classes
-from ecgcinc.predict import THRESHOLDS_FILE
+from ecgcinc.model_folder import THRESHOLDS_FILE
 from ecgcinc.retarget import compare, format_table, write_csv
 from ecgcinc.thresholds import (apply_thresholds, cicst, false_positive_costs, grid_search, imbalance_ratio,
                                 proportional, top_k_outputs)

@@ -3,14 +3,18 @@ and the model folder holds everything load_model needs."""
 import json
 
 import numpy as np
+import pytest
 
 from ecgcinc import metrics
 from ecgcinc.classes import load_classes
 from ecgcinc.data import load_examples, stratified_split
 from ecgcinc.models import build_model, inference_model
-from ecgcinc.predict import load_predictor, signal_probabilities
+from ecgcinc.inference import signal_probabilities
+from ecgcinc.predict import load_predictor
 from ecgcinc.preprocess import meta_size
 from ecgcinc.thresholds import apply_thresholds
+
+pytestmark = pytest.mark.slow  # trains networks
 
 
 def challenge_score(network, examples, thresholds, cfg, classes):

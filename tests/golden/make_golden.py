@@ -1,6 +1,6 @@
 """Regenerate tests/golden/metrics.json from the official evaluation-2021 code.
 
-Usage: python tests/golden/make_golden.py /path/to/evaluation-2021 [--cases 60]
+Usage: python -m tests.golden.make_golden /path/to/evaluation-2021 [--cases 60]
 
 The official repository is read from a local checkout given on the command line
 (it is not part of this project).  Each case stores its inputs and the official
@@ -12,20 +12,17 @@ import argparse
 import importlib.util
 import json
 import os
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
 
 from ecgcinc.classes import load_classes  # noqa: E402
 
 
 def load_official(path: Path):
-    sys.path.insert(0, str(path))
     spec = importlib.util.spec_from_file_location("official_evaluate", path / "evaluate_model.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -1,0 +1,134 @@
+"""The model folder: its file names, and the one writer and the one reader of each file.
+
+    model.keras       the network (Keras 3 format)
+    config.json       the full configuration it was trained with
+    classes.json      the scored classes (equivalent codes, names) and the Challenge weights
+    thresholds.json   per-class thresholds, with the method, beta and weights that made them
+    calibration.json  per-class calibration, applied before the thresholds (identity when off)
+    history.json      training's per-epoch validation scores
+    train_labels.npy  the training label matrix (CICST and proportional re-targeting need it)
+
+Every file is written through outputs.atomic_save, so an interrupted save never leaves
+half a file in place of a good one.  Loaded networks are cached per folder and per
+model.keras version (its size and modification time), so a folder retrained in the same
+process (a notebook, an experiment) is reloaded, never served stale.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from . import models  # importing models also registers the custom layers for loading
+from .calibration import Calibration
+from .classes import ClassSet
+from .config import Config, config_from_dict
+from .outputs import atomic_save, atomic_write, atomic_write_text
+
+MODEL_FILE = "model.keras"
+CONFIG_FILE = "config.json"
+CLASSES_FILE = "classes.json"
+THRESHOLDS_FILE = "thresholds.json"
+CALIBRATION_FILE = "calibration.json"
+HISTORY_FILE = "history.json"
+TRAIN_LABELS_FILE = "train_labels.npy"
+REQUIRED = (MODEL_FILE, CONFIG_FILE, CLASSES_FILE, THRESHOLDS_FILE)
+TRAINING_WEIGHTS = "weights.csv (training)"
+
+
+@dataclass
+class Decision:
+    """How probabilities become outputs: per-class calibration, then thresholds."""
+    calibration: Calibration
+    thresholds: np.ndarray
+
+
+def check(model_dir: str | Path) -> Path:
+    """The folder, resolved, if it holds a trained model; otherwise one clear error."""
+    model_dir = Path(model_dir).resolve()
+    if not model_dir.is_dir():
+        raise FileNotFoundError(f"model folder {model_dir} does not exist")
+    missing = [name for name in REQUIRED if not (model_dir / name).is_file()]
+    if missing:
+        raise FileNotFoundError(f"model folder {model_dir} lacks {', '.join(missing)}; train a model first")
+    return model_dir
+
+
+def save(model_dir: str | Path, model: keras.Model, cfg: Config, classes: ClassSet, decision: Decision,
+         history: dict, train_labels: np.ndarray) -> None:
+    """Everything training produces.  model.keras is written last, so a folder whose network is
+    new never pairs it with an older configuration or older thresholds."""
+    model_dir = Path(model_dir)
+    model_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(model_dir / CONFIG_FILE, json.dumps(cfg.to_dict(), indent=2))
+    atomic_write_text(model_dir / CLASSES_FILE, json.dumps(
+        {"codes": [list(c) for c in classes.codes], "names": classes.names, "weights": classes.weights.tolist()}))
+    write_decision(model_dir, decision, cfg.thresholds.method, cfg.thresholds.beta, TRAINING_WEIGHTS)
+    atomic_write_text(model_dir / HISTORY_FILE, json.dumps(history, indent=2))
+    atomic_write(model_dir / TRAIN_LABELS_FILE, lambda handle: np.save(handle, train_labels.astype(bool)))
+    atomic_save(model_dir / MODEL_FILE, model.save)
+
+
+def write_thresholds(model_dir: str | Path, thresholds: np.ndarray, method: str, beta: float, weights: str) -> None:
+    atomic_write_text(Path(model_dir) / THRESHOLDS_FILE, json.dumps(
+        {"method": method, "beta": beta, "weights": weights, "thresholds": [float(t) for t in thresholds]},
+        indent=2))
+
+
+def write_decision(model_dir: str | Path, decision: Decision, method: str, beta: float, weights: str) -> None:
+    atomic_write_text(Path(model_dir) / CALIBRATION_FILE, json.dumps(decision.calibration.to_dict(), indent=2))
+    write_thresholds(model_dir, decision.thresholds, method, beta, weights)
+
+
+def read_config(model_dir: str | Path) -> Config:
+    return config_from_dict(json.loads((Path(model_dir) / CONFIG_FILE).read_text()))
+
+
+def read_classes(model_dir: str | Path) -> ClassSet:
+    info = json.loads((Path(model_dir) / CLASSES_FILE).read_text())
+    return ClassSet(codes=tuple(tuple(c) for c in info["codes"]), weights=np.array(info["weights"]))
+
+
+def read_threshold_info(model_dir: str | Path) -> dict:
+    """thresholds.json as written: method, beta, weights and the thresholds."""
+    return json.loads((Path(model_dir) / THRESHOLDS_FILE).read_text())
+
+
+def read_decision(model_dir: str | Path, num_classes: int) -> Decision:
+    """Calibration and thresholds; the identity calibration for folders written before it existed."""
+    path = Path(model_dir) / CALIBRATION_FILE
+    calibration = (Calibration.from_dict(json.loads(path.read_text())) if path.is_file()
+                   else Calibration.identity(num_classes))
+    return Decision(calibration, np.array(read_threshold_info(model_dir)["thresholds"]))
+
+
+def read_history(model_dir: str | Path) -> dict:
+    path = Path(model_dir) / HISTORY_FILE
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def read_train_labels(model_dir: str | Path) -> np.ndarray:
+    return np.load(Path(model_dir) / TRAIN_LABELS_FILE)
+
+
+def describe_thresholds(model_dir: str | Path) -> str:
+    info = read_threshold_info(model_dir)
+    return f"method {info['method']}, beta {info['beta']}, weights {info['weights']}"
+
+
+_NETWORKS: dict[Path, tuple[tuple[int, int, int], keras.Model]] = {}
+
+
+def load_network(model_dir: str | Path) -> keras.Model:
+    """The folder's inference network, loaded once per version (inode, time, size) of its model.keras."""
+    model_dir = check(model_dir)
+    stat = (model_dir / MODEL_FILE).stat()
+    version = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+    cached = _NETWORKS.get(model_dir)
+    if cached is None or cached[0] != version:
+        network = models.inference_model(keras.saving.load_model(model_dir / MODEL_FILE, compile=False))
+        _NETWORKS[model_dir] = cached = (version, network)
+    return cached[1]

@@ -1,0 +1,42 @@
+"""Command-line behaviour users expect: a missing or invalid folder is one line on stderr and
+exit status 2 (no traceback), the model folder is checked before any record is read, and the
+framework's start-up log lines do not bury the project's own messages."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
+    """As a user would run it: no TensorFlow log settings of the test session in its environment."""
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "ECGCINC_FRAMEWORK_LOGS")}
+    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+
+
+@pytest.mark.parametrize("command, expected", [
+    (["driver.py", "{missing}", "{data}", "{out}"], "model folder {missing} does not exist"),
+    (["driver.py", "{empty}", "{data}", "{out}"], "lacks model.keras"),
+    (["-m", "ecgcinc", "predict", "{missing}", "{data}", "{out}"], "model folder {missing} does not exist"),
+    (["train_model.py", "{missing}", "{out}"], "data folder {missing} does not exist"),
+    (["evaluate_model.py", "{missing}", "{data}"], "{missing}"),
+    (["-m", "ecgcinc", "experiment", "cv", "--data", "{missing}", "--out", "{out}"], "{missing}"),
+], ids=["driver-no-model", "driver-empty-model", "predict-no-model", "train-no-data", "evaluate-no-labels",
+        "experiment-no-data"])
+def test_bad_folders_are_one_line_and_exit_status_2(command, expected, sample_dir, tmp_path):
+    (tmp_path / "empty").mkdir()
+    names = {"missing": str(tmp_path / "no" / "such"), "empty": str((tmp_path / "empty").resolve()),
+             "data": str(sample_dir), "out": str(tmp_path / "out")}
+    run = _run(*[part.format(**names) for part in command])
+    lines = run.stderr.strip().splitlines()
+    assert run.returncode == 2 and len(lines) == 1, run.stderr
+    assert lines[0].startswith("error: ") and expected.format(**names) in lines[0]
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())  # no record was read
+
+
+def test_framework_start_up_lines_are_silenced(sample_dir, tmp_path):
+    run = _run("-m", "ecgcinc", "leads", str(sample_dir), str(tmp_path / "two"), "--leads", "I", "II")
+    assert run.returncode == 0 and run.stderr == "", run.stderr
