@@ -71,7 +71,6 @@ ABLATIONS: dict[str, dict[str, Any]] = {
     "ResNet-CWA, no augmentation": {"augment": {"enabled": []}},
     "ResNet-CWA, wide features off": {"model": {"wide_features": False}},
     "ResNet-CWA, wide features on": {"model": {"wide_features": True}},
-    "ResNet-CWA, 40 epochs": {"train": {"epochs": 40, "patience": 10}},
 }
 # The adversarial domain head and the settings issue #11 asks about, each against plain.
 DOMAIN_VARIANTS: dict[str, dict[str, Any]] = {

@@ -83,6 +83,8 @@ def score_signals(network: keras.Model, signals: Sequence[np.ndarray], meta: np.
                   metrics.score_all(classes.weights, classes.sinus_index, labels, binary, probabilities))
 
 
-def warm_up(network: keras.Model, cfg: PreprocessConfig) -> None:
-    """Compile the predict function for one window now, so the first record is not slow."""
-    forward(network, np.zeros((1, cfg.window, 12), np.float32), np.zeros((1, network.inputs[1].shape[-1]), np.float32))
+def warm_up(network: keras.Model) -> None:
+    """Compile the predict function for one window (the network's own input shapes) now, so
+    the first record is not slow."""
+    signal, meta = (tuple(tensor.shape[1:]) for tensor in network.inputs)
+    forward(network, np.zeros((1, *signal), np.float32), np.zeros((1, *meta), np.float32))

@@ -26,6 +26,7 @@ from . import models  # importing models also registers the custom layers for lo
 from .calibration import Calibration
 from .classes import ClassSet
 from .config import Config, config_from_dict
+from .inference import warm_up
 from .outputs import atomic_save, atomic_write, atomic_write_text
 
 MODEL_FILE = "model.keras"
@@ -66,7 +67,8 @@ def save(model_dir: str | Path, model: keras.Model, cfg: Config, classes: ClassS
     atomic_write_text(model_dir / CONFIG_FILE, json.dumps(cfg.to_dict(), indent=2))
     atomic_write_text(model_dir / CLASSES_FILE, json.dumps(
         {"codes": [list(c) for c in classes.codes], "names": classes.names, "weights": classes.weights.tolist()}))
-    write_decision(model_dir, decision, cfg.thresholds.method, cfg.thresholds.beta, TRAINING_WEIGHTS)
+    atomic_write_text(model_dir / CALIBRATION_FILE, json.dumps(decision.calibration.to_dict(), indent=2))
+    write_thresholds(model_dir, decision.thresholds, cfg.thresholds.method, cfg.thresholds.beta, TRAINING_WEIGHTS)
     atomic_write_text(model_dir / HISTORY_FILE, json.dumps(history, indent=2))
     atomic_write(model_dir / TRAIN_LABELS_FILE, lambda handle: np.save(handle, train_labels.astype(bool)))
     atomic_save(model_dir / MODEL_FILE, model.save)
@@ -76,11 +78,6 @@ def write_thresholds(model_dir: str | Path, thresholds: np.ndarray, method: str,
     atomic_write_text(Path(model_dir) / THRESHOLDS_FILE, json.dumps(
         {"method": method, "beta": beta, "weights": weights, "thresholds": [float(t) for t in thresholds]},
         indent=2))
-
-
-def write_decision(model_dir: str | Path, decision: Decision, method: str, beta: float, weights: str) -> None:
-    atomic_write_text(Path(model_dir) / CALIBRATION_FILE, json.dumps(decision.calibration.to_dict(), indent=2))
-    write_thresholds(model_dir, decision.thresholds, method, beta, weights)
 
 
 def read_config(model_dir: str | Path) -> Config:
@@ -123,12 +120,14 @@ _NETWORKS: dict[Path, tuple[tuple[int, int, int], keras.Model]] = {}
 
 
 def load_network(model_dir: str | Path) -> keras.Model:
-    """The folder's inference network, loaded once per version (inode, time, size) of its model.keras."""
+    """The folder's inference network, loaded (and its predict function compiled) once per
+    version (inode, time, size) of its model.keras."""
     model_dir = check(model_dir)
     stat = (model_dir / MODEL_FILE).stat()
     version = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
     cached = _NETWORKS.get(model_dir)
     if cached is None or cached[0] != version:
         network = models.inference_model(keras.saving.load_model(model_dir / MODEL_FILE, compile=False))
+        warm_up(network)
         _NETWORKS[model_dir] = cached = (version, network)
     return cached[1]

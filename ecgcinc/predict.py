@@ -24,7 +24,7 @@ from .calibration import Calibration
 from .classes import ClassSet
 from .config import Config
 from .features import record_features
-from .inference import signal_probabilities, warm_up
+from .inference import signal_probabilities
 from .preprocess import network_meta, preprocess_record
 from .outputs import PROBABILITY_DECIMALS, write_outputs
 from .records import (TWELVE_LEADS, Header, Record, RecordError, find_records, lead_slot, load_mat,
@@ -89,7 +89,6 @@ def load_predictor(model_dir: str | Path, leads: Sequence[str] | None = None) ->
     model_dir = model_folder.check(model_dir)
     network = model_folder.load_network(model_dir)
     cfg, classes = model_folder.read_config(model_dir), model_folder.read_classes(model_dir)
-    warm_up(network, cfg.preprocess)
     decision = model_folder.read_decision(model_dir, len(classes))
     return Predictor(model_dir, network, cfg, classes, decision.thresholds, leads, decision.calibration)
 
