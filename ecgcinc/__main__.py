@@ -11,6 +11,7 @@
   compare-thresholds MODEL --data DIR [--csv F] [--de]       threshold methods side by side
   experiment cv|ablation|lodo|thresholds|ensemble|holdout --data DIR --out DIR [--quick] [--folds K]
              [--seeds K] [--variants A,B] [--test DIR] [--config F]
+             [--executor local|process|ray] [--workers N] [--address A] [--gpus-per-unit G]
                                                              experiments with seeds and paired 95 % intervals
   baseline TRAIN TEST OUT [--config F]                       feature model (gradient boosting) outputs for TEST
   report MODEL --data DIR --out DIR                          HTML report with curves and heat maps
@@ -26,6 +27,7 @@ from pathlib import Path
 
 from .cli import run_cli
 from .config import SMALL_CONFIG, load_config
+from .executors import EXECUTORS, Executor
 from .experiments import EXPERIMENTS
 from .thresholds import METHODS
 
@@ -100,8 +102,10 @@ def cmd_compare(args: argparse.Namespace) -> None:
 def cmd_experiment(args: argparse.Namespace) -> None:
     from .experiments import run_experiment
     variants = args.variants.split(",") if args.variants else None
+    executor = Executor(args.executor, args.workers, args.address, args.gpus_per_unit)
     print(run_experiment(args.name, args.data, args.out, args.quick, args.config, args.folds,
-                         max_records=args.max_records, seeds=args.seeds, variants=variants, test_dir=args.test))
+                         max_records=args.max_records, seeds=args.seeds, variants=variants, test_dir=args.test,
+                         executor=executor))
 
 
 def cmd_baseline(args: argparse.Namespace) -> None:
@@ -165,6 +169,11 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--seeds", type=int, default=1, help="train every unit with this many seeds")
     s.add_argument("--variants", help="comma-separated arms of ablation/lodo/holdout (default: all; holdout: none)")
     s.add_argument("--test", help="holdout: the folder of unseen test records")
+    s.add_argument("--executor", choices=EXECUTORS, default="local",
+                   help="where units run: one after another here (default), worker processes, or Ray tasks")
+    s.add_argument("--workers", type=int, default=0, help="process/local Ray: units at a time (default: cores)")
+    s.add_argument("--address", help="ray: address of an existing cluster (default: start a local instance)")
+    s.add_argument("--gpus-per-unit", type=float, default=0.0, help="ray: GPUs reserved for each unit")
     s.set_defaults(run=cmd_experiment)
     s = sub.add_parser("baseline", help="train the feature baseline and write outputs for a test folder")
     s.add_argument("train"), s.add_argument("test"), s.add_argument("out"), s.add_argument("--config")

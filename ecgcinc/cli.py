@@ -9,11 +9,14 @@ import os
 import sys
 from typing import Callable
 
+from .executors import UnitsFailed
+
 DEBUG_ENV = "ECGCINC_DEBUG"
 USAGE_STATUS = 2
 # OSError: missing folders and files, permissions; ValueError: invalid values, JSON syntax;
-# KeyError: unknown configuration keys.
-USER_ERRORS = (OSError, ValueError, KeyError)
+# KeyError: unknown configuration keys; UnitsFailed: experiment units that failed twice (their
+# tracebacks are already in the log, the line names them).
+USER_ERRORS = (OSError, ValueError, KeyError, UnitsFailed)
 
 
 def _message(error: BaseException) -> str:

@@ -101,6 +101,7 @@ class TrainConfig:
     max_records: int = 0             # 0: all
     loader_workers: int = 2          # threads preparing batches ahead of the model (1: none)
     mixed_precision: bool = False    # mixed_bfloat16 (GPU): convolutions in bfloat16, heads in float32
+    devices: int | str = 1           # data-parallel over N local devices, or "all" (JAX; devices.py)
     domains: dict[str, str] = field(default_factory=lambda: {**CINC_DOMAINS, **SYNTHETIC_DOMAINS})
 
 

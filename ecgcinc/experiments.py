@@ -30,7 +30,7 @@ import csv
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -44,6 +44,7 @@ from .classes import ClassSet, load_classes
 from .config import AugmentConfig, Config, load_config, with_overrides
 from .data import Examples, load_examples, stratified_folds, stratified_split
 from .evidence import Comparison, PairedUnit, paired_bootstrap
+from .executors import Executor
 from .outputs import atomic_write, atomic_write_text
 from .thresholds import decide
 from . import model_folder
@@ -105,6 +106,7 @@ class Study:
     verbose: int
     variants: list[str] | None = None
     test: Examples | None = None
+    executor: Executor = field(default_factory=Executor)
 
 
 @dataclass
@@ -134,7 +136,7 @@ def base_config(quick: bool, config_file: str | Path | None = None,
 
 def open_study(data_dir: str | Path, out_dir: str | Path, cfg: Config, folds: int, max_records: int = 0,
                verbose: int = 1, seeds: int = 1, variants: list[str] | None = None,
-               test_dir: str | Path | None = None) -> Study:
+               test_dir: str | Path | None = None, executor: Executor | None = None) -> Study:
     classes = load_classes()
     examples = load_examples(data_dir, classes, cfg)
     if max_records and len(examples) > max_records:
@@ -143,7 +145,7 @@ def open_study(data_dir: str | Path, out_dir: str | Path, cfg: Config, folds: in
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     test = load_examples(test_dir, classes, cfg) if test_dir else None
-    return Study(examples, classes, cfg, out, folds, seeds, verbose, variants, test)
+    return Study(examples, classes, cfg, out, folds, seeds, verbose, variants, test, executor or Executor())
 
 
 def _fingerprint(cfg: Config, train_names: list[str], test_names: list[str], arm: str) -> str:
@@ -217,14 +219,29 @@ def run_unit(study: Study, directory: Path, cfg: Config, arm: str, split: Split,
 
 
 def run_arms(study: Study, experiment: str, arms: dict[str, dict[str, Any]], splits: list[Split]) -> dict[str, list]:
-    """Every arm on every split with every seed; arms named BASELINE train the feature model."""
-    results: dict[str, list[Unit]] = {}
-    for arm, overrides in arms.items():
-        cfg = with_overrides(study.cfg, overrides)
-        results[arm] = [run_unit(study, study.out / experiment / _slug(arm) / f"{_slug(stratum)}-seed{seed}", cfg,
-                                 arm, (stratum, rest, test), seed)
-                        for stratum, rest, test in splits for seed in range(study.seeds)]
+    """Every arm on every split with every seed; arms named BASELINE train the feature model.
+    With a process or Ray executor the units are computed there first; every unit is then
+    read back from its folder, so the tables do not depend on where the units ran."""
+    plan = [(arm, with_overrides(study.cfg, overrides), index, seed)
+            for arm, overrides in arms.items() for index in range(len(splits)) for seed in range(study.seeds)]
+
+    def folder(arm: str, index: int, seed: int) -> Path:
+        return study.out / experiment / _slug(arm) / f"{_slug(splits[index][0])}-seed{seed}"
+    if study.executor.name != "local":
+        study.executor.run_all(_compute_unit, (study, splits), [(arm, cfg, folder(arm, i, seed), i, seed)
+                                                               for arm, cfg, i, seed in plan],
+                               [str(folder(arm, i, seed).relative_to(study.out)) for arm, _, i, seed in plan])
+    results: dict[str, list[Unit]] = {arm: [] for arm in arms}
+    for arm, cfg, index, seed in plan:
+        results[arm].append(run_unit(study, folder(arm, index, seed), cfg, arm, splits[index], seed))
     return results
+
+
+def _compute_unit(shared: tuple[Study, list[Split]], job: tuple[str, Config, Path, int, int]) -> None:
+    """One unit in an executor's worker (module level, so it pickles); its results go to disk."""
+    study, splits = shared
+    arm, cfg, directory, index, seed = job
+    run_unit(study, directory, cfg, arm, splits[index], seed)
 
 
 def challenge_of(classes: ClassSet, labels: np.ndarray, binary: np.ndarray) -> Callable[[np.ndarray], float]:
@@ -405,11 +422,12 @@ def run_experiment(name: str, data_dir: str | Path, out_dir: str | Path, quick: 
                    config_file: str | Path | None = None, folds: int = 5,
                    overrides: dict[str, Any] | None = None, max_records: int | None = None,
                    verbose: int = 1, seeds: int = 1, variants: list[str] | None = None,
-                   test_dir: str | Path | None = None) -> str:
-    """Run one experiment; returns its Markdown table."""
+                   test_dir: str | Path | None = None, executor: Executor | None = None) -> str:
+    """Run one experiment; returns its Markdown table.  `executor` says where its units run
+    (default: one after another in this process)."""
     if name not in EXPERIMENTS:
         raise ValueError(f"unknown experiment {name!r}; choose from {', '.join(EXPERIMENTS)}")
     cfg = base_config(quick, config_file, overrides)
     limit = max_records if max_records is not None else (QUICK_RECORDS if quick else 0)
-    study = open_study(data_dir, out_dir, cfg, folds, limit, verbose, seeds, variants, test_dir)
+    study = open_study(data_dir, out_dir, cfg, folds, limit, verbose, seeds, variants, test_dir, executor)
     return EXPERIMENTS[name](study)

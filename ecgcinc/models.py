@@ -139,9 +139,11 @@ class FeatureScaling(layers.Layer):
         self.scale.assign(np.maximum(np.maximum(spread, 0.1 * std), 1e-3).astype("float32"))
 
     def call(self, meta):
+        # Variables as tensors: JAX's where() takes no Keras variable.
+        centre, scale = ops.convert_to_tensor(self.centre), ops.convert_to_tensor(self.scale)
         x = meta[:, self.offset:]
         missing = ops.isnan(x)
-        scaled = ops.clip((ops.where(missing, self.centre, x) - self.centre) / self.scale, -5.0, 5.0)
+        scaled = ops.clip((ops.where(missing, centre, x) - centre) / scale, -5.0, 5.0)
         return ops.concatenate([meta[:, : self.offset], scaled, ops.cast(missing, scaled.dtype)], axis=-1)
 
     def get_config(self):

@@ -31,6 +31,7 @@ from .calibration import fit_calibration
 from .classes import ClassSet, load_classes
 from .config import Config, load_config, with_overrides
 from .data import Examples, load_examples, stratified_folds, stratified_split
+from .devices import data_parallel, device_count
 from .features import per_lead_block, with_per_lead_block
 from .losses import WeightedBCE, benefit_weights, domain_annotation_mask, pack_targets
 from .models import build_model, ensemble_network, forward_flops, inference_model
@@ -42,11 +43,15 @@ from . import thresholds as thresholding
 
 class Batches(keras.utils.PyDataset):
     """Random crops/pads with augmentation; batch i of epoch e uses its own seeded generator,
-    so a run is reproducible whatever the worker scheduling."""
+    so a run is reproducible whatever the worker scheduling.  With `full_batches` (data
+    parallelism, where every batch must split evenly over the devices) a short last batch is
+    filled from the start of the epoch's order."""
 
-    def __init__(self, examples: Examples, targets: np.ndarray, cfg: Config, with_domain: bool, **kwargs):
+    def __init__(self, examples: Examples, targets: np.ndarray, cfg: Config, with_domain: bool,
+                 full_batches: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.examples, self.targets, self.cfg, self.with_domain = examples, targets, cfg, with_domain
+        self.full_batches = full_batches
         self.epoch = 0
         self.order = self._shuffle()
 
@@ -71,7 +76,8 @@ class Batches(keras.utils.PyDataset):
     def batch_inputs(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(x, meta, rows) of batch `index`, augmented; rows index the examples."""
         bs, pre, aug = self.cfg.train.batch_size, self.cfg.preprocess, self.cfg.augment
-        rows = self.order[index * bs : (index + 1) * bs]
+        rows = (np.take(self.order, np.arange(index * bs, (index + 1) * bs), mode="wrap") if self.full_batches
+                else self.order[index * bs : (index + 1) * bs])
         rng = np.random.default_rng([self.cfg.train.seed, self.epoch, index])
         x = np.stack([crop_or_pad(self.examples.signals[r], pre.window, rng) for r in rows])
         meta = self.examples.meta[rows].copy()
@@ -229,29 +235,37 @@ class Fitted:
     held_out: np.ndarray
 
 
+def _describe(model: keras.Model, training: Examples, validation: Examples, cfg: Config) -> None:
+    present = sorted({training.domain_names[d] for d in np.unique(training.domains)})
+    print(f"training on {len(training)} records, validating on {len(validation)}; "
+          f"domains: {', '.join(present)}", flush=True)
+    flops = forward_flops(inference_model(model))
+    devices = device_count(cfg.train.devices)
+    print(f"{cfg.model.backbone}: {model.count_params():,} parameters, "
+          f"{flops / 1e9:.2f} GFLOP per {cfg.preprocess.window_s:g}-s record"
+          f"{f', data-parallel over {devices} devices' if devices > 1 else ''}", flush=True)
+
+
 def train_network(training: Examples, validation: Examples, classes: ClassSet, cfg: Config,
                   verbose: int = 1) -> tuple[keras.Model, dict]:
     """One network trained on `training`, its epoch selected on `validation`."""
     num_domains = len(training.domain_names)
     with_domain = cfg.model.domain_head and len(np.unique(training.domains)) >= 2
     batches = Batches(training, class_targets(training, classes, cfg), cfg, with_domain=with_domain,
-                      workers=cfg.train.loader_workers, max_queue_size=4 * cfg.train.loader_workers)
-    model = compile_model(cfg, cfg.preprocess.window, len(classes), num_domains if with_domain else 0, len(batches),
-                          training.features)
-    selection = ChallengeSelection(validation, classes, thresholding.cicst(training.labels, classes.weights,
-                                   cfg.thresholds.beta), cfg, verbose)
-    callbacks: list[keras.callbacks.Callback] = [selection]
-    if "domain" in model.output_names:
-        callbacks.insert(0, DomainRamp(cfg.model.domain_lambda, cfg.model.domain_ramp_epochs))
-    if verbose:
-        present = sorted({training.domain_names[d] for d in np.unique(training.domains)})
-        print(f"training on {len(training)} records, validating on {len(validation)}; "
-              f"domains: {', '.join(present)}", flush=True)
-        flops = forward_flops(inference_model(model))
-        print(f"{cfg.model.backbone}: {model.count_params():,} parameters, "
-              f"{flops / 1e9:.2f} GFLOP per {cfg.preprocess.window_s:g}-s record", flush=True)
-    progress_bar = 1 if verbose and sys.stdout.isatty() else 0
-    model.fit(batches, epochs=cfg.train.epochs, callbacks=callbacks, verbose=progress_bar)
+                      full_batches=device_count(cfg.train.devices) > 1, workers=cfg.train.loader_workers,
+                      max_queue_size=4 * cfg.train.loader_workers)
+    with data_parallel(cfg.train.devices, cfg.train.batch_size):
+        model = compile_model(cfg, cfg.preprocess.window, len(classes), num_domains if with_domain else 0,
+                              len(batches), training.features)
+        selection = ChallengeSelection(validation, classes, thresholding.cicst(training.labels, classes.weights,
+                                       cfg.thresholds.beta), cfg, verbose)
+        callbacks: list[keras.callbacks.Callback] = [selection]
+        if "domain" in model.output_names:
+            callbacks.insert(0, DomainRamp(cfg.model.domain_lambda, cfg.model.domain_ramp_epochs))
+        if verbose:
+            _describe(model, training, validation, cfg)
+        progress_bar = 1 if verbose and sys.stdout.isatty() else 0
+        model.fit(batches, epochs=cfg.train.epochs, callbacks=callbacks, verbose=progress_bar)
     model.set_weights(selection.best_weights)
     history = {"best_epoch": selection.best_epoch, "best_val_challenge": selection.best_score,
                "train_records": len(training), "validation_records": len(validation),

@@ -46,11 +46,21 @@ def test_package_metadata_names_what_exists():
     assert module == "ecgcinc.__main__" and callable(getattr(cli, function))
     for pattern in project["tool"]["setuptools"]["package-data"]["ecgcinc"]:
         assert list((ROOT / "ecgcinc").glob(pattern)), pattern
-    requirements = [line.strip() for line in (ROOT / "requirements.txt").read_text().splitlines()
-                    if line.strip() and not line.startswith("#")]
     normalise = lambda r: r.replace('"', "'").replace(" ", "")  # noqa: E731
     assert sorted(map(normalise, project["project"]["dependencies"])) == \
-        sorted(normalise(r) for r in requirements if not r.startswith("pytest"))
+        sorted(normalise(r) for r in _requirements("requirements.txt") if not r.startswith("pytest"))
+    scale = project["project"]["optional-dependencies"]["scale"]
+    assert _requirements("requirements-scale.txt") == ["-r requirements.txt", *scale]
+
+
+def _requirements(name: str) -> list[str]:
+    lines = (ROOT / name).read_text().splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def test_ci_installs_the_optional_scale_dependencies():
+    """The data-parallel and Ray tests skip without JAX or Ray; CI installs both so they run."""
+    assert "-r requirements-scale.txt" in (ROOT / ".ci" / "run").read_text()
 
 
 def test_no_module_edits_sys_path():
