@@ -169,8 +169,10 @@ def _processes(executor: Executor, task: Task, shared: Any, jobs: list, names: l
 def _ray(executor: Executor, task: Task, shared: Any, jobs: list, names: list[str]) -> list[str]:
     """One Ray task per unit.  Ray itself retries a task once, whether it raised
     (retry_exceptions) or its worker died (max_retries)."""
-    import ray
-
+    try:
+        import ray
+    except ImportError as error:
+        raise ValueError("the ray executor needs Ray: pip install -r requirements-scale.txt") from error
     if not ray.is_initialized():
         if executor.address:
             ray.init(address=executor.address, log_to_driver=True)

@@ -133,3 +133,9 @@ def test_a_grid_killed_mid_run_is_completed_by_a_re_run(tmp_path, synthetic_trai
     assert len(list(out.glob("cv/*/*/result.json"))) == 4
     assert all(path.stat().st_mtime_ns == mtime for path, mtime in saved.items())  # not recomputed
     assert (out / "cv.csv").read_text() == table
+
+
+def test_the_ray_executor_without_ray_says_what_to_install(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray now fails, as where it is not installed
+    with pytest.raises(ValueError, match="requirements-scale.txt"):
+        Executor("ray").run_all(_always_raises, str(tmp_path), ["first"], ["first"])
