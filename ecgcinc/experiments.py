@@ -224,16 +224,14 @@ def run_arms(study: Study, experiment: str, arms: dict[str, dict[str, Any]], spl
     read back from its folder, so the tables do not depend on where the units ran."""
     plan = [(arm, with_overrides(study.cfg, overrides), index, seed)
             for arm, overrides in arms.items() for index in range(len(splits)) for seed in range(study.seeds)]
-
-    def folder(arm: str, index: int, seed: int) -> Path:
-        return study.out / experiment / _slug(arm) / f"{_slug(splits[index][0])}-seed{seed}"
+    folders = [study.out / experiment / _slug(arm) / f"{_slug(splits[index][0])}-seed{seed}"
+               for arm, _, index, seed in plan]
     if study.executor.name != "local":
-        study.executor.run_all(_compute_unit, (study, splits), [(arm, cfg, folder(arm, i, seed), i, seed)
-                                                               for arm, cfg, i, seed in plan],
-                               [str(folder(arm, i, seed).relative_to(study.out)) for arm, _, i, seed in plan])
+        jobs = [(arm, cfg, folder, index, seed) for (arm, cfg, index, seed), folder in zip(plan, folders)]
+        study.executor.run_all(_compute_unit, (study, splits), jobs, [str(f.relative_to(study.out)) for f in folders])
     results: dict[str, list[Unit]] = {arm: [] for arm in arms}
-    for arm, cfg, index, seed in plan:
-        results[arm].append(run_unit(study, folder(arm, index, seed), cfg, arm, splits[index], seed))
+    for (arm, cfg, index, seed), folder in zip(plan, folders):
+        results[arm].append(run_unit(study, folder, cfg, arm, splits[index], seed))
     return results
 
 
