@@ -26,18 +26,18 @@ def device_count(setting: int | str) -> int:
     return setting
 
 
-def data_parallel(setting: int | str, batch_size: int) -> ContextManager:
+def data_parallel(devices: int, batch_size: int) -> ContextManager:
     """The scope to build and fit the network in: nothing for one device, else a DataParallel
-    distribution over the first N local devices.  The global batch must split evenly."""
-    n = device_count(setting)
-    if n == 1:
+    distribution over the first `devices` local devices (device_count of the setting).  The
+    global batch must split evenly."""
+    if devices == 1:
         return contextlib.nullcontext()
     if keras.backend.backend() != "jax":
-        raise ValueError(f"train.devices {setting!r} needs the JAX backend (KERAS_BACKEND=jax); "
+        raise ValueError(f"train.devices {devices} needs the JAX backend (KERAS_BACKEND=jax); "
                          f"this process runs {keras.backend.backend()}")
-    devices = keras.distribution.list_devices()
-    if n > len(devices):
-        raise ValueError(f"train.devices asks for {n} devices but this host has {len(devices)}: {devices}")
-    if batch_size % n:
-        raise ValueError(f"train.batch_size {batch_size} does not split evenly over {n} devices")
-    return keras.distribution.DataParallel(devices=devices[:n]).scope()
+    available = keras.distribution.list_devices()
+    if devices > len(available):
+        raise ValueError(f"train.devices asks for {devices} devices but this host has {len(available)}: {available}")
+    if batch_size % devices:
+        raise ValueError(f"train.batch_size {batch_size} does not split evenly over {devices} devices")
+    return keras.distribution.DataParallel(devices=available[:devices]).scope()

@@ -70,10 +70,6 @@ class Executor:
         return self.workers or os.cpu_count() or 1
 
 
-def _retry_note(name: str, reason: str) -> None:
-    print(f"unit {name} failed ({reason}); retrying it once", file=sys.stderr, flush=True)
-
-
 def _worker_loop(connection, task: Task, shared: Any) -> None:
     """A worker process: runs the jobs it is sent until it is sent None; answers None when a
     job is done, or the job's traceback when it raised."""
@@ -112,13 +108,23 @@ class _Worker:
         child.close()
         self.job: int | None = None
 
-    def outcome(self) -> str | None:
-        """After the pipe or the process became ready: None when the job is done, else why not."""
+    @property
+    def handles(self) -> set:
+        """What becomes ready when the held job ends: the pipe (an answer) or the process (death)."""
+        return {self.connection, self.process.sentinel}
+
+    def start(self, index: int, job: Any) -> None:
+        self.job = index
+        self.connection.send(job)
+
+    def finish(self) -> tuple[int, str | None]:
+        """After a handle became ready: the job it held, and None when that job is done, else why not."""
+        index, self.job = self.job, None
         try:
-            return self.connection.recv()
+            return index, self.connection.recv()
         except (EOFError, OSError):
             self.process.join()
-            return f"worker died, exit status {self.process.exitcode}"
+            return index, f"worker died, exit status {self.process.exitcode}"
 
 
 def _processes(executor: Executor, task: Task, shared: Any, jobs: list, names: list[str]) -> list[str]:
@@ -130,32 +136,33 @@ def _processes(executor: Executor, task: Task, shared: Any, jobs: list, names: l
     threads = max((os.cpu_count() or 1) // count, 1)
     workers = [_Worker(context, task, shared, threads) for _ in range(count)]
     pending, attempts, failed = deque(range(len(jobs))), Counter(), []
+
+    def settle(index: int, problem: str) -> None:
+        print(f"unit {names[index]}: {problem}", file=sys.stderr, flush=True)
+        reason = problem.strip().splitlines()[-1]
+        if attempts[index] < ATTEMPTS:
+            print(f"unit {names[index]} failed ({reason}); retrying it once", file=sys.stderr, flush=True)
+            pending.append(index)
+        else:
+            failed.append(f"{names[index]} ({reason})")
     try:
         while pending or any(w.job is not None for w in workers):
             for worker in workers:
                 if worker.job is None and pending:
-                    worker.job = pending.popleft()
-                    attempts[worker.job] += 1
-                    worker.connection.send(jobs[worker.job])
+                    index = pending.popleft()
+                    attempts[index] += 1
+                    worker.start(index, jobs[index])
             busy = [w for w in workers if w.job is not None]
-            ready = set(multiprocessing.connection.wait([w.connection for w in busy] +
-                                                        [w.process.sentinel for w in busy]))
+            ready = set(multiprocessing.connection.wait([handle for w in busy for handle in w.handles]))
             for k, worker in enumerate(workers):
-                if worker.job is None or not {worker.connection, worker.process.sentinel} & ready:
+                if worker.job is None or not worker.handles & ready:
                     continue
-                i, worker.job = worker.job, None
-                problem = worker.outcome()
+                index, problem = worker.finish()
                 if problem is None:
                     continue
-                print(f"unit {names[i]}: {problem}", file=sys.stderr, flush=True)
                 if not worker.process.is_alive():
                     workers[k] = _Worker(context, task, shared, threads)
-                reason = problem.strip().splitlines()[-1]
-                if attempts[i] < ATTEMPTS:
-                    _retry_note(names[i], reason)
-                    pending.append(i)
-                else:
-                    failed.append(f"{names[i]} ({reason})")
+                settle(index, problem)
     finally:
         for worker in workers:
             if worker.process.is_alive():
@@ -166,21 +173,29 @@ def _processes(executor: Executor, task: Task, shared: Any, jobs: list, names: l
     return failed
 
 
-def _ray(executor: Executor, task: Task, shared: Any, jobs: list, names: list[str]) -> list[str]:
-    """One Ray task per unit.  Ray itself retries a task once, whether it raised
-    (retry_exceptions) or its worker died (max_retries)."""
+def start_ray(executor: Executor):
+    """The Ray module, connected to the executor's cluster or to a new local instance of
+    `workers` CPUs whose workers import this package from where this process does."""
     try:
         import ray
     except ImportError as error:
         raise ValueError("the ray executor needs Ray: pip install -r requirements-scale.txt") from error
-    if not ray.is_initialized():
-        if executor.address:
-            ray.init(address=executor.address, log_to_driver=True)
-        else:  # a local instance; its workers import this package from the same place as we do
-            package_root = str(Path(__file__).resolve().parents[1])
-            path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
-            ray.init(num_cpus=executor.cpu_workers(), include_dashboard=False, log_to_driver=True,
-                     runtime_env={"env_vars": {"PYTHONPATH": path}})
+    if ray.is_initialized():
+        return ray
+    if executor.address:
+        ray.init(address=executor.address, log_to_driver=True)
+    else:
+        package_root = str(Path(__file__).resolve().parents[1])
+        path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
+        ray.init(num_cpus=executor.cpu_workers(), include_dashboard=False, log_to_driver=True,
+                 runtime_env={"env_vars": {"PYTHONPATH": path}})
+    return ray
+
+
+def _ray(executor: Executor, task: Task, shared: Any, jobs: list, names: list[str]) -> list[str]:
+    """One Ray task per unit.  Ray itself retries a task once, whether it raised
+    (retry_exceptions) or its worker died (max_retries)."""
+    ray = start_ray(executor)
     remote = ray.remote(num_cpus=1, num_gpus=executor.gpus_per_unit, max_retries=ATTEMPTS - 1,
                         retry_exceptions=True)(task)
     shared_ref = ray.put(shared)

@@ -235,12 +235,11 @@ class Fitted:
     held_out: np.ndarray
 
 
-def _describe(model: keras.Model, training: Examples, validation: Examples, cfg: Config) -> None:
+def _describe(model: keras.Model, training: Examples, validation: Examples, cfg: Config, devices: int) -> None:
     present = sorted({training.domain_names[d] for d in np.unique(training.domains)})
     print(f"training on {len(training)} records, validating on {len(validation)}; "
           f"domains: {', '.join(present)}", flush=True)
     flops = forward_flops(inference_model(model))
-    devices = device_count(cfg.train.devices)
     print(f"{cfg.model.backbone}: {model.count_params():,} parameters, "
           f"{flops / 1e9:.2f} GFLOP per {cfg.preprocess.window_s:g}-s record"
           f"{f', data-parallel over {devices} devices' if devices > 1 else ''}", flush=True)
@@ -251,10 +250,11 @@ def train_network(training: Examples, validation: Examples, classes: ClassSet, c
     """One network trained on `training`, its epoch selected on `validation`."""
     num_domains = len(training.domain_names)
     with_domain = cfg.model.domain_head and len(np.unique(training.domains)) >= 2
+    devices = device_count(cfg.train.devices)
     batches = Batches(training, class_targets(training, classes, cfg), cfg, with_domain=with_domain,
-                      full_batches=device_count(cfg.train.devices) > 1, workers=cfg.train.loader_workers,
+                      full_batches=devices > 1, workers=cfg.train.loader_workers,
                       max_queue_size=4 * cfg.train.loader_workers)
-    with data_parallel(cfg.train.devices, cfg.train.batch_size):
+    with data_parallel(devices, cfg.train.batch_size):
         model = compile_model(cfg, cfg.preprocess.window, len(classes), num_domains if with_domain else 0,
                               len(batches), training.features)
         selection = ChallengeSelection(validation, classes, thresholding.cicst(training.labels, classes.weights,
@@ -263,7 +263,7 @@ def train_network(training: Examples, validation: Examples, classes: ClassSet, c
         if "domain" in model.output_names:
             callbacks.insert(0, DomainRamp(cfg.model.domain_lambda, cfg.model.domain_ramp_epochs))
         if verbose:
-            _describe(model, training, validation, cfg)
+            _describe(model, training, validation, cfg, devices)
         progress_bar = 1 if verbose and sys.stdout.isatty() else 0
         model.fit(batches, epochs=cfg.train.epochs, callbacks=callbacks, verbose=progress_bar)
     model.set_weights(selection.best_weights)

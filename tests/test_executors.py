@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ecgcinc.executors import Executor, UnitsFailed
+from ecgcinc.executors import Executor, UnitsFailed, start_ray
 from ecgcinc.experiments import run_experiment
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,10 +42,8 @@ def ray_instance():
     (the workers do not import the test files)."""
     if importlib.util.find_spec("ray") is None:
         pytest.skip("Ray is not installed (requirements-scale.txt)")
-    import ray
+    ray = start_ray(Executor("ray", workers=2))
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    ray.init(num_cpus=2, include_dashboard=False,
-             runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}})
     yield
     ray.shutdown()
 
