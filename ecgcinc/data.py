@@ -31,13 +31,15 @@ class Examples:
     labels: np.ndarray         # (N, C) bool
     domains: np.ndarray        # (N,) int index into domain_names
     domain_names: list[str]
+    folder: str = ""           # the folder they were read from, so they can be preprocessed anew
 
     def __len__(self) -> int:
         return len(self.names)
 
     def subset(self, index: np.ndarray) -> "Examples":
         return Examples([self.names[i] for i in index], self.signals.subset(index), self.meta[index],
-                        self.features[index], self.labels[index], self.domains[index], self.domain_names)
+                        self.features[index], self.labels[index], self.domains[index], self.domain_names,
+                        self.folder)
 
     def network_meta(self, wide: bool) -> np.ndarray:
         """The meta input of a network with or without the wide branch."""
@@ -74,7 +76,21 @@ def load_examples(data_dir: str | Path, classes: ClassSet, cfg: Config, progress
     domain_names = sorted(set(domains))
     return Examples([str(entry.names[i]) for i in index], entry.signals.subset(index), entry.meta[index],
                     entry.features[index], labels[index], np.array([domain_names.index(d) for d in domains]),
-                    domain_names)
+                    domain_names, str(data_dir))
+
+
+def reprocessed(examples: Examples, classes: ClassSet, cfg: Config) -> Examples:
+    """The same records, in the same order, preprocessed as `cfg` says (through the cache).
+
+    Why: an experiment loads its records once, with its base configuration; an arm that
+    changes the preprocessing (rate, filter, scaling) must train and test on its own signals."""
+    every = load_examples(examples.folder, classes, cfg)
+    position = {name: i for i, name in enumerate(every.names)}
+    missing = [name for name in examples.names if name not in position]
+    if missing:
+        raise ValueError(f"{len(missing)} record(s) of {examples.folder} are not usable with this preprocessing, "
+                         f"e.g. {missing[0]}")
+    return every.subset(np.array([position[name] for name in examples.names], dtype=int))
 
 
 def stratified_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

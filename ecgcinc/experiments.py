@@ -42,7 +42,7 @@ from .baseline import fit_baseline
 from .calibration import fit_platt
 from .classes import ClassSet, load_classes
 from .config import AugmentConfig, Config, load_config, with_overrides
-from .data import Examples, load_examples, stratified_folds, stratified_split
+from .data import Examples, load_examples, reprocessed, stratified_folds, stratified_split
 from .evidence import Comparison, PairedUnit, paired_bootstrap
 from .executors import Executor
 from .outputs import atomic_write, atomic_write_text
@@ -205,6 +205,8 @@ def run_unit(study: Study, directory: Path, cfg: Config, arm: str, split: Split,
     if study.verbose:
         print(f"[{directory.relative_to(study.out)}] training on {len(rest)}, testing on {len(test)} records",
               flush=True)
+    if cfg.preprocess != study.cfg.preprocess:
+        rest, test = reprocessed(rest, study.classes, cfg), reprocessed(test, study.classes, cfg)
     directory.mkdir(parents=True, exist_ok=True)
     arrays = _train_arm(cfg, rest, test, study.classes, arm, directory / "model")
     arrays["labels"] = test.labels

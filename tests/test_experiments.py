@@ -118,3 +118,25 @@ def test_command_line_names_every_experiment():
     assert (args.name, args.quick, args.folds, args.seeds, args.variants) == ("lodo", True, 3, 3, "a,b")
     for name in experiments.EXPERIMENTS:
         assert parser().parse_args(["experiment", name, "--data", "d", "--out", "o"]).name == name
+
+
+def test_an_arm_that_changes_preprocessing_trains_on_its_own_signals(synthetic_train, synthetic_test, tmp_path,
+                                                                       monkeypatch):
+    seen = {}
+
+    def record_lengths(cfg, rest, test, classes, arm, model_dir):
+        seen[arm] = (cfg.preprocess.fs, [len(rest.signals[i]) for i in range(3)],
+                     [len(test.signals[i]) for i in range(3)], rest.names[:3])
+        n, c = len(test), len(classes)
+        return {"raw": np.full((n, c), 0.5), "probabilities": np.full((n, c), 0.5), "binary": np.ones((n, c), bool),
+                "held_out": np.zeros((0, c)), "held_out_labels": np.zeros((0, c), bool),
+                "train_labels": rest.labels}
+    monkeypatch.setattr(experiments, "_train_arm", record_lengths)
+    monkeypatch.setitem(experiments.ABLATIONS, "half rate", {"preprocess": {"fs": 50.0}})
+    run_experiment("holdout", synthetic_train, tmp_path, quick=True, overrides=TOY, max_records=30, verbose=0,
+                   test_dir=synthetic_test, variants=["half-rate"])
+    base, half = seen["network (configured)"], seen["half rate"]
+    assert half[3] == base[3]  # the same records
+    assert half[0] == 50.0 and base[0] == 100.0
+    for full, halved in zip(base[1] + base[2], half[1] + half[2]):
+        assert abs(halved - full / 2) <= 1
