@@ -37,6 +37,10 @@ def cmd_synth(args: argparse.Namespace) -> None:
     sources = args.sources.split(",") if args.sources else None
     names = synth.write_dataset(args.out, args.n, args.seed, sources, args.workers)
     print(f"wrote {len(names)} records to {args.out}")
+    ceiling = synth.annotation_ceiling(args.n, args.seed, sources)
+    per_source = ", ".join(f"{prefix} {value:.3f}" for prefix, value in ceiling.items() if prefix != "all")
+    print(f"true conditions scored against the written labels (the most a model blind to the sources' "
+          f"annotation habits can score): challenge {ceiling['all']:.3f} ({per_source})")
 
 
 def cmd_leads(args: argparse.Namespace) -> None:

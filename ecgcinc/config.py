@@ -74,7 +74,10 @@ class ModelConfig:
 class LossConfig:
     benefit_weighting: bool = True   # Mw = 1 - W + alpha I
     alpha: float = 0.5
-    domain_mask: bool = True         # Md: 0 for classes a source never annotates
+    # Md: 0 for classes a source never annotates.  Off by default: on unseen records of known
+    # sources, scored against those sources' own labels, a network trained without it learns which
+    # classes each source writes and scores higher (docs/results.md, development folder)
+    domain_mask: bool = False
     focal_gamma: float = 0.0         # > 0: focal loss instead of BCE
 
 

@@ -69,9 +69,12 @@ ABLATIONS: dict[str, dict[str, Any]] = {
     "ResNet-CWA, global pooling (no attention)": {"model": {"attention": False}},
     "ResNet-CWA, without Mw": {"loss": {"benefit_weighting": False}},
     "ResNet-CWA, without Md": {"loss": {"domain_mask": False}},
+    "ResNet-CWA, with Md": {"loss": {"domain_mask": True}},
     "ResNet-CWA, no augmentation": {"augment": {"enabled": []}},
     "ResNet-CWA, wide features off": {"model": {"wide_features": False}},
     "ResNet-CWA, wide features on": {"model": {"wide_features": True}},
+    "ResNet-CWA, one scale per record": {"preprocess": {"normalise": "record"}},
+    "ResNet-CWA, 200 Hz input": {"preprocess": {"fs": 200.0}},
 }
 # The adversarial domain head and the settings issue #11 asks about, each against plain.
 DOMAIN_VARIANTS: dict[str, dict[str, Any]] = {
@@ -83,6 +86,7 @@ DOMAIN_VARIANTS: dict[str, dict[str, Any]] = {
     "adversarial, lambda 0.1, no ramp": {"model": {"domain_head": True, "domain_ramp_epochs": 0.0}},
     "adversarial, domain-balanced batches": {"model": {"domain_head": True}, "train": {"domain_balanced": True}},
     "plain, domain-balanced batches": {"model": {"domain_head": False}, "train": {"domain_balanced": True}},
+    "plain, with Md": {"model": {"domain_head": False}, "loss": {"domain_mask": True}},
     "adversarial, on class-wise vectors": {"model": {"domain_head": True, "domain_attach": "class_vectors"}},
     "adversarial, domain classifier of 256 units": {"model": {"domain_head": True, "domain_hidden": 256}},
 }
@@ -300,6 +304,18 @@ def arm_table(study: Study, name: str, results: dict[str, list[Unit]], reference
     return write_table(study, name, ARM_HEADER, rows, f"{note} {design}".strip())
 
 
+def _source_table(study: Study, name: str, results: dict[str, list[Unit]], test: Examples) -> str:
+    """Challenge metric of every arm on each source's records of one shared test set: where a
+    difference between arms comes from (sources differ in what they annotate)."""
+    rows = []
+    for d, source in enumerate(test.domain_names):
+        keep = np.flatnonzero(test.domains == d)
+        rows.append([source, len(keep)] + [mean_sd([challenge_of(study.classes, u.labels, u.binary)(keep)
+                                                    for u in units]) for units in results.values()])
+    return write_table(study, name, ["source", "records", *results], rows,
+                       "Challenge metric on each source's test records (mean ± sd over seeds).")
+
+
 def _selected(study: Study, arms: dict[str, dict[str, Any]], keep: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     """The arms named by --variants (slugs or names), always with the reference arms `keep`."""
     if not study.variants:
@@ -407,10 +423,17 @@ def holdout(study: Study) -> str:
         raise ValueError("the holdout experiment needs --test DIR (records never used in training)")
     split = [("holdout", study.examples, study.test)]
     variants = _selected(study, ABLATIONS, ()) if study.variants else {}
-    results = run_arms(study, "holdout", {BASELINE: {}, "network (configured)": {}, **variants}, split)
-    note = (f"Trained on {len(study.examples)} records, tested on {len(study.test)} records of another folder; "
-            "Δ is each network minus the feature baseline.")
-    return arm_table(study, "holdout", results, BASELINE, note)
+    network = "network (configured)"
+    results = run_arms(study, "holdout", {BASELINE: {}, network: {}, **variants}, split)
+    trained = f"Trained on {len(study.examples)} records, tested on {len(study.test)} records of another folder; "
+    text = arm_table(study, "holdout", results, BASELINE, trained + "Δ is each network minus the feature baseline.")
+    text += "\n" + _source_table(study, "holdout_sources", results, study.test)
+    if not variants:
+        return text
+    # a variant is a candidate change of the default: it is judged against the network it changes
+    against_network = {arm: units for arm, units in results.items() if arm != BASELINE}
+    return text + "\n" + arm_table(study, "holdout_variants", against_network, network,
+                                   trained + "Δ is each variant minus the configured network.")
 
 
 EXPERIMENTS: dict[str, Callable[[Study], str]] = {"cv": cv, "ablation": ablation, "lodo": lodo,

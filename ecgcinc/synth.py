@@ -387,6 +387,38 @@ def generate_record(source: Source, name: str, rng: np.random.Generator) -> Synt
     return SyntheticRecord(name, source, patient, adc, _comments(patient, source, rng), tuple(times), tuple(kinds))
 
 
+def _patient(prefix: str, seed: np.random.SeedSequence) -> Patient:
+    """The patient of a planned record: `generate_record` draws it first from the record's stream."""
+    return draw_patient(np.random.default_rng(seed), SOURCES[prefix].priors)
+
+
+def annotation_ceiling(n: int, seed: int, sources: list[str] | None = None) -> dict[str, float]:
+    """Challenge metric of every record's *true* conditions scored against its written labels,
+    per source and over all records ("all"), for the folder `write_dataset(_, n, seed, sources)`.
+
+    Why: a source that never annotates a class writes its true cases as negatives, so even a
+    model that finds every condition, but knows nothing of the sources' habits, loses there.
+    This is the most such a source-agnostic model can score on the folder; a table's distance
+    from it says how much is left to learn.  No signal is rendered."""
+    from .classes import load_classes
+    from .metrics import challenge_metric
+    classes = load_classes()
+    plan = record_plan(n, seed, sources or list(SOURCES))
+    true, written, prefixes = [], [], []
+    for prefix, _, record_seed in plan:
+        labels = _patient(prefix, record_seed).labels
+        source = SOURCES[prefix]
+        true.append(classes.encode(CODES[label] for label in labels))
+        written.append(classes.encode(source.alt_codes.get(label, CODES[label]) for label in labels & source.annotates))
+        prefixes.append(prefix)
+    true, written, prefixes = np.array(true), np.array(written), np.array(prefixes)
+
+    def score(keep: np.ndarray) -> float:
+        return challenge_metric(classes.weights, written[keep], true[keep], classes.sinus_index)
+    ceiling = {str(prefix): score(prefixes == prefix) for prefix in dict.fromkeys(prefixes)}
+    return {**ceiling, "all": score(np.ones(len(plan), dtype=bool))}
+
+
 def record_plan(n: int, seed: int, sources: list[str]) -> list[tuple[str, str, np.random.SeedSequence]]:
     """(source prefix, record name, seed) per record: sources in turn, one seed stream each."""
     children = np.random.SeedSequence(seed).spawn(n)

@@ -126,7 +126,7 @@ def test_an_arm_that_changes_preprocessing_trains_on_its_own_signals(synthetic_t
 
     def record_lengths(cfg, rest, test, classes, arm, model_dir):
         seen[arm] = (cfg.preprocess.fs, [len(rest.signals[i]) for i in range(3)],
-                     [len(test.signals[i]) for i in range(3)], rest.names[:3])
+                     [len(test.signals[i]) for i in range(3)], rest.names[:3], len(test))
         n, c = len(test), len(classes)
         return {"raw": np.full((n, c), 0.5), "probabilities": np.full((n, c), 0.5), "binary": np.ones((n, c), bool),
                 "held_out": np.zeros((0, c)), "held_out_labels": np.zeros((0, c), bool),
@@ -135,6 +135,12 @@ def test_an_arm_that_changes_preprocessing_trains_on_its_own_signals(synthetic_t
     monkeypatch.setitem(experiments.ABLATIONS, "half rate", {"preprocess": {"fs": 50.0}})
     run_experiment("holdout", synthetic_train, tmp_path, quick=True, overrides=TOY, max_records=30, verbose=0,
                    test_dir=synthetic_test, variants=["half-rate"])
+    sources = _rows(tmp_path / "holdout_sources.csv")
+    assert [r["source"] for r in sources] == ["Synthetic-A", "Synthetic-B", "Synthetic-C", "Synthetic-D"]
+    assert sum(int(r["records"]) for r in sources) == seen["half rate"][4]
+    rows = _rows(tmp_path / "holdout_variants.csv")
+    assert [r["arm"] for r in rows] == ["network (configured)", "half rate"]
+    assert rows[0]["Δ challenge vs reference [95 % CI]"] == "(reference)"
     base, half = seen["network (configured)"], seen["half rate"]
     assert half[3] == base[3]  # the same records
     assert half[0] == 50.0 and base[0] == 100.0

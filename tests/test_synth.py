@@ -63,3 +63,20 @@ def test_labels_follow_the_waveform():
     lad = synth.Patient({"LAD", "NSR"}, 70, 0.16, 0.09, -60, 0.4, 1.0, 1.0, np.eye(3))
     leads = synth.dipole_to_leads(synth._render(synth._qrs_waves(lad, 0.5, rng), 500, 500.0))
     assert leads[5].sum() < 0 < leads[0].sum()  # aVF net negative, lead I positive
+
+
+def test_annotation_ceiling_scores_the_true_conditions_against_the_written_labels(synthetic_train):
+    """Known answers: sources that annotate every class have a ceiling of 1; rhythm-only XB loses
+    its morphology cases; and the function's written labels are the folder's (same patients)."""
+    from ecgcinc.metrics import challenge_metric
+    ceiling = synth.annotation_ceiling(320, 11)
+    assert ceiling["XA"] == 1.0
+    assert 0.5 < ceiling["XB"] < 0.95 and ceiling["XB"] < ceiling["XD"] < 1.0
+    assert ceiling["XB"] < ceiling["all"] < 1.0
+    classes = load_classes()
+    plan = [item for item in synth.record_plan(320, 11, list(synth.SOURCES)) if item[0] == "XB"]
+    written = np.stack([classes.encode(read_record(synthetic_train / f"{name}.hea").header.dx) for _, name, _ in plan])
+    true = np.stack([classes.encode(synth.CODES[label] for label in synth._patient(prefix, seed).labels)
+                     for prefix, _, seed in plan])
+    assert (written <= true).all() and (written < true).any()
+    assert ceiling["XB"] == challenge_metric(classes.weights, written, true, classes.sinus_index)
