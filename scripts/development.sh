@@ -5,7 +5,7 @@
 # these arms were tried: the domain mask Md on (scripts/development-reference.json), the default
 # until this table showed that training without it scores higher.  Every other arm changes one
 # setting of that reference.  Measured on 2 cores: about 2 min per network unit, 3 min at 200 Hz
-# (plus a preprocessing cache per sampling rate or scaling), about 30 minutes in all.
+# (plus about 4 min of preprocessing cache per sampling rate or scaling), about 40 minutes in all.
 # Usage: bash scripts/development.sh [WORKDIR]   (the same WORKDIR as evidence.sh shares its corpus)
 set -euo pipefail
 cd "$(dirname "$0")/.."

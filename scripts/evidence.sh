@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Every table of docs/results.md, at quick size on 2 CPU cores (resumable: re-running skips every
-# finished unit).  Measured on 2 cores (from the units' timestamps): corpus cache about 5 min, cv
-# 15 x 2 units at 12 s and 3 s, thresholds 14 s, first holdout 414 s, second holdout about 8 min,
-# lodo 316 s for plain + one adversarial arm and about 9 min for four more arms, ensemble about
-# 5 min, ablation about 7 min: about 55 minutes in all.
+# Every table of docs/results.md but the development table (scripts/development.sh), at quick size
+# on 2 CPU cores (resumable: re-running skips every finished unit).  Measured on 2 cores from the
+# units' timestamps, with the preprocessing cache already built (building it adds about 5 min):
+# cv 4 min, thresholds 20 s, each of the three holdouts about 6.5 min, lodo 16 min, ensemble 5 min,
+# ablation 7.5 min: 54 minutes in all (`time`, 2026-11-24).
 # Usage: bash scripts/evidence.sh [WORKDIR]
 #
 # Held-out design: the corpus and the unseen folder are drawn with different seeds; every
