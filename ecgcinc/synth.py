@@ -350,11 +350,16 @@ def _acquire(leads_mv: np.ndarray, source: Source, rng: np.random.Generator) -> 
     return out
 
 
+def written_codes(labels: set[str], source: Source) -> list[str]:
+    """The Dx codes a source writes for a patient's true labels: only the classes it annotates,
+    in its own equivalent codes."""
+    return [source.alt_codes.get(label, CODES[label]) for label in sorted(labels & source.annotates)]
+
+
 def _comments(patient: Patient, source: Source, rng: np.random.Generator) -> dict[str, str]:
     age = "NaN" if rng.random() < source.missing_age else str(int(rng.integers(*source.age_range)))
     sex = "Unknown" if rng.random() < source.unknown_sex else ("Male" if rng.random() < 0.55 else "Female")
-    annotated = sorted(patient.labels & source.annotates)
-    dx = [source.alt_codes.get(label, CODES[label]) for label in annotated]
+    dx = written_codes(patient.labels, source)
     if rng.random() < source.extra_unscored:
         dx.append(str(rng.choice(UNSCORED_EXTRAS)))
     return {"Age": age, "Sex": sex, "Dx": ",".join(dx), "Rx": "Unknown", "Hx": "Unknown", "Sx": "Unknown"}
@@ -407,9 +412,8 @@ def annotation_ceiling(n: int, seed: int, sources: list[str] | None = None) -> d
     true, written, prefixes = [], [], []
     for prefix, _, record_seed in plan:
         labels = _patient(prefix, record_seed).labels
-        source = SOURCES[prefix]
         true.append(classes.encode(CODES[label] for label in labels))
-        written.append(classes.encode(source.alt_codes.get(label, CODES[label]) for label in labels & source.annotates))
+        written.append(classes.encode(written_codes(labels, SOURCES[prefix])))
         prefixes.append(prefix)
     true, written, prefixes = np.array(true), np.array(written), np.array(prefixes)
 
