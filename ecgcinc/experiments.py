@@ -75,6 +75,7 @@ ABLATIONS: dict[str, dict[str, Any]] = {
     "ResNet-CWA, wide features on": {"model": {"wide_features": True}},
     "ResNet-CWA, one scale per record": {"preprocess": {"normalise": "record"}},
     "ResNet-CWA, 200 Hz input": {"preprocess": {"fs": 200.0}},
+    "ResNet-CWA, 3-fold ensemble": {"train": {"ensemble_folds": 3}},
 }
 # The adversarial domain head and the settings issue #11 asks about, each against plain.
 DOMAIN_VARIANTS: dict[str, dict[str, Any]] = {
