@@ -28,6 +28,8 @@ from pathlib import Path
 import numpy as np
 import scipy.signal
 
+from .classes import load_classes
+from .metrics import challenge_metric
 from .records import TWELVE_LEADS, format_header, write_mat
 
 # SNOMED codes of the classes the generator draws (facts from the Challenge mapping).
@@ -405,8 +407,6 @@ def annotation_ceiling(n: int, seed: int, sources: list[str] | None = None) -> d
     model that finds every condition, but knows nothing of the sources' habits, loses there.
     This is the most such a source-agnostic model can score on the folder; a table's distance
     from it says how much is left to learn.  No signal is rendered."""
-    from .classes import load_classes
-    from .metrics import challenge_metric
     classes = load_classes()
     plan = record_plan(n, seed, sources or list(SOURCES))
     true, written, prefixes = [], [], []

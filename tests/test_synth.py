@@ -8,6 +8,7 @@ from ecgcinc import synth
 from ecgcinc.classes import load_classes
 from ecgcinc.config import SYNTHETIC_DOMAINS
 from ecgcinc.data import domain_of
+from ecgcinc.metrics import challenge_metric
 from ecgcinc.records import find_records, read_record
 
 
@@ -68,7 +69,6 @@ def test_labels_follow_the_waveform():
 def test_annotation_ceiling_scores_the_true_conditions_against_the_written_labels(synthetic_train):
     """Known answers: sources that annotate every class have a ceiling of 1; rhythm-only XB loses
     its morphology cases; and the function's written labels are the folder's (same patients)."""
-    from ecgcinc.metrics import challenge_metric
     ceiling = synth.annotation_ceiling(320, 11)
     assert ceiling["XA"] == 1.0
     assert 0.5 < ceiling["XB"] < 0.95 and ceiling["XB"] < ceiling["XD"] < 1.0
