@@ -1,6 +1,7 @@
 """Command line: python -m ecgcinc COMMAND ...
 
   synth OUT --n N --seed S [--sources XA,XB] [--workers W]   synthetic multi-source records
+  synth OUT --challenge-scale F [--seed S]                   the 2021 training set's shape at fraction F
   leads IN OUT --leads I II [...]                            reduced-lead copy of a folder
   train DATA MODEL [--config FILE]                           train (as train_model.py)
   predict MODEL DATA OUT                                     outputs (as driver.py)
@@ -13,6 +14,8 @@
              [--seeds K] [--variants A,B] [--test DIR] [--config F]
              [--executor local|process|ray] [--workers N] [--address A] [--gpus-per-unit G]
                                                              experiments with seeds and paired 95 % intervals
+  curve --data DIR --test DIR --out DIR [--records N ...] [--sizes small medium] [--seeds K]
+                                                             data-scale curve: challenge metric vs training records per size
   baseline TRAIN TEST OUT [--config F]                       feature model (gradient boosting) outputs for TEST
   report MODEL --data DIR --out DIR                          HTML report with curves and heat maps
   explain MODEL RECORD --out FIG.png                         class-wise attention under the 12 leads
@@ -34,6 +37,12 @@ from .thresholds import METHODS
 
 def cmd_synth(args: argparse.Namespace) -> None:
     from . import synth
+    if args.challenge_scale:
+        from .challenge_corpus import FULL_SIZE, write_corpus
+        counts = write_corpus(args.out, args.challenge_scale, args.seed, args.workers)
+        print(f"wrote {sum(counts.values())} records ({args.challenge_scale:g} of the 2021 training set's "
+              f"{FULL_SIZE:,}) to {args.out}: " + ", ".join(f"{name} {n}" for name, n in counts.items()))
+        return
     sources = args.sources.split(",") if args.sources else None
     names = synth.write_dataset(args.out, args.n, args.seed, sources, args.workers)
     print(f"wrote {len(names)} records to {args.out}")
@@ -112,6 +121,11 @@ def cmd_experiment(args: argparse.Namespace) -> None:
                          executor=executor))
 
 
+def cmd_curve(args: argparse.Namespace) -> None:
+    from .learning_curve import run_curve
+    print(run_curve(args.data, args.test, args.out, args.records, args.sizes, args.seeds))
+
+
 def cmd_baseline(args: argparse.Namespace) -> None:
     from .baseline import run_baseline
     count = run_baseline(args.train, args.test, args.out, load_config(args.config))
@@ -139,6 +153,9 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("synth", help="write synthetic multi-source records")
     s.add_argument("out"), s.add_argument("--n", type=int, default=200), s.add_argument("--seed", type=int, default=0)
     s.add_argument("--sources", default=""), s.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    s.add_argument("--challenge-scale", type=float, default=0.0,
+                   help="instead of --n: the 2021 training set's eight sources, record counts, rates and lengths "
+                        "at this fraction (1 = 88,253 records)")
     s.set_defaults(run=cmd_synth)
     s = sub.add_parser("leads", help="copy a folder keeping only some leads")
     s.add_argument("src"), s.add_argument("dst"), s.add_argument("--leads", nargs="+", required=True)
@@ -179,6 +196,11 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--address", help="ray: address of an existing cluster (default: start a local instance)")
     s.add_argument("--gpus-per-unit", type=float, default=0.0, help="ray: GPUs reserved for each unit")
     s.set_defaults(run=cmd_experiment)
+    s = sub.add_parser("curve", help="challenge metric against the number of training records, per network size")
+    s.add_argument("--data", required=True), s.add_argument("--test", required=True), s.add_argument("--out", required=True)
+    s.add_argument("--records", type=int, nargs="+", default=[1200, 2400, 4800])
+    s.add_argument("--sizes", nargs="+", default=["small", "medium"]), s.add_argument("--seeds", type=int, default=2)
+    s.set_defaults(run=cmd_curve)
     s = sub.add_parser("baseline", help="train the feature baseline and write outputs for a test folder")
     s.add_argument("train"), s.add_argument("test"), s.add_argument("out"), s.add_argument("--config")
     s.set_defaults(run=cmd_baseline)

@@ -48,6 +48,9 @@ class PreprocessConfig:
 
 @dataclass
 class ModelConfig:
+    # "auto" (sizes.py picks small, medium or paper for the data, the machine and the time budget
+    # when training starts), or one of SIZE_PRESETS; the values below are the small size's
+    size: str = "auto"
     backbone: str = "resnet_cwa"     # or "cnn_bilstm"
     filters: list[int] = field(default_factory=lambda: [16, 16, 32, 32])
     kernels: list[int] = field(default_factory=lambda: [16, 16, 8, 8])
@@ -105,6 +108,9 @@ class TrainConfig:
     loader_workers: int = 2          # threads preparing batches ahead of the model (1: none)
     mixed_precision: bool = False    # mixed_bfloat16 (GPU): convolutions in bfloat16, heads in float32
     devices: int | str = 1           # data-parallel over N local devices, or "all" (JAX; devices.py)
+    # wall-clock limit of the whole training (caching, epochs, thresholds, saving; budget.py); the
+    # 2021 rules allowed 48 h with a GPU and 72 h without, so 40 h leaves a margin on either
+    time_budget_h: float = 40.0
     domains: dict[str, str] = field(default_factory=lambda: {**CINC_DOMAINS, **SYNTHETIC_DOMAINS})
 
 
@@ -146,13 +152,40 @@ def _merge(instance: Any, overrides: dict[str, Any], path: str = "") -> Any:
     return instance
 
 
+def _apply(cfg: Config, overrides: dict[str, Any]) -> Config:
+    """cfg changed in place by `overrides`; a named `model.size` among them first sets that size's
+    preset, so the keys beside it in the same mapping win over the preset."""
+    size = overrides.get("model", {}).get("size") if isinstance(overrides.get("model"), dict) else None
+    if size is not None and size != AUTO:
+        if size not in SIZE_PRESETS:
+            raise ValueError(f"model.size {size!r}: choose {AUTO!r} or one of {', '.join(SIZE_PRESETS)}")
+        _merge(cfg, SIZE_PRESETS[size])
+    return _merge(cfg, overrides)
+
+
 def config_from_dict(overrides: dict[str, Any]) -> Config:
-    return _merge(Config(), overrides)
+    return _apply(Config(), overrides)
 
 
 def with_overrides(cfg: Config, overrides: dict[str, Any]) -> Config:
     """A copy of cfg with the (partial, nested) overrides applied; cfg is not changed."""
-    return _merge(copy.deepcopy(cfg), overrides)
+    return _apply(copy.deepcopy(cfg), overrides)
+
+
+def explicit_overrides(cfg: Config) -> dict[str, Any]:
+    """The keys of cfg that differ from the defaults, as a partial configuration: what a caller
+    changed, to be applied again on top of the size that "auto" resolves to."""
+    def diff(value: dict, default: dict) -> dict:
+        out = {}
+        for key, v in value.items():
+            if isinstance(v, dict):
+                nested = diff(v, default[key])
+                if nested:
+                    out[key] = nested
+            elif v != default[key]:
+                out[key] = v
+        return out
+    return diff(cfg.to_dict(), Config().to_dict())
 
 
 def load_config(path: str | Path | None = None) -> Config:
@@ -161,3 +194,20 @@ def load_config(path: str | Path | None = None) -> Config:
     if not path:
         return Config()
     return config_from_dict(json.loads(Path(path).read_text()))
+
+
+def _size_presets() -> dict[str, dict[str, Any]]:
+    """Every named size sets the same keys: those the paper's configuration sets.  Small is the
+    defaults above; medium is small with a deeper, wider ResNet (6 blocks, 32-64 filters), the
+    same input and training settings, so the two differ only in the network."""
+    paper = json.loads(PAPER_CONFIG.read_text())
+    defaults = Config().to_dict()
+    small = {part: {key: defaults[part][key] for key in keys} for part, keys in paper.items()}
+    medium = copy.deepcopy(small)
+    medium["model"].update(MEDIUM_NETWORK)
+    return {"small": small, "medium": medium, "paper": paper}
+
+
+AUTO = "auto"
+MEDIUM_NETWORK = {"filters": [32, 32, 48, 48, 64, 64], "kernels": [16, 16, 12, 12, 8, 8]}
+SIZE_PRESETS: dict[str, dict[str, Any]] = _size_presets()

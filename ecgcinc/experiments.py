@@ -47,7 +47,7 @@ from .evidence import Comparison, PairedUnit, paired_bootstrap
 from .executors import Executor
 from .outputs import atomic_write, atomic_write_text
 from .thresholds import decide
-from . import model_folder
+from . import model_folder, sizes
 from .train import fit, fit_ensemble, held_out_probabilities
 
 QUICK_RECORDS = 600
@@ -76,6 +76,8 @@ ABLATIONS: dict[str, dict[str, Any]] = {
     "ResNet-CWA, one scale per record": {"preprocess": {"normalise": "record"}},
     "ResNet-CWA, 200 Hz input": {"preprocess": {"fs": 200.0}},
     "ResNet-CWA, 3-fold ensemble": {"train": {"ensemble_folds": 3}},
+    "ResNet-CWA, medium size": {"model": {"size": "medium"}},
+    "ResNet-CWA, paper size": {"model": {"size": "paper"}},
 }
 # The adversarial domain head and the settings issue #11 asks about, each against plain.
 DOMAIN_VARIANTS: dict[str, dict[str, Any]] = {
@@ -451,7 +453,9 @@ def run_experiment(name: str, data_dir: str | Path, out_dir: str | Path, quick: 
     (default: one after another in this process)."""
     if name not in EXPERIMENTS:
         raise ValueError(f"unknown experiment {name!r}; choose from {', '.join(EXPERIMENTS)}")
-    cfg = base_config(quick, config_file, overrides)
     limit = max_records if max_records is not None else (QUICK_RECORDS if quick else 0)
+    # "auto" sizes for the records the study trains on, as train_model.py would on that folder
+    records = sizes.count_records(data_dir)
+    cfg, _ = sizes.resolve(base_config(quick, config_file, overrides), min(records, limit) if limit else records)
     study = open_study(data_dir, out_dir, cfg, folds, limit, verbose, seeds, variants, test_dir, executor)
     return EXPERIMENTS[name](study)

@@ -24,8 +24,9 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from . import metrics, model_folder
+from . import metrics, model_folder, sizes
 from .augment import augment_batch, crop_or_pad
+from .budget import EpochGuard, TimeBudget
 from .cache import progress_printer
 from .calibration import fit_calibration
 from .classes import ClassSet, load_classes
@@ -174,6 +175,12 @@ class ChallengeSelection(keras.callbacks.Callback):
     def should_stop(self, epoch: int) -> bool:
         return epoch >= self.cfg.train.min_epochs and epoch - self.best_epoch >= self.cfg.train.patience
 
+    def on_train_end(self, logs=None):
+        """Training ended (by the time budget) before any epoch was eligible: the last one is kept."""
+        if self.best_weights is None and self.history:
+            self.best_score, self.best_epoch = self.history[-1]["val_challenge"], self.history[-1]["epoch"]
+            self.best_weights = self.model.get_weights()
+
 
 def class_targets(examples: Examples, classes: ClassSet, cfg: Config) -> np.ndarray:
     weights = np.ones(examples.labels.shape, dtype=np.float32)
@@ -246,8 +253,9 @@ def _describe(model: keras.Model, training: Examples, validation: Examples, cfg:
 
 
 def train_network(training: Examples, validation: Examples, classes: ClassSet, cfg: Config,
-                  verbose: int = 1) -> tuple[keras.Model, dict]:
-    """One network trained on `training`, its epoch selected on `validation`."""
+                  verbose: int = 1, budget: TimeBudget | None = None) -> tuple[keras.Model, dict]:
+    """One network trained on `training`, its epoch selected on `validation`; with a budget,
+    training ends in time for the rest of the run (budget.py)."""
     num_domains = len(training.domain_names)
     with_domain = cfg.model.domain_head and len(np.unique(training.domains)) >= 2
     devices = device_count(cfg.train.devices)
@@ -262,28 +270,35 @@ def train_network(training: Examples, validation: Examples, classes: ClassSet, c
         callbacks: list[keras.callbacks.Callback] = [selection]
         if "domain" in model.output_names:
             callbacks.insert(0, DomainRamp(cfg.model.domain_lambda, cfg.model.domain_ramp_epochs))
+        guard = EpochGuard(budget, len(batches), cfg.train.batch_size, len(validation)) if budget else None
+        if guard:
+            callbacks.append(guard)  # after the selection, whose validation scoring it times
         if verbose:
             _describe(model, training, validation, cfg, devices)
         progress_bar = 1 if verbose and sys.stdout.isatty() else 0
         model.fit(batches, epochs=cfg.train.epochs, callbacks=callbacks, verbose=progress_bar)
     model.set_weights(selection.best_weights)
+    if guard and guard.reason and verbose:
+        print(guard.reason, flush=True)
     history = {"best_epoch": selection.best_epoch, "best_val_challenge": selection.best_score,
                "train_records": len(training), "validation_records": len(validation),
                "domains": training.domain_names, "validation_names": validation.names,
-               "epochs": selection.history}
+               "epochs": selection.history, "budget_stop": guard.reason if guard else ""}
     return model, history
 
 
-def fit(training: Examples, validation: Examples, classes: ClassSet, cfg: Config, verbose: int = 1) -> Fitted:
+def fit(training: Examples, validation: Examples, classes: ClassSet, cfg: Config, verbose: int = 1,
+        budget: TimeBudget | None = None) -> Fitted:
     """Train on `training`, select the epoch and fit the decision on `validation`.  The
     experiments call this on their own splits; `train` calls it on a folder's split."""
-    model, history = train_network(training, validation, classes, cfg, verbose)
+    model, history = train_network(training, validation, classes, cfg, verbose, budget)
     probabilities = held_out_probabilities(model, validation, cfg)
     decision = fit_decision(probabilities, validation.labels, training.labels, classes, cfg)
     return Fitted(model, decision, history, probabilities)
 
 
-def fit_ensemble(examples: Examples, classes: ClassSet, cfg: Config, verbose: int = 1) -> Fitted:
+def fit_ensemble(examples: Examples, classes: ClassSet, cfg: Config, verbose: int = 1,
+                 budget: TimeBudget | None = None) -> Fitted:
     """K members on K stratified folds of `examples` (member k validates on fold k, with its
     own seed); their probabilities are averaged; the decision is fitted on the out-of-fold
     probabilities of every record, so no record's own member judges it."""
@@ -296,7 +311,8 @@ def fit_ensemble(examples: Examples, classes: ClassSet, cfg: Config, verbose: in
         if verbose:
             print(f"ensemble member {f + 1}/{k}", flush=True)
         training, held = examples.subset(np.flatnonzero(folds != f)), examples.subset(np.flatnonzero(folds == f))
-        model, history = train_network(training, held, classes, member_cfg, verbose)
+        member_budget = budget.share(k - f) if budget else None
+        model, history = train_network(training, held, classes, member_cfg, verbose, member_budget)
         out_of_fold[folds == f] = held_out_probabilities(model, held, cfg)
         members.append(inference_model(model)), histories.append(history)
     decision = fit_decision(out_of_fold, examples.labels, examples.labels, classes, cfg)
@@ -306,18 +322,27 @@ def fit_ensemble(examples: Examples, classes: ClassSet, cfg: Config, verbose: in
 
 def train(data_dir: str | Path, model_dir: str | Path, cfg: Config | None = None,
           weights_file: str | Path | None = None, verbose: int = 1) -> dict:
-    """Train on data_dir and write the model folder; returns the history."""
+    """Train on data_dir and write the model folder within `train.time_budget_h` of this call;
+    a size of "auto" is resolved here (sizes.py); returns the history."""
+    started = time.monotonic()
     cfg = cfg or load_config()
+    budget = TimeBudget(cfg.train.time_budget_h * 3600.0, started)
     Path(model_dir).mkdir(parents=True, exist_ok=True)  # a path that cannot hold it fails now, not after training
+    cfg, choice = sizes.resolve(cfg, sizes.count_records(data_dir))
+    if verbose:
+        print(f"size {cfg.model.size}: " + (choice.reason if choice else "named in the configuration"), flush=True)
     classes = load_classes(weights_file)
     examples = load_examples(data_dir, classes, cfg, progress_printer("caching records") if verbose else None)
     if cfg.train.ensemble_folds > 1:
-        fitted, train_labels = fit_ensemble(examples, classes, cfg, verbose), examples.labels
+        fitted, train_labels = fit_ensemble(examples, classes, cfg, verbose, budget), examples.labels
     else:
         train_idx, val_idx = stratified_split(examples.labels, cfg.train.validation_fraction, cfg.train.seed)
         if len(val_idx) == 0:
             raise ValueError(f"{len(examples)} usable records are too few for a validation split")
         training = examples.subset(train_idx)
-        fitted, train_labels = fit(training, examples.subset(val_idx), classes, cfg, verbose), training.labels
-    model_folder.save(model_dir, fitted.model, cfg, classes, fitted.decision, fitted.history, train_labels)
-    return fitted.history
+        fitted = fit(training, examples.subset(val_idx), classes, cfg, verbose, budget)
+        train_labels = training.labels
+    history = {**fitted.history, "size": {"size": cfg.model.size, "reason": choice.reason if choice else "configured"},
+               "seconds_before_saving": round(budget.elapsed(), 1), "time_budget_h": cfg.train.time_budget_h}
+    model_folder.save(model_dir, fitted.model, cfg, classes, fitted.decision, history, train_labels)
+    return history

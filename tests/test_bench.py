@@ -3,6 +3,8 @@ import importlib.util
 import json
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -24,3 +26,17 @@ def test_tiny_benchmark_prints_its_table_and_writes_json(tmp_path, capsys):
     assert written["cache"]["records"] == written["records"] and written["cache"]["speedup"] > 0
     assert [item["members"] for item in written["ensembles"]] == [1, 3, 5]
     assert all(item["run_model_ms"]["n"] == written["records"] for item in written["ensembles"])
+
+
+@pytest.mark.slow
+def test_scale_benchmark_measures_the_training_path_on_a_challenge_shaped_corpus(tmp_path, capsys):
+    from bench import scale
+    result = scale.main(["--scale", "0.001", "--sizes", "small", "--work", str(tmp_path),
+                         "--out", str(tmp_path / "scale.json")])
+    printed = capsys.readouterr().out
+    assert "extrapolated to the full corpus" in printed
+    row = result["sizes"][0]
+    assert row["cache"]["records"] == sum(result["corpus"]["counts"].values()) and row["cache"]["build_s"] > 0
+    assert row["run"]["epoch_s"] > 0 and row["run"]["peak_rss_mib"] > 0
+    assert row["full"]["extrapolated"] and row["full"]["records"] == 88_253
+    assert json.loads((tmp_path / "scale.json").read_text())["sizes"][0]["size"] == "small"

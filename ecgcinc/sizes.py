@@ -1,0 +1,182 @@
+"""Which network size trains on a folder: the "auto" rule, the machine it runs on, and what each
+size costs.
+
+Why: the organisers run `train_model.py` with no configuration on their own machine (2021: 10
+vCPU, 65 GB, an optional T4 GPU, 48 h with a GPU and 72 h without) on about 88,000 records,
+while developers train a few thousand records on 2 cores.  One fixed size cannot suit both.
+The presets themselves ("small", "medium", "paper") live in config.py; this module decides.
+
+The rule (`choose`), in order:
+1. The data decides how large a network it can feed: the published size from
+   PAPER_MIN_RECORDS records on (the size behind the paper's 0.641, trained on about 34,000
+   records: 5-fold cross-validation of the 2020 corpus's 43,101), medium from
+   MEDIUM_MIN_RECORDS on (the data-scale curve, docs/results.md), small below.
+2. The machine and the time budget decide whether it fits: a size is taken only when its
+   estimated training (caching, every epoch with its validation scoring, at most the
+   configured epochs) needs at most FIT_SHARE of the budget; otherwise the next smaller
+   size is tried.  Small is always possible: the budget's guard (budget.py) stops any size
+   in time.
+The estimate scales costs measured on the 2-core development machine (COSTS, from
+`python -m bench.scale`) by the cores available, sub-linearly, and assumes a GPU trains
+GPU_SPEEDUP times faster than those 2 cores: an assumption, unmeasured here (no GPU was lent).
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import AUTO, Config, SIZE_PRESETS, explicit_overrides, with_overrides
+
+LADDER = ("small", "medium", "paper")        # smallest first
+PAPER_MIN_RECORDS = 30_000
+MEDIUM_MIN_RECORDS = 4_000
+FIT_SHARE = 0.6                               # of the budget, for estimation error and the thresholds
+REFERENCE_CORES = 2
+CORE_SCALING = 0.75                           # speed grows as cores ** 0.75 (threads share memory bandwidth)
+GPU_SPEEDUP = 10.0                            # assumed, unmeasured: see the module docstring
+CACHE_MS_PER_RECORD = 50.0                    # reading, filtering, features on one core (25-52 ms measured)
+
+
+@dataclass(frozen=True)
+class SizeCost:
+    """Milliseconds per record on the 2-core reference machine (TensorFlow, CPU): one training
+    step's share and one validation prediction's."""
+    train_ms: float
+    predict_ms: float
+
+
+# Measured with `python -m bench.scale --sizes` (bench/results/scale.json), window-length records.
+COSTS: dict[str, SizeCost] = {"small": SizeCost(1.8, 0.6), "medium": SizeCost(3.0, 1.0),
+                              "paper": SizeCost(27.0, 9.0)}
+
+
+@dataclass(frozen=True)
+class Machine:
+    """What training can use: CPU cores (a fraction when a container quota says so) and GPUs."""
+    cores: float
+    gpus: int
+
+    def describe(self) -> str:
+        return f"{self.cores:g} CPU core(s)" + (f", {self.gpus} GPU(s)" if self.gpus else ", no GPU")
+
+
+def _cgroup_cores() -> float | None:
+    """The container's CPU quota (cgroup v2 cpu.max, else v1 cfs quota), None when unlimited."""
+    v2 = Path("/sys/fs/cgroup/cpu.max")
+    try:
+        if v2.is_file():
+            quota, period = v2.read_text().split()[:2]
+            return None if quota == "max" else int(quota) / int(period)
+        quota = int(Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us").read_text())
+        period = int(Path("/sys/fs/cgroup/cpu/cpu.cfs_period_us").read_text())
+        return None if quota <= 0 else quota / period
+    except (OSError, ValueError):
+        return None
+
+
+def available_cores() -> float:
+    """Cores this process may use: its CPU affinity, capped by a container quota (docker --cpus
+    sets a quota but leaves os.cpu_count() at the host's count)."""
+    cores = float(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    quota = _cgroup_cores()
+    return min(cores, quota) if quota else cores
+
+
+def gpu_count() -> int:
+    """GPUs the Keras backend sees."""
+    import keras
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+        return sum(1 for d in jax.devices() if d.platform == "gpu")
+    if backend == "tensorflow":
+        import tensorflow as tf
+        return len(tf.config.list_physical_devices("GPU"))
+    if backend == "torch":
+        import torch
+        return torch.cuda.device_count()
+    return 0
+
+
+def detect_machine() -> Machine:
+    return Machine(available_cores(), gpu_count())
+
+
+def speed_factor(machine: Machine) -> float:
+    """How many times faster than the 2-core reference this machine trains."""
+    if machine.gpus:
+        return GPU_SPEEDUP
+    return (max(machine.cores, 0.5) / REFERENCE_CORES) ** CORE_SCALING
+
+
+@dataclass(frozen=True)
+class Estimate:
+    caching_s: float
+    epoch_s: float
+    epochs: int
+
+    @property
+    def total_s(self) -> float:
+        return self.caching_s + self.epoch_s * self.epochs
+
+
+def estimate(size: str, records: int, machine: Machine, cfg: Config) -> Estimate:
+    """Training time of `size` on `records` records (an epoch crops one window per record, so a
+    record's length changes its caching cost only)."""
+    cost = COSTS[size]
+    epochs = SIZE_PRESETS[size]["train"]["epochs"]
+    validation = cfg.train.validation_fraction
+    epoch_ms = records * ((1 - validation) * cost.train_ms + validation * cost.predict_ms)
+    caching_s = records * CACHE_MS_PER_RECORD / 1e3 / max(machine.cores, 1.0)
+    return Estimate(caching_s, epoch_ms / 1e3 / speed_factor(machine), epochs)
+
+
+@dataclass(frozen=True)
+class Choice:
+    size: str
+    reason: str
+
+
+def _data_size(records: int) -> str:
+    if records >= PAPER_MIN_RECORDS:
+        return "paper"
+    return "medium" if records >= MEDIUM_MIN_RECORDS else "small"
+
+
+def choose(records: int, machine: Machine, budget_s: float, cfg: Config) -> Choice:
+    """The size for `records` training records on `machine` within `budget_s` (the rule above)."""
+    wanted = _data_size(records)
+    why = (f"{records:,} records: {wanted} is the largest size this much data supports "
+           f"(medium from {MEDIUM_MIN_RECORDS:,}, paper from {PAPER_MIN_RECORDS:,})")
+    for size in reversed(LADDER[: LADDER.index(wanted) + 1]):
+        need = estimate(size, records, machine, cfg).total_s
+        fits = need <= FIT_SHARE * budget_s
+        if fits or size == LADDER[0]:
+            if size != wanted:
+                why += f"; larger sizes do not fit {FIT_SHARE:.0%} of the {budget_s / 3600:g}-h budget"
+            return Choice(size, f"{why}; {size} needs about {_hours(need)} on {machine.describe()}"
+                                f"{'' if fits else ' (over the budget: its guard will stop training in time)'}")
+    raise AssertionError("unreachable: the smallest size is always chosen")
+
+
+def _hours(seconds: float) -> str:
+    return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{math.ceil(seconds / 60):d} min"
+
+
+def count_records(data_dir: str | Path) -> int:
+    """Header files in a Challenge folder: what the rule sizes for, before anything is read."""
+    from .records import find_records
+    return len(find_records(data_dir))
+
+
+def resolve(cfg: Config, records: int, machine: Machine | None = None) -> tuple[Config, Choice | None]:
+    """cfg with "auto" replaced by the chosen size's preset, the caller's own settings kept on top
+    (config.explicit_overrides); cfg unchanged (and no choice) when its size is named."""
+    if cfg.model.size != AUTO:
+        return cfg, None
+    machine = machine or detect_machine()
+    choice = choose(records, machine, cfg.train.time_budget_h * 3600, cfg)
+    sized = with_overrides(Config(), {"model": {"size": choice.size}})
+    return with_overrides(sized, explicit_overrides(cfg)), choice

@@ -1,0 +1,95 @@
+"""The size ladder: every named size is a complete configuration that builds its network, "auto"
+follows the data, the machine and the budget (simulated machines), and the caller's own settings
+survive the resolution."""
+import json
+
+import pytest
+
+from ecgcinc import sizes
+from ecgcinc.config import PAPER_CONFIG, SIZE_PRESETS, Config, config_from_dict, with_overrides
+from ecgcinc.models import build_model, forward_flops, inference_model
+from ecgcinc.preprocess import meta_size
+from ecgcinc.sizes import Machine
+
+LAPTOP, ORGANISERS_CPU, ORGANISERS_GPU = Machine(2, 0), Machine(10, 0), Machine(10, 1)
+HOURS = 3600.0
+
+
+def test_every_size_sets_the_same_keys_and_paper_is_the_papers_configuration():
+    keys = {part: set(values) for part, values in SIZE_PRESETS["paper"].items()}
+    for preset in SIZE_PRESETS.values():
+        assert {part: set(values) for part, values in preset.items()} == keys
+    paper = config_from_dict({"model": {"size": "paper"}})
+    for part, values in json.loads(PAPER_CONFIG.read_text()).items():
+        for key, value in values.items():
+            assert getattr(getattr(paper, part), key) == (tuple(value) if isinstance(value, list) and key == "band_hz"
+                                                          else value), (part, key)
+    small = config_from_dict({"model": {"size": "small"}})
+    assert small.to_dict() == {**Config().to_dict(), "model": {**Config().to_dict()["model"], "size": "small"}}
+
+
+def test_keys_beside_a_size_win_over_its_preset_and_a_new_size_replaces_the_old():
+    cfg = config_from_dict({"model": {"size": "paper", "dropout": 0.3}, "train": {"epochs": 3}})
+    assert cfg.model.dropout == 0.3 and cfg.train.epochs == 3 and cfg.preprocess.fs == 250
+    back = with_overrides(cfg, {"model": {"size": "small"}})
+    assert back.preprocess.fs == 100 and back.model.filters == Config().model.filters
+    with pytest.raises(ValueError, match="model.size 'huge'"):
+        config_from_dict({"model": {"size": "huge"}})
+
+
+@pytest.mark.parametrize("size", ["small", "medium", "paper"])
+def test_every_size_builds_its_network(size):
+    cfg = config_from_dict({"model": {"size": size}})
+    network = inference_model(build_model(cfg.model, cfg.preprocess.window, 26, meta_size(True), 0))
+    assert network.inputs[0].shape[1] == cfg.preprocess.window
+    assert forward_flops(network) > 0
+
+
+def test_larger_sizes_cost_more():
+    flops = []
+    for size in sizes.LADDER:
+        cfg = config_from_dict({"model": {"size": size}})
+        flops.append(forward_flops(inference_model(build_model(cfg.model, cfg.preprocess.window, 26, meta_size(True)))))
+        assert sizes.COSTS[size].train_ms > sizes.COSTS[size].predict_ms
+    assert flops == sorted(flops) and [sizes.COSTS[s].train_ms for s in sizes.LADDER] == sorted(
+        sizes.COSTS[s].train_ms for s in sizes.LADDER)
+
+
+@pytest.mark.parametrize("records, machine, hours, expected", [
+    (2_000, LAPTOP, 40, "small"),                   # a developer's folder: the data decides
+    (2_000, ORGANISERS_GPU, 40, "small"),           # a GPU does not make little data support more
+    (sizes.MEDIUM_MIN_RECORDS, LAPTOP, 40, "medium"),
+    (88_000, ORGANISERS_CPU, 40, "paper"),          # the Challenge corpus on the 2021 CPU machine
+    (88_000, ORGANISERS_GPU, 40, "paper"),
+    (88_000, Machine(1, 0), 2, "small"),            # neither paper nor medium fits 2 h on one core
+    (88_000, ORGANISERS_CPU, 4, "medium"),          # paper does not fit 4 h on 10 cores, medium does
+    (88_000, ORGANISERS_GPU, 4, "paper"),           # ... but on a GPU 4 h are enough
+])
+def test_auto_follows_the_data_the_machine_and_the_budget(records, machine, hours, expected):
+    choice = sizes.choose(records, machine, hours * HOURS, Config())
+    assert choice.size == expected, choice.reason
+    assert f"{records:,} records" in choice.reason and machine.describe() in choice.reason
+    if expected != sizes._data_size(records):
+        assert "do not fit" in choice.reason
+
+
+def test_resolve_keeps_the_callers_settings_and_leaves_named_sizes_alone():
+    cfg = config_from_dict({"train": {"epochs": 3, "time_budget_h": 40}, "model": {"dropout": 0.25}})
+    resolved, choice = sizes.resolve(cfg, 88_000, ORGANISERS_CPU)
+    assert choice.size == resolved.model.size == "paper"
+    assert resolved.preprocess.fs == 250 and resolved.train.epochs == 3 and resolved.model.dropout == 0.25
+    named = config_from_dict({"model": {"size": "medium"}})
+    assert sizes.resolve(named, 88_000, ORGANISERS_CPU) == (named, None)
+
+
+def test_a_container_quota_caps_the_cores(monkeypatch):
+    monkeypatch.setattr(sizes, "_cgroup_cores", lambda: 1.5)
+    assert sizes.available_cores() == 1.5
+    monkeypatch.setattr(sizes, "_cgroup_cores", lambda: None)
+    assert sizes.available_cores() >= 1
+
+
+def test_the_estimate_grows_with_records_and_shrinks_with_cores():
+    small, large = (sizes.estimate("paper", n, LAPTOP, Config()).total_s for n in (1_000, 10_000))
+    assert large == pytest.approx(10 * small)
+    assert sizes.estimate("paper", 10_000, ORGANISERS_CPU, Config()).total_s < large
