@@ -20,7 +20,10 @@ from .classes import ClassSet
 from .config import Config
 from .data import Examples
 from .losses import domain_annotation_mask
-from .preprocess import N_DEMOGRAPHICS
+from .features import record_features
+from .predict import decided_outputs, harness_record, lead_mask, restricted, write_folder
+from .preprocess import N_DEMOGRAPHICS, preprocess_record
+from .records import find_records
 
 if TYPE_CHECKING:
     from .train import Decision
@@ -29,11 +32,12 @@ MAX_ITER = 200
 LEARNING_RATE = 0.08
 
 
-def design_matrix(examples: Examples) -> np.ndarray:
-    """Features and demographics (age/100, age missing, male, female, sex missing)."""
-    demographics = examples.meta[:, :N_DEMOGRAPHICS].astype(np.float64)
+def design_matrix(meta: np.ndarray, features: np.ndarray) -> np.ndarray:
+    """Features and demographics (age/100, age missing, male, female, sex missing) of records'
+    meta vectors (N, N_META) and classic features (N, N_FEATURES)."""
+    demographics = meta[:, :N_DEMOGRAPHICS].astype(np.float64)
     demographics[demographics[:, 1] > 0, 0] = np.nan
-    return np.concatenate([examples.features.astype(np.float64), demographics], axis=1)
+    return np.concatenate([features.astype(np.float64), demographics], axis=1)
 
 
 @dataclass
@@ -44,7 +48,9 @@ class FeatureModel:
     prevalence: np.ndarray
 
     def probabilities(self, examples: Examples) -> np.ndarray:
-        x = design_matrix(examples)
+        return self.probabilities_of(design_matrix(examples.meta, examples.features))
+
+    def probabilities_of(self, x: np.ndarray) -> np.ndarray:
         out = np.tile(self.prevalence, (len(x), 1))
         for k, classifier in enumerate(self.classifiers):
             if classifier is not None:
@@ -55,7 +61,7 @@ class FeatureModel:
 def fit_feature_model(training: Examples, seed: int = 0) -> FeatureModel:
     """Gradient boosting per class, sample-weighted by the domain mask Md."""
     from sklearn.ensemble import HistGradientBoostingClassifier
-    x = design_matrix(training)
+    x = design_matrix(training.meta, training.features)
     mask = domain_annotation_mask(training.labels, training.domains)
     classifiers = []
     for k in range(training.labels.shape[1]):
@@ -85,23 +91,38 @@ def fit_baseline(training: Examples, validation: Examples, classes: ClassSet, cf
     return FittedBaseline(model, fit_decision(held_out, validation.labels, training.labels, classes, cfg), held_out)
 
 
+@dataclass
+class FeaturePredictor:
+    """The fitted feature model behind run_model's contract, for one lead set: a record is read,
+    repaired, restricted to the lead set and measured exactly as the network's Predictor does."""
+    fitted: FittedBaseline
+    classes: ClassSet
+    cfg: Config
+    allowed: np.ndarray
+
+    def run(self, header_text: str, recording: np.ndarray) -> tuple[list[str], list[int], list[float]]:
+        record = restricted(harness_record(header_text, recording), self.allowed)
+        _, meta = preprocess_record(record, self.cfg.preprocess)
+        x = design_matrix(meta[None], record_features(record)[None])
+        probabilities = self.fitted.decision.calibration.apply(self.fitted.model.probabilities_of(x))[0]
+        return decided_outputs(probabilities, self.fitted.decision.thresholds, self.classes, self.cfg)
+
+
 def run_baseline(train_dir: str | Path, test_dir: str | Path, out_dir: str | Path, cfg: Config) -> int:
-    """Train on train_dir, write Challenge output files for every labelled record of test_dir;
-    returns the number of records written.  Score them with evaluate_model.py."""
+    """Train on train_dir's labelled records, then write a Challenge output file for every record
+    of test_dir, labelled or not, through the driver's own loop (predict.write_folder): named
+    by the header file, a best guess with a warning for repairable records, the empty output
+    with an error line for unreadable ones.  Returns the number of files written; score them
+    with evaluate_model.py."""
     from .classes import load_classes
     from .data import load_examples, stratified_split
-    from .outputs import PROBABILITY_DECIMALS, write_outputs
-    from .thresholds import decide
     classes = load_classes()
     examples = load_examples(train_dir, classes, cfg)
     train_idx, val_idx = stratified_split(examples.labels, cfg.train.validation_fraction, cfg.train.seed)
     fitted = fit_baseline(examples.subset(train_idx), examples.subset(val_idx), classes, cfg)
-    test = load_examples(test_dir, classes, cfg)
-    probabilities = fitted.decision.calibration.apply(fitted.model.probabilities(test))
-    binary = decide(probabilities, fitted.decision.thresholds, classes, cfg.thresholds)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    for name, row, p in zip(test.names, binary, probabilities):
-        write_outputs(out / f"{name}.csv", name, classes.names, [int(b) for b in row],
-                      [round(float(v), PROBABILITY_DECIMALS) for v in p])
-    return len(test)
+    predictors: dict[tuple[str, ...], FeaturePredictor] = {}
+
+    def scorer(leads: tuple[str, ...]) -> FeaturePredictor:
+        return predictors.setdefault(leads, FeaturePredictor(fitted, classes, cfg, lead_mask(leads)))
+    write_folder(test_dir, out_dir, scorer, FeaturePredictor.run, verbose=0)
+    return len(find_records(test_dir))

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-import keras
+from .framework import keras
 
 SAVE_ALLOWANCE_S = 20.0          # writing model.keras and the JSON files; seconds even for the paper size
 PREDICT_PER_TRAIN = 1 / 3        # a prediction's share of a training step's time, until one is measured

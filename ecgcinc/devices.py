@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 from typing import ContextManager
 
-import keras
+from .framework import keras
 
 
 def device_count(setting: int | str) -> int:

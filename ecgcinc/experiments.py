@@ -38,7 +38,6 @@ import numpy as np
 
 from . import metrics
 from . import thresholds as th
-from .baseline import fit_baseline
 from .calibration import fit_platt
 from .classes import ClassSet, load_classes
 from .config import AugmentConfig, Config, load_config, with_overrides
@@ -47,8 +46,7 @@ from .evidence import Comparison, PairedUnit, paired_bootstrap
 from .executors import Executor
 from .outputs import atomic_write, atomic_write_text
 from .thresholds import decide
-from . import model_folder, sizes
-from .train import fit, fit_ensemble, held_out_probabilities
+from . import sizes
 
 QUICK_RECORDS = 600
 QUICK_TRAIN = {"epochs": 8, "patience": 8}
@@ -177,6 +175,10 @@ def _train_arm(cfg: Config, rest: Examples, test: Examples, classes: ClassSet, a
                model_dir: Path) -> dict[str, np.ndarray]:
     """Fit one arm on `rest` and predict `test`: raw and decided probabilities, the binary
     outputs, and the held-out (validation or out-of-fold) predictions the decision used."""
+    # Keras and scikit-learn load here, when a unit trains, not when the command line starts
+    from . import model_folder
+    from .baseline import fit_baseline
+    from .train import fit, fit_ensemble, held_out_probabilities
     if arm == BASELINE or cfg.train.ensemble_folds <= 1:
         inner, validation = stratified_split(rest.labels, cfg.train.validation_fraction, cfg.train.seed)
         training, validation = rest.subset(inner), rest.subset(validation)

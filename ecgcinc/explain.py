@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import keras
+from .framework import keras
 import numpy as np
 
 from .models import attention_model

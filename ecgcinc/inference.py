@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-import keras
+from .framework import keras
 import numpy as np
 
 from . import metrics

@@ -11,7 +11,7 @@ labels, a layout every Keras backend accepts.
 """
 from __future__ import annotations
 
-import keras
+from .framework import keras
 import numpy as np
 from keras import ops
 

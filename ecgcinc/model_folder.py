@@ -19,7 +19,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import keras
+from .framework import keras
 import numpy as np
 
 from . import models  # importing models also registers the custom layers for loading
@@ -47,14 +47,27 @@ class Decision:
     thresholds: np.ndarray
 
 
+class ModelFolderError(OSError):
+    """The model folder exists but cannot be read or loaded: one error for the whole run, before
+    any record is read, rather than one per record."""
+
+
 def check(model_dir: str | Path) -> Path:
-    """The folder, resolved, if it holds a trained model; otherwise one clear error."""
+    """The folder, resolved, if it holds a trained model this process can read; otherwise one
+    clear error."""
     model_dir = Path(model_dir).resolve()
     if not model_dir.is_dir():
         raise FileNotFoundError(f"model folder {model_dir} does not exist")
     missing = [name for name in REQUIRED if not (model_dir / name).is_file()]
     if missing:
         raise FileNotFoundError(f"model folder {model_dir} lacks {', '.join(missing)}; train a model first")
+    for name in REQUIRED:
+        try:
+            with open(model_dir / name, "rb"):
+                pass
+        except OSError as error:
+            raise ModelFolderError(f"model folder {model_dir}: cannot read {name} ({error.strerror or error}); "
+                                   "is it readable by this user?") from error
     return model_dir
 
 

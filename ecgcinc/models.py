@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-import keras
+from .framework import keras
 import numpy as np
 from keras import layers, ops
 

@@ -30,15 +30,29 @@ def format_outputs(record: str, classes: Sequence[str], labels: Sequence[object]
     return "\n".join(rows) + "\n"
 
 
+def _umask() -> int:
+    """The process's umask (read by setting it and restoring it at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+# Files are created readable by others as the official harness creates them (0644 under the usual
+# umask): a model trained as root in a container is then used by another user, and organisers'
+# runners read the outputs.  mkstemp alone would leave them 0600.
+FILE_MODE = 0o666 & ~_umask()
+
+
 def atomic_save(path: str | Path, save: Callable[[str], object]) -> None:
     """Call save(temporary_path) beside path and rename the result to path, so a crash never
     leaves half a file in place of a good one.  The temporary name keeps path's suffix, for
-    writers that check it (Keras insists on .keras)."""
+    writers that check it (Keras insists on .keras); the file gets FILE_MODE."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix or ".tmp")
     os.close(fd)
     try:
         save(tmp)
+        os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

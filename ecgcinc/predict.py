@@ -14,9 +14,9 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
-import keras
+from .framework import keras
 import numpy as np
 
 from . import model_folder
@@ -34,6 +34,37 @@ from .thresholds import decide
 READ_AHEAD = 4  # records read by the background thread ahead of the model
 
 
+def lead_mask(leads: Sequence[str] | None) -> np.ndarray:
+    """(12,) bool: the standard slots of a lead set (all twelve for None)."""
+    slots = [lead_slot(lead) for lead in leads] if leads else list(range(12))
+    allowed = np.zeros(12, dtype=bool)
+    allowed[[s for s in slots if s is not None]] = True
+    return allowed
+
+
+def restricted(record: Record, allowed: np.ndarray) -> Record:
+    """The record with the leads outside `allowed` absent (zeros, masked), as training saw
+    records of a reduced lead set."""
+    mask = record.mask & allowed
+    return Record(record.header, np.where(mask[:, None], record.signal, 0.0), mask, record.defects)
+
+
+def harness_record(header_text: str, recording: np.ndarray) -> Record:
+    """run_model's arguments (header text, raw `val` array) as a Record; a record with repaired
+    defects (flat, clipped or NaN leads; no usable lead at all) gets one warning line naming it."""
+    record = make_record(parse_header(header_text), recording)
+    if record.defects:
+        print(f"WARNING {record.name}: {'; '.join(record.defects)}", file=sys.stderr, flush=True)
+    return record
+
+
+def decided_outputs(probabilities: np.ndarray, thresholds: np.ndarray, classes: ClassSet,
+                    cfg: Config) -> tuple[list[str], list[int], list[float]]:
+    """Class names, 0/1 labels and rounded probabilities of one record (Challenge order)."""
+    binary = decide(probabilities[None], thresholds, classes, cfg.thresholds)[0]
+    return (classes.names, [int(b) for b in binary], [round(float(p), PROBABILITY_DECIMALS) for p in probabilities])
+
+
 class Predictor:
     """A trained model folder, ready to score records of one lead set."""
 
@@ -46,18 +77,15 @@ class Predictor:
         self.classes = classes
         self.thresholds = thresholds
         self.calibration = calibration or Calibration.identity(len(classes))
-        slots = [lead_slot(lead) for lead in leads] if leads else list(range(12))
-        self.allowed = np.zeros(12, dtype=bool)
-        self.allowed[[s for s in slots if s is not None]] = True
+        self.allowed = lead_mask(leads)
 
     def inputs(self, record: Record) -> tuple[np.ndarray, np.ndarray]:
         """(preprocessed signal (n', 12), network meta input) of a record, leads outside the
         predictor's lead set counted as absent, exactly as training saw such records."""
-        mask = record.mask & self.allowed
-        restricted = Record(record.header, np.where(mask[:, None], record.signal, 0.0), mask, record.defects)
-        x, meta = preprocess_record(restricted, self.cfg.preprocess)
+        record = restricted(record, self.allowed)
+        x, meta = preprocess_record(record, self.cfg.preprocess)
         wide = self.cfg.model.wide_features
-        features = record_features(restricted)[None] if wide else None
+        features = record_features(record)[None] if wide else None
         return x, network_meta(meta[None], features, wide)[0]
 
     def probabilities(self, records: Sequence[Record]) -> np.ndarray:
@@ -68,19 +96,11 @@ class Predictor:
 
     def outputs(self, record: Record) -> tuple[list[str], list[int], list[float]]:
         """Class names, 0/1 labels and probabilities for one record (Challenge order)."""
-        probabilities = self.probabilities([record])[0]
-        binary = decide(probabilities[None], self.thresholds, self.classes, self.cfg.thresholds)[0]
-        return (self.classes.names, [int(b) for b in binary],
-                [round(float(p), PROBABILITY_DECIMALS) for p in probabilities])
+        return decided_outputs(self.probabilities([record])[0], self.thresholds, self.classes, self.cfg)
 
     def run(self, header_text: str, recording: np.ndarray) -> tuple[list[str], list[int], list[float]]:
-        """run_model's contract: the header text and the raw `val` array of one record.  A record
-        with repaired defects (flat, clipped or NaN leads; no usable lead at all) is scored
-        from what is left, with one warning line naming it."""
-        record = make_record(parse_header(header_text), recording)
-        if record.defects:
-            print(f"WARNING {record.name}: {'; '.join(record.defects)}", file=sys.stderr, flush=True)
-        return self.outputs(record)
+        """run_model's contract: the header text and the raw `val` array of one record."""
+        return self.outputs(harness_record(header_text, recording))
 
 
 def load_predictor(model_dir: str | Path, leads: Sequence[str] | None = None) -> Predictor:
@@ -140,28 +160,48 @@ def predict_folder(model_dir: str | Path, data_dir: str | Path, out_dir: str | P
                    load_model=None, run_model=None, timings: list[float] | None = None) -> int:
     """Write `<record>.csv` for every header in data_dir; returns the number of failed records.
 
-    A record that cannot be read or scored is reported on stderr as one line naming it and
-    gets the official harness's empty output, so every record has a file and the run goes on.
-    load_model/run_model default to this module's; driver.py passes team_code's.  `timings`,
-    when given, receives each record's seconds from its turn to its written output file.
+    The model folder is checked and loaded before any record is read: a folder that cannot be
+    read or loaded is one ModelFolderError for the run.  load_model/run_model default to this
+    module's; driver.py passes team_code's.  See write_folder for the records.
     """
     model_folder.check(model_dir)  # before any record is read or any output written
-    headers = find_records(data_dir)
     load_model = load_model or load_predictor
-    run_model = run_model or Predictor.run
+    try:  # the network is loaded once, for every lead set: a folder that cannot load fails the run here
+        first = load_model(model_dir, TWELVE_LEADS)
+    except Exception as error:
+        raise model_folder.ModelFolderError(f"model folder {Path(model_dir).resolve()} cannot be loaded: "
+                                            f"{error}") from error
+    scorers = {TWELVE_LEADS: first}
+
+    def scorer(leads: tuple[str, ...]) -> object:
+        if leads not in scorers:
+            scorers[leads] = load_model(model_dir, leads)
+        return scorers[leads]
+    return write_folder(data_dir, out_dir, scorer, run_model or Predictor.run, verbose, timings)
+
+
+def write_folder(data_dir: str | Path, out_dir: str | Path, scorer: Callable[[tuple[str, ...]], object],
+                 run: Callable[[object, str, np.ndarray], tuple], verbose: int = 1,
+                 timings: list[float] | None = None) -> int:
+    """`<record>.csv` (named by the header file) for every header in data_dir, from
+    run(scorer(record's leads), header text, recording); returns the number of failed records.
+
+    The network's driver and the feature baseline write their outputs through this one loop.
+    A record that cannot be read or scored is reported on stderr as one line naming it and
+    gets the official harness's empty output, so every record has a file and the run goes on.
+    `timings`, when given, receives each record's seconds from its turn to its written file.
+    """
+    headers = find_records(data_dir)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    predictors: dict[tuple[str, ...], object] = {}
     failures = 0
     for i, (path, read) in enumerate(_read_ahead(headers, READ_AHEAD), 1):
         started = time.perf_counter()
         try:
             if read.error:
                 raise read.error
-            leads = sort_leads(read.header.leads)
-            if leads not in predictors:
-                predictors[leads] = load_model(model_dir, leads)
-            classes, labels, probabilities = run_model(predictors[leads], read.header_text, read.recording)
+            classes, labels, probabilities = run(scorer(sort_leads(read.header.leads)), read.header_text,
+                                                 read.recording)
         except (RecordError, OSError, ValueError) as error:
             message = str(error) if isinstance(error, RecordError) else f"{path.stem}: {error}"
             print(f"ERROR {message}", file=sys.stderr, flush=True)

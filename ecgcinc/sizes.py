@@ -86,7 +86,7 @@ def available_cores() -> float:
 
 def gpu_count() -> int:
     """GPUs the Keras backend sees."""
-    import keras
+    from .framework import keras
     backend = keras.backend.backend()
     if backend == "jax":
         import jax

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import keras
+from .framework import keras
 import numpy as np
 
 from . import metrics, model_folder, sizes

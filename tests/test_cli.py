@@ -37,6 +37,20 @@ def test_bad_folders_are_one_line_and_exit_status_2(command, expected, sample_di
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())  # no record was read
 
 
-def test_framework_start_up_lines_are_silenced(sample_dir, tmp_path):
-    run = _run("-m", "ecgcinc", "leads", str(sample_dir), str(tmp_path / "two"), "--leads", "I", "II")
+def test_framework_start_up_lines_are_silenced():
+    run = _run("-c", "import ecgcinc.models")  # the first module that loads Keras
     assert run.returncode == 0 and run.stderr == "", run.stderr
+
+
+def test_commands_that_need_no_network_import_no_framework():
+    """The evaluator, the command line's parser, the generators and the reader start without Keras
+    (bench/startup.py measures how fast)."""
+    modules = "evaluate_model, ecgcinc.__main__, ecgcinc.synth, ecgcinc.challenge_corpus, ecgcinc.records"
+    run = _run("-c", f"import sys, {modules}; print(sorted(m for m in ('keras', 'tensorflow', 'jax', 'torch', "
+                     f"'sklearn', 'neurokit2') if m in sys.modules))")
+    assert run.returncode == 0 and run.stdout.strip() == "[]", run.stdout + run.stderr
+
+
+def test_the_parsers_experiment_names_are_the_experiments():
+    from ecgcinc import __main__ as cli, experiments
+    assert set(cli.EXPERIMENT_NAMES) == set(experiments.EXPERIMENTS)

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from ecgcinc import experiments
+from ecgcinc import baseline, experiments, train
 from ecgcinc.data import stratified_folds
 from ecgcinc.experiments import BASELINE, DOMAIN_VARIANTS, run_experiment
 
@@ -38,8 +38,8 @@ def test_cv_with_seeds_compares_with_the_baseline_and_resumes(synthetic_train, s
 
     def no_training(*args, **kwargs):
         raise AssertionError("a finished unit was trained again")
-    monkeypatch.setattr(experiments, "fit", no_training)
-    monkeypatch.setattr(experiments, "fit_baseline", no_training)
+    monkeypatch.setattr(train, "fit", no_training)  # _train_arm imports them when a unit trains
+    monkeypatch.setattr(baseline, "fit_baseline", no_training)
     first = (study_dir / "cv.md").read_text()
     run_experiment("cv", synthetic_train, study_dir, quick=True, folds=2, overrides=TOY, max_records=80,
                    verbose=0, seeds=2)
@@ -52,7 +52,7 @@ def test_cv_with_seeds_compares_with_the_baseline_and_resumes(synthetic_train, s
 def test_thresholds_reuse_the_cv_units_and_report_calibration(synthetic_train, study_dir, monkeypatch):
     run_experiment("cv", synthetic_train, study_dir, quick=True, folds=2, overrides=TOY, max_records=80, verbose=0,
                    seeds=2)
-    monkeypatch.setattr(experiments, "fit", lambda *a, **k: pytest.fail("thresholds retrained a cv unit"))
+    monkeypatch.setattr(train, "fit", lambda *a, **k: pytest.fail("thresholds retrained a cv unit"))
     run_experiment("thresholds", synthetic_train, study_dir, quick=True, folds=2, overrides=TOY, max_records=80,
                    verbose=0, seeds=2)
     methods = [r["arm"] for r in _rows(study_dir / "thresholds.csv")]
