@@ -72,8 +72,11 @@ def child_train(data: Path, model: Path, size: str) -> dict:
     libraries_mib = status_kib("RssFile") / 1024   # shared libraries mapped before any record is touched
     started = time.perf_counter()
     history = train(data, model, sized(size), verbose=0)
+    records = history["train_records"] + history["validation_records"]
+    epoch_s = history["epochs"][0]["seconds"]
     return {"size": size, "train_records": history["train_records"],
-            "validation_records": history["validation_records"], "epoch_s": history["epochs"][0]["seconds"],
+            "validation_records": history["validation_records"], "epoch_s": epoch_s,
+            "epoch_ms_per_record": 1e3 * epoch_s / records,
             "path_s": time.perf_counter() - started, "rss_file_libraries_mib": libraries_mib, **memory()}
 
 

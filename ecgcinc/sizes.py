@@ -16,7 +16,7 @@ The rule (`choose`), in order:
    configured epochs) needs at most FIT_SHARE of the budget; otherwise the next smaller
    size is tried.  Small is always possible: the budget's guard (budget.py) stops any size
    in time.
-The estimate scales costs measured on the 2-core development machine (COSTS, from
+The estimate scales costs measured on the 2-core development machine (EPOCH_MS_PER_RECORD, from
 `python -m bench.scale`) by the cores available, sub-linearly, and assumes a GPU trains
 GPU_SPEEDUP times faster than those 2 cores: an assumption, unmeasured here (no GPU was lent).
 """
@@ -39,17 +39,10 @@ GPU_SPEEDUP = 10.0                            # assumed, unmeasured: see the mod
 CACHE_MS_PER_RECORD = 50.0                    # reading, filtering, features on one core (25-52 ms measured)
 
 
-@dataclass(frozen=True)
-class SizeCost:
-    """Milliseconds per record on the 2-core reference machine (TensorFlow, CPU): one training
-    step's share and one validation prediction's."""
-    train_ms: float
-    predict_ms: float
-
-
-# Measured with `python -m bench.scale --sizes` (bench/results/scale.json), window-length records.
-COSTS: dict[str, SizeCost] = {"small": SizeCost(1.8, 0.6), "medium": SizeCost(3.0, 1.0),
-                              "paper": SizeCost(27.0, 9.0)}
+# Milliseconds of one epoch per record of the folder (training the training split, scoring the
+# validation split) on the 2-core reference machine, TensorFlow on CPU: `python -m bench.scale`
+# (bench/results/scale.json, "epoch_ms_per_record"; tests/test_sizes.py keeps the two in step).
+EPOCH_MS_PER_RECORD: dict[str, float] = {"small": 1.6, "medium": 2.7, "paper": 24.0}
 
 
 @dataclass(frozen=True)
@@ -122,13 +115,11 @@ class Estimate:
         return self.caching_s + self.epoch_s * self.epochs
 
 
-def estimate(size: str, records: int, machine: Machine, cfg: Config) -> Estimate:
+def estimate(size: str, records: int, machine: Machine) -> Estimate:
     """Training time of `size` on `records` records (an epoch crops one window per record, so a
     record's length changes its caching cost only)."""
-    cost = COSTS[size]
     epochs = SIZE_PRESETS[size]["train"]["epochs"]
-    validation = cfg.train.validation_fraction
-    epoch_ms = records * ((1 - validation) * cost.train_ms + validation * cost.predict_ms)
+    epoch_ms = records * EPOCH_MS_PER_RECORD[size]
     caching_s = records * CACHE_MS_PER_RECORD / 1e3 / max(machine.cores, 1.0)
     return Estimate(caching_s, epoch_ms / 1e3 / speed_factor(machine), epochs)
 
@@ -145,13 +136,13 @@ def _data_size(records: int) -> str:
     return "medium" if records >= MEDIUM_MIN_RECORDS else "small"
 
 
-def choose(records: int, machine: Machine, budget_s: float, cfg: Config) -> Choice:
+def choose(records: int, machine: Machine, budget_s: float) -> Choice:
     """The size for `records` training records on `machine` within `budget_s` (the rule above)."""
     wanted = _data_size(records)
     why = (f"{records:,} records: {wanted} is the largest size this much data supports "
            f"(medium from {MEDIUM_MIN_RECORDS:,}, paper from {PAPER_MIN_RECORDS:,})")
     for size in reversed(LADDER[: LADDER.index(wanted) + 1]):
-        need = estimate(size, records, machine, cfg).total_s
+        need = estimate(size, records, machine).total_s
         fits = need <= FIT_SHARE * budget_s
         if fits or size == LADDER[0]:
             if size != wanted:
@@ -177,6 +168,6 @@ def resolve(cfg: Config, records: int, machine: Machine | None = None) -> tuple[
     if cfg.model.size != AUTO:
         return cfg, None
     machine = machine or detect_machine()
-    choice = choose(records, machine, cfg.train.time_budget_h * 3600, cfg)
+    choice = choose(records, machine, cfg.train.time_budget_h * 3600)
     sized = with_overrides(Config(), {"model": {"size": choice.size}})
     return with_overrides(sized, explicit_overrides(cfg)), choice

@@ -40,3 +40,12 @@ def test_scale_benchmark_measures_the_training_path_on_a_challenge_shaped_corpus
     assert row["run"]["epoch_s"] > 0 and row["run"]["peak_rss_mib"] > 0
     assert row["full"]["extrapolated"] and row["full"]["records"] == 88_253
     assert json.loads((tmp_path / "scale.json").read_text())["sizes"][0]["size"] == "small"
+
+
+def test_startup_benchmark_times_every_command(tmp_path, capsys):
+    from bench import startup
+    result = startup.main(["--repeats", "1", "--out", str(tmp_path / "startup.json")])
+    names = [row["command"] for row in result["table"]]
+    assert names[0] == "evaluate_model.py (this project)" and len(names) == 4
+    assert all(row["median_s"] > 0 and row["vs_official"] is None for row in result["table"])
+    assert "evaluate_model.py (this project)" in capsys.readouterr().out

@@ -50,9 +50,8 @@ def test_larger_sizes_cost_more():
     for size in sizes.LADDER:
         cfg = config_from_dict({"model": {"size": size}})
         flops.append(forward_flops(inference_model(build_model(cfg.model, cfg.preprocess.window, 26, meta_size(True)))))
-        assert sizes.COSTS[size].train_ms > sizes.COSTS[size].predict_ms
-    assert flops == sorted(flops) and [sizes.COSTS[s].train_ms for s in sizes.LADDER] == sorted(
-        sizes.COSTS[s].train_ms for s in sizes.LADDER)
+    costs = [sizes.EPOCH_MS_PER_RECORD[s] for s in sizes.LADDER]
+    assert flops == sorted(flops) and costs == sorted(costs)
 
 
 @pytest.mark.parametrize("records, machine, hours, expected", [
@@ -66,7 +65,7 @@ def test_larger_sizes_cost_more():
     (88_000, ORGANISERS_GPU, 4, "paper"),           # ... but on a GPU 4 h are enough
 ])
 def test_auto_follows_the_data_the_machine_and_the_budget(records, machine, hours, expected):
-    choice = sizes.choose(records, machine, hours * HOURS, Config())
+    choice = sizes.choose(records, machine, hours * HOURS)
     assert choice.size == expected, choice.reason
     assert f"{records:,} records" in choice.reason and machine.describe() in choice.reason
     if expected != sizes._data_size(records):
@@ -90,6 +89,36 @@ def test_a_container_quota_caps_the_cores(monkeypatch):
 
 
 def test_the_estimate_grows_with_records_and_shrinks_with_cores():
-    small, large = (sizes.estimate("paper", n, LAPTOP, Config()).total_s for n in (1_000, 10_000))
+    small, large = (sizes.estimate("paper", n, LAPTOP).total_s for n in (1_000, 10_000))
     assert large == pytest.approx(10 * small)
-    assert sizes.estimate("paper", 10_000, ORGANISERS_CPU, Config()).total_s < large
+    assert sizes.estimate("paper", 10_000, ORGANISERS_CPU).total_s < large
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("size", ["medium", "paper"])
+def test_every_size_trains_saves_and_serves_the_harness(size, synthetic_train, tmp_path):
+    """One short epoch of each larger size through train(): the model folder records the size,
+    and run_model answers for a 12-lead and a 2-lead record (small is the session's trained model)."""
+    from ecgcinc.predict import load_predictor
+    from ecgcinc.records import find_records, load_mat
+    from ecgcinc.train import train
+    cfg = config_from_dict({"model": {"size": size}, "train": {"epochs": 1, "min_epochs": 1, "max_records": 64}})
+    train(synthetic_train, tmp_path / "model", cfg, verbose=0)
+    saved = json.loads((tmp_path / "model" / "config.json").read_text())
+    assert saved["model"]["size"] == size and saved["preprocess"]["fs"] == cfg.preprocess.fs
+    header = find_records(synthetic_train)[0]
+    recording = load_mat(header.with_suffix(".mat"), header.stem)
+    for leads in (None, ("I", "II")):
+        classes, labels, probabilities = load_predictor(tmp_path / "model", leads).run(header.read_text(), recording)
+        assert len(classes) == len(labels) == len(probabilities) == 26
+
+
+@pytest.mark.slow
+def test_training_prints_and_saves_the_auto_choice(synthetic_train, small_config, tmp_path, capsys):
+    from ecgcinc.train import train
+    history = train(synthetic_train, tmp_path / "model", small_config(train={"epochs": 1, "min_epochs": 1}), verbose=1)
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith("size small: 320 records: small is the largest size")
+    saved = json.loads((tmp_path / "model" / "history.json").read_text())
+    assert saved["size"] == history["size"] and saved["size"]["size"] == "small"
+    assert json.loads((tmp_path / "model" / "config.json").read_text())["model"]["size"] == "small"
