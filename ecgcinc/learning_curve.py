@@ -87,6 +87,8 @@ def plot(points: list[dict[str, Any]], path: Path) -> None:
         axis.errorbar(n, [p["arms"][arm]["mean"] for p in points], yerr=[p["arms"][arm]["sd"] for p in points],
                       marker="o", capsize=3, label=arm)
     axis.set_xscale("log")
+    axis.set_xticks([p["records"] for p in points], [f"{p['records']:,}" for p in points])
+    axis.minorticks_off()
     axis.set_xlabel("training records")
     axis.set_ylabel("challenge metric on unseen records")
     axis.legend()

@@ -328,7 +328,8 @@ def train(data_dir: str | Path, model_dir: str | Path, cfg: Config | None = None
     cfg = cfg or load_config()
     budget = TimeBudget(cfg.train.time_budget_h * 3600.0, started)
     Path(model_dir).mkdir(parents=True, exist_ok=True)  # a path that cannot hold it fails now, not after training
-    cfg, choice = sizes.resolve(cfg, sizes.count_records(data_dir))
+    records = sizes.count_records(data_dir)
+    cfg, choice = sizes.resolve(cfg, min(records, cfg.train.max_records or records))
     if verbose:
         print(f"size {cfg.model.size}: " + (choice.reason if choice else "named in the configuration"), flush=True)
     classes = load_classes(weights_file)

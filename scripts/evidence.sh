@@ -39,4 +39,16 @@ run lodo --data "$work/corpus" --quick --seeds 3 --variants \
 run ensemble --data "$work/corpus" --quick --folds 3 --seeds 2
 run ablation --data "$work/corpus" --quick --folds 3 --seeds 2 --variants \
     cnn-bilstm,resnet-cwa-global-pooling-no-attention,resnet-cwa-without-mw,resnet-cwa-with-md,resnet-cwa-no-augmentation,resnet-cwa-wide-features-off
+# Full size (issue "sized for the user's data and machine"): the parts whose default rested on a quick
+# table, trained as train_model.py trains (30 epochs, early stopping, "auto" size), 3 seeds.
+# Components the quick ablation could not tell apart, each against the default, on the development
+# folder (the candidates' folder: the unseen folders stay for one look each).
+[ -d "$work/development" ] || python -m ecgcinc synth "$work/development" --n 600 --seed 40 --workers 2
+python -m ecgcinc experiment holdout --data "$work/corpus" --test "$work/development" --max-records 0 --seeds 3 \
+    --variants resnet-cwa-global-pooling-no-attention,resnet-cwa-without-mw,resnet-cwa-no-augmentation \
+    --out "$tables/full-ablation"
+# Leave-one-source-out at full size: the default (no domain head) and the adversarial head, 3 seeds,
+# each against the feature baseline on every held-out source.
+python -m ecgcinc experiment lodo --data "$work/corpus" --seeds 3 --variants plain-no-domain-head,adversarial-lambda-0-1 \
+    --out "$tables/full-lodo"
 echo "tables in $tables"

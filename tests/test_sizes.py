@@ -2,6 +2,7 @@
 follows the data, the machine and the budget (simulated machines), and the caller's own settings
 survive the resolution."""
 import json
+from pathlib import Path
 
 import pytest
 
@@ -62,7 +63,7 @@ def test_larger_sizes_cost_more():
     (88_000, ORGANISERS_GPU, 40, "paper"),
     (88_000, Machine(1, 0), 2, "small"),            # neither paper nor medium fits 2 h on one core
     (88_000, ORGANISERS_CPU, 4, "medium"),          # paper does not fit 4 h on 10 cores, medium does
-    (88_000, ORGANISERS_GPU, 4, "paper"),           # ... but on a GPU 4 h are enough
+    (88_000, ORGANISERS_GPU, 5, "paper"),           # ... but on a GPU 5 h are enough
 ])
 def test_auto_follows_the_data_the_machine_and_the_budget(records, machine, hours, expected):
     choice = sizes.choose(records, machine, hours * HOURS)
@@ -79,6 +80,15 @@ def test_resolve_keeps_the_callers_settings_and_leaves_named_sizes_alone():
     assert resolved.preprocess.fs == 250 and resolved.train.epochs == 3 and resolved.model.dropout == 0.25
     named = config_from_dict({"model": {"size": "medium"}})
     assert sizes.resolve(named, 88_000, ORGANISERS_CPU) == (named, None)
+
+
+def test_the_costs_are_the_benchmarks():
+    """EPOCH_MS_PER_RECORD and CACHE_MS_PER_RECORD are bench.scale's figures (bench/results/scale.json)."""
+    measured = json.loads((Path(__file__).resolve().parents[1] / "bench" / "results" / "scale.json").read_text())
+    for row in measured["sizes"]:
+        assert sizes.EPOCH_MS_PER_RECORD[row["size"]] == pytest.approx(row["run"]["epoch_ms_per_record"], abs=0.05)
+    core_ms = max(r["cache"]["ms_per_record"] * r["cache"]["cores"] for r in measured["sizes"])
+    assert sizes.CACHE_MS_PER_RECORD == pytest.approx(core_ms, rel=0.02)
 
 
 def test_a_container_quota_caps_the_cores(monkeypatch):
