@@ -1,12 +1,15 @@
-# Challenge convention: the code in /challenge, dependencies from requirements.txt; the versions are
-# the ones CI tested (requirements.lock as constraints).  The dependencies are installed before the
-# code is copied, so a change to the code rebuilds only the last layer.
 FROM python:3.11-slim
 
-RUN mkdir /challenge
-WORKDIR /challenge
+## Dependencies first, at the versions CI tested (requirements.lock as constraints), in a layer of
+## their own: a change to the code then rebuilds only the layers after the Challenge's lines below.
+COPY requirements.txt requirements.lock /tmp/requirements/
+RUN pip install --no-cache-dir -r /tmp/requirements/requirements.txt -c /tmp/requirements/requirements.lock
 
-COPY requirements.txt requirements.lock /challenge/
+## The 2021 Challenge's three lines, as its example Dockerfile has them ("DO NOT EDIT"): the code in
+## /physionet, which is also the working directory the organisers' commands run in.
+RUN mkdir /physionet
+COPY ./ /physionet
+WORKDIR /physionet
+
+## The Challenge's install line; everything is installed already, so pip only checks.
 RUN pip install --no-cache-dir -r requirements.txt -c requirements.lock
-
-COPY ./ /challenge
