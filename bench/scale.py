@@ -80,10 +80,11 @@ def child_train(data: Path, model: Path, size: str) -> dict:
             "path_s": time.perf_counter() - started, "rss_file_libraries_mib": libraries_mib, **memory()}
 
 
-def in_child(kind: str, *args: str) -> dict:
+def in_child(kind: str, cache: Path, *args: str) -> dict:
+    """One measurement in a fresh process whose preprocessing cache lives in `cache`."""
     command = [sys.executable, "-m", "bench.scale", "--child", kind, *args]
     done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT,
-                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "ECGCINC_CACHE": str(cache)})
     if done.returncode:
         raise SystemExit(f"{kind} {args} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -121,10 +122,10 @@ def main(argv: list[str] | None = None) -> dict:
         print(json.dumps(result))
         return result
     from ecgcinc.challenge_corpus import FULL_SIZE, write_corpus
-    work = Path(args.work)
+    work = Path(args.work).resolve()  # the children run in the repository root
     data = work / f"challenge_{args.scale:g}"
-    os.environ["ECGCINC_CACHE"] = str(work / "cache")
-    shutil.rmtree(work / "cache", ignore_errors=True)  # every run measures a cache built from nothing
+    cache = work / "cache"
+    shutil.rmtree(cache, ignore_errors=True)  # every run measures a cache built from nothing
     if not (data / "DONE").is_file():
         started = time.perf_counter()
         counts = write_corpus(data, args.scale, args.seed, workers=os.cpu_count() or 1)
@@ -134,8 +135,8 @@ def main(argv: list[str] | None = None) -> dict:
     for size in args.sizes:
         fs = sized(size).preprocess.fs
         if fs not in caches:
-            caches[fs] = in_child("cache", str(data), size)
-        run = in_child("train", str(data), str(work / f"model_{size}"), size)
+            caches[fs] = in_child("cache", cache, str(data), size)
+        run = in_child("train", cache, str(data), str(work / f"model_{size}"), size)
         rows.append({"size": size, "cache": caches[fs], "run": run, "full": extrapolate(caches[fs], run, FULL_SIZE)})
     print_table(rows, args.scale)
     result = {"date": datetime.date.today().isoformat(), "scale": args.scale, "target_machine": TARGET_MACHINE,

@@ -216,9 +216,11 @@ def open_cache(data_dir: str | Path, cfg: PreprocessConfig, root: str | Path | N
     return _open(target, time.perf_counter() - started)
 
 
-def progress_printer(label: str, stream=sys.stderr) -> Progress:
+def progress_printer(label: str, stream=None) -> Progress:
     """A progress line with rate and time left: redrawn in place on a terminal, about every
-    10 % otherwise (so logs stay short)."""
+    10 % otherwise (so logs stay short).  The stream defaults to the stderr of the moment (not
+    of the import, which a test's capture may have replaced and closed since)."""
+    stream = stream or sys.stderr
     started = time.perf_counter()
     interactive = stream.isatty()
 
