@@ -40,7 +40,8 @@ run ensemble --data "$work/corpus" --quick --folds 3 --seeds 2
 run ablation --data "$work/corpus" --quick --folds 3 --seeds 2 --variants \
     cnn-bilstm,resnet-cwa-global-pooling-no-attention,resnet-cwa-without-mw,resnet-cwa-with-md,resnet-cwa-no-augmentation,resnet-cwa-wide-features-off
 # Full size (issue "sized for the user's data and machine"): the parts whose default rested on a quick
-# table, trained as train_model.py trains (30 epochs, early stopping, "auto" size), 3 seeds.
+# table, trained as train_model.py trains (30 epochs, early stopping, "auto" size), 3 seeds.  Measured
+# on 2 cores, partly shared with other runs (2026-11-29): the ablation 35 min, lodo about 45 min.
 # Components the quick ablation could not tell apart, each against the default, on the development
 # folder (the candidates' folder: the unseen folders stay for one look each).
 [ -d "$work/development" ] || python -m ecgcinc synth "$work/development" --n 600 --seed 40 --workers 2
