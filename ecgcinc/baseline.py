@@ -21,7 +21,7 @@ from .config import Config
 from .data import Examples
 from .losses import domain_annotation_mask
 from .features import record_features
-from .predict import decided_outputs, harness_record, lead_mask, restricted, write_folder
+from .predict import decided_outputs, harness_record, lead_mask, per_lead_set, restricted, write_folder
 from .preprocess import N_DEMOGRAPHICS, preprocess_record
 from .records import find_records
 
@@ -120,9 +120,6 @@ def run_baseline(train_dir: str | Path, test_dir: str | Path, out_dir: str | Pat
     examples = load_examples(train_dir, classes, cfg)
     train_idx, val_idx = stratified_split(examples.labels, cfg.train.validation_fraction, cfg.train.seed)
     fitted = fit_baseline(examples.subset(train_idx), examples.subset(val_idx), classes, cfg)
-    predictors: dict[tuple[str, ...], FeaturePredictor] = {}
-
-    def scorer(leads: tuple[str, ...]) -> FeaturePredictor:
-        return predictors.setdefault(leads, FeaturePredictor(fitted, classes, cfg, lead_mask(leads)))
+    scorer = per_lead_set(lambda leads: FeaturePredictor(fitted, classes, cfg, lead_mask(leads)))
     write_folder(test_dir, out_dir, scorer, FeaturePredictor.run, verbose=0)
     return len(find_records(test_dir))

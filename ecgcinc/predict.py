@@ -171,13 +171,20 @@ def predict_folder(model_dir: str | Path, data_dir: str | Path, out_dir: str | P
     except Exception as error:
         raise model_folder.ModelFolderError(f"model folder {Path(model_dir).resolve()} cannot be loaded: "
                                             f"{error}") from error
-    scorers = {TWELVE_LEADS: first}
+    scorer = per_lead_set(lambda leads: load_model(model_dir, leads), {TWELVE_LEADS: first})
+    return write_folder(data_dir, out_dir, scorer, run_model or Predictor.run, verbose, timings)
+
+
+def per_lead_set(make: Callable[[tuple[str, ...]], object],
+                 made: dict[tuple[str, ...], object] | None = None) -> Callable[[tuple[str, ...]], object]:
+    """A scorer for write_folder: make(leads) once per lead set, then the same object."""
+    made = {} if made is None else made
 
     def scorer(leads: tuple[str, ...]) -> object:
-        if leads not in scorers:
-            scorers[leads] = load_model(model_dir, leads)
-        return scorers[leads]
-    return write_folder(data_dir, out_dir, scorer, run_model or Predictor.run, verbose, timings)
+        if leads not in made:
+            made[leads] = make(leads)
+        return made[leads]
+    return scorer
 
 
 def write_folder(data_dir: str | Path, out_dir: str | Path, scorer: Callable[[tuple[str, ...]], object],
