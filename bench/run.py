@@ -209,7 +209,7 @@ def bench_ensembles(size: str, data: Path, work: Path, s: dict) -> list[dict]:
 
 def bench_reference(size: str, s: dict) -> dict:
     cfg = configuration("resnet_cwa", size)
-    target = forward_flops(build_model(cfg.model, cfg.preprocess.window, 26, meta_size(cfg.model.wide_features)))
+    target = forward_flops(build_model(cfg.model, cfg.preprocess.window, 26, meta_size(cfg.model)))
     network, flops = reference_network(target, cfg.preprocess.window, 26)
     x = np.zeros((1, cfg.preprocess.window, 12), np.float32)
     return {"gflop_per_record": flops / 1e9,

@@ -13,7 +13,7 @@ complete: an interrupted build leaves nothing that looks valid.
 Files of an entry:
   signals.f16  (total_samples, 12) float16, the records' preprocessed signals one after another
   index.npz    per record: name, offset and length in signals.f16, meta vector, classic features
-               (features.py, from the record at its own rate), Dx codes, age, sex, original fs
+               and beat table (features.py, beats.py, from the record at its own rate), Dx codes, age, sex, original fs
                and length, repaired defects; plus the records that could not
                be read, with the reason (the source is the name's prefix, derived on opening)
 The index keeps Dx codes rather than encoded labels, so one entry serves any class set.
@@ -35,12 +35,13 @@ import joblib
 import numpy as np
 
 from .config import PreprocessConfig
-from .features import N_FEATURES, record_features
+from .beats import BEAT_COLUMNS, MAX_BEATS
+from .features import N_FEATURES, record_measures
 from .preprocess import N_META, preprocess_record
 from .records import RecordError, find_records, read_record, record_prefix
 
 CACHE_ENV = "ECGCINC_CACHE"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 SIGNALS_FILE = "signals.f16"
 INDEX_FILE = "index.npz"
 Progress = Callable[[int, int], None]
@@ -96,6 +97,7 @@ class CacheEntry:
     sources: np.ndarray    # (N,) str, record-name prefix (the source database)
     meta: np.ndarray       # (N, N_META) float32
     features: np.ndarray   # (N, N_FEATURES) float32, NaN where not measurable
+    beats: np.ndarray      # (N, MAX_BEATS, len(BEAT_COLUMNS)) float16, the beat tables (beats.py)
     dx: list[tuple[str, ...]]
     age: np.ndarray        # (N,) float, NaN when missing
     sex: np.ndarray        # (N,) str, "" when missing
@@ -111,7 +113,7 @@ class CacheEntry:
 
 
 # Per-record index fields and their stored dtypes.
-_FIELDS = {"names": str, "meta": np.float32, "features": np.float32, "dx": str, "age": float, "sex": str, "fs": float,
+_FIELDS = {"names": str, "meta": np.float32, "features": np.float32, "beats": np.float16, "dx": str, "age": float, "sex": str, "fs": float,
            "samples": np.int64, "defects": str}
 
 
@@ -127,7 +129,8 @@ def _prepare(path: Path, cfg: PreprocessConfig) -> tuple[dict | None, np.ndarray
     except (OSError, ValueError) as error:
         return None, None, (path.stem, str(error))
     h = record.header
-    fields = {"names": record.name, "meta": meta, "features": record_features(record), "dx": ",".join(h.dx),
+    features, beat_table = record_measures(record)
+    fields = {"names": record.name, "meta": meta, "features": features, "beats": beat_table, "dx": ",".join(h.dx),
               "age": h.age, "sex": h.sex or "", "fs": h.fs, "samples": h.num_samples, "defects": "; ".join(record.defects)}
     return fields, x.astype(np.float16), None
 
@@ -157,6 +160,7 @@ def _build(headers: Sequence[Path], cfg: PreprocessConfig, target: Path, workers
         index = {key: np.array(values, dtype=_FIELDS[key]) for key, values in columns.items()}
         index["meta"] = index["meta"].reshape(-1, N_META)
         index["features"] = index["features"].reshape(-1, N_FEATURES)
+        index["beats"] = index["beats"].reshape(-1, MAX_BEATS, len(BEAT_COLUMNS))
         sizes = np.array(lengths, dtype=np.int64)
         np.savez(staging / INDEX_FILE, **index, lengths=sizes,
                  offsets=np.cumsum(sizes) - sizes,
@@ -179,7 +183,7 @@ def _open(path: Path, built_seconds: float) -> CacheEntry:
     data = (np.memmap(path / SIGNALS_FILE, dtype=np.float16, mode="r", shape=(total, 12)) if total
             else np.zeros((0, 12), dtype=np.float16))
     return CacheEntry(path=path, names=arrays["names"], sources=np.array([record_prefix(n) for n in arrays["names"]],
-                      dtype=str), meta=arrays["meta"], features=arrays["features"],
+                      dtype=str), meta=arrays["meta"], features=arrays["features"], beats=arrays["beats"],
                       dx=[tuple(d.split(",")) if d else () for d in arrays["dx"]], age=arrays["age"],
                       sex=arrays["sex"], fs=arrays["fs"], samples=arrays["samples"], defects=arrays["defects"],
                       errors=list(zip(arrays["error_names"].tolist(), arrays["error_reasons"].tolist())),

@@ -65,6 +65,13 @@ class ModelConfig:
     # wide branch: classic features (features.py), scaled by training-set statistics with missing
     # flags, join the pooled/class vectors before the heads (the 2020 winner's "wide and deep")
     wide_features: bool = True
+    # > 0: the wide features (and the beat vector) also pass a hidden ReLU layer of this many units
+    # before the heads, a non-linear path next to the linear one (0: linear only)
+    wide_hidden: int = 0
+    # beat branch (beat_branch.py): the record's beat table (beats.py: RR ratios, QRS and P-wave
+    # against the median beat, over the whole record) encoded by a small convolution over beats
+    beat_branch: bool = False
+    beat_units: int = 32
     # domain head (see docs/results.md for the evidence behind its default)
     domain_head: bool = False
     domain_attach: str = "pooled"    # "pooled" features or the class-wise "class_vectors"

@@ -17,7 +17,7 @@ import numpy as np
 
 from .cache import Progress, SignalStore, open_cache
 from .classes import ClassSet
-from .config import Config
+from .config import Config, ModelConfig
 from .preprocess import network_meta
 from .records import record_prefix
 
@@ -28,6 +28,7 @@ class Examples:
     signals: SignalStore       # signals[i] is (n_i, 12) float16, preprocessed
     meta: np.ndarray           # (N, N_META)
     features: np.ndarray       # (N, N_FEATURES), classic features, NaN where not measurable
+    beats: np.ndarray          # (N, MAX_BEATS, len(BEAT_COLUMNS)), the beat tables (beats.py)
     labels: np.ndarray         # (N, C) bool
     domains: np.ndarray        # (N,) int index into domain_names
     domain_names: list[str]
@@ -38,12 +39,12 @@ class Examples:
 
     def subset(self, index: np.ndarray) -> "Examples":
         return Examples([self.names[i] for i in index], self.signals.subset(index), self.meta[index],
-                        self.features[index], self.labels[index], self.domains[index], self.domain_names,
+                        self.features[index], self.beats[index], self.labels[index], self.domains[index], self.domain_names,
                         self.folder)
 
-    def network_meta(self, wide: bool) -> np.ndarray:
-        """The meta input of a network with or without the wide branch."""
-        return network_meta(self.meta, self.features, wide)
+    def network_meta(self, model: ModelConfig) -> np.ndarray:
+        """The meta input of a network with the model's wide and beat branches."""
+        return network_meta(self.meta, self.features, self.beats, model)
 
 
 def domain_of(name: str, mapping: dict[str, str]) -> str:
@@ -75,7 +76,7 @@ def load_examples(data_dir: str | Path, classes: ClassSet, cfg: Config, progress
     domains = [domain_of(entry.sources[i], cfg.train.domains) for i in index]
     domain_names = sorted(set(domains))
     return Examples([str(entry.names[i]) for i in index], entry.signals.subset(index), entry.meta[index],
-                    entry.features[index], labels[index], np.array([domain_names.index(d) for d in domains]),
+                    entry.features[index], entry.beats[index], labels[index], np.array([domain_names.index(d) for d in domains]),
                     domain_names, str(data_dir))
 
 

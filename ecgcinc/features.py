@@ -24,8 +24,10 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import scipy.ndimage
 import scipy.signal
 
+from .beats import SUMMARY_FEATURES, beat_sequence, empty_table, rhythm_summary
 from .records import TWELVE_LEADS, Record
 
 GLOBAL_FEATURES: tuple[str, ...] = (
@@ -34,14 +36,14 @@ GLOBAL_FEATURES: tuple[str, ...] = (
     "p_consistency", "pr_interval", "qrs_duration", "qt_interval", "qtc", "qrs_axis", "t_axis",
     "max_qrs_pp", "limb_qrs_pp", "residual_rms", "residual_peak_hz", "residual_concentration",
     "spike_ratio",
-)
+) + SUMMARY_FEATURES
 PER_LEAD_FEATURES: tuple[str, ...] = ("r_amplitude", "s_amplitude", "qrs_area", "t_amplitude", "st_level")
 FEATURE_NAMES: tuple[str, ...] = GLOBAL_FEATURES + tuple(
     f"{lead}_{name}" for name in PER_LEAD_FEATURES for lead in TWELVE_LEADS)
 N_GLOBAL = len(GLOBAL_FEATURES)
 N_FEATURES = len(FEATURE_NAMES)
 
-_BEFORE_S, _AFTER_S = 0.30, 0.55        # median-beat window around R
+_BEFORE_S, _AFTER_S = 0.45, 0.75        # median-beat window around R: a 320 ms PR, a 700 ms QT
 _PREMATURE = 0.85                       # RR below this share of the local median: premature
 _PAUSE = 1.15                           # RR above this share: a pause
 
@@ -134,6 +136,50 @@ def _boundary(velocity: np.ndarray, centre: int, threshold: float, step: int, li
     return i
 
 
+def _tangent_crossing(curve: np.ndarray, at: int, level: float) -> float:
+    """Where the tangent to `curve` at sample `at` reaches `level` (the tangent method of
+    delineation: robust to the wave's amplitude and to noise in its low tail)."""
+    slope = float(np.gradient(curve)[at])
+    if abs(slope) < 1e-12:
+        return float(at)
+    return at + (level - float(curve[at])) / slope
+
+
+def _t_wave_end(t: np.ndarray, r: int, offset: int, rr_samples: int, fs: float) -> int | None:
+    """End of the T wave of the median beat t (present leads, baseline-corrected): on the RMS
+    over leads, the tangent at the steepest descent after the T peak meets the isoelectric
+    level (the RMS floor before the QRS: the 5th percentile of the curve up to 80 ms before R).
+    The search stops at 80 % of the RR interval after R, before the next beat's P wave."""
+    rms = np.sqrt(np.mean(t**2, axis=0))
+    start = offset + int(round(0.06 * fs))
+    limit = min(len(rms) - 1, r + int(0.8 * rr_samples))
+    if limit - start <= int(0.05 * fs):
+        return None
+    peak = start + int(np.argmax(rms[start:limit]))
+    slope = np.gradient(rms)
+    if limit - peak < 3 or slope[peak:limit].min() >= 0:
+        return None
+    steepest = peak + int(np.argmin(slope[peak:limit]))
+    level = float(np.percentile(rms[: max(r - int(0.08 * fs), 1)], 5))
+    return int(np.clip(round(_tangent_crossing(rms, steepest, level)), steepest, limit))
+
+
+def _p_wave(lead: np.ndarray, start: int, stop: int, fs: float) -> tuple[int, int]:
+    """(peak, onset) of the P wave in lead[start:stop]: the peak is the largest deflection of
+    a band-pass (difference of Gaussians, 12 and 60 ms) that keeps a P wave's width and drops
+    the slower tail of the previous T wave; the onset is where the tangent at the P wave's
+    steepest rise, before the peak, meets the baseline (0: the template is baseline-corrected
+    before the QRS)."""
+    segment = lead[start:stop]
+    band = scipy.ndimage.gaussian_filter1d(segment, 0.012 * fs) - scipy.ndimage.gaussian_filter1d(segment, 0.06 * fs)
+    peak = int(np.argmax(np.abs(band)))
+    polarity = np.sign(segment[peak]) or 1.0
+    rising = np.gradient(polarity * segment)[: peak + 1]
+    steepest = int(np.argmax(rising)) if peak > 0 else 0
+    onset = _tangent_crossing(polarity * segment, steepest, 0.0)
+    return start + peak, start + int(np.clip(round(onset), 0, peak))
+
+
 def template_features(x: np.ndarray, mask: np.ndarray, peaks: np.ndarray, fs: float,
                       rr_mean: float) -> tuple[dict[str, float], np.ndarray, np.ndarray | None, int]:
     """Intervals, axes and per-lead amplitudes from the median beat.  Returns the global
@@ -161,19 +207,13 @@ def template_features(x: np.ndarray, mask: np.ndarray, peaks: np.ndarray, fs: fl
     base = template[:, max(onset - ms(0.02), 0) : onset].mean(axis=-1, keepdims=True)
     t = template - base
     qrs = t[:, onset : offset + 1]
-    # T wave: the largest excursion of the RMS over leads after the QRS, its end where the
-    # RMS falls to 20 % of the peak (beyond the next beat's P is out of reach at fast rates).
-    t_end_limit = min(t.shape[-1] - 1, r + int(0.75 * rr_mean * fs) if np.isfinite(rr_mean) else t.shape[-1] - 1)
-    t_start = min(offset + ms(0.06), t_end_limit)
-    rms = np.sqrt(np.mean(t[present] ** 2, axis=0))
-    if t_end_limit - t_start > ms(0.05):
-        t_peak = t_start + int(np.argmax(rms[t_start:t_end_limit]))
-        after = np.flatnonzero(rms[t_peak:t_end_limit] < 0.2 * rms[t_peak])
-        t_end = t_peak + (int(after[0]) if after.size else t_end_limit - t_peak)
+    rr_samples = int(rr_mean * fs) if np.isfinite(rr_mean) else t.shape[-1]
+    t_end = _t_wave_end(t[present], r, offset, rr_samples, fs)
+    if t_end is not None:
         glob["qt_interval"] = (t_end - onset) / fs
         if np.isfinite(rr_mean):
             glob["qtc"] = glob["qt_interval"] / np.sqrt(rr_mean)
-        t_wave = t[:, t_start:t_end + 1]
+        t_wave = t[:, offset + ms(0.06) : t_end + 1]
         per_lead[:, 3] = t_wave[np.arange(12), np.argmax(np.abs(t_wave), axis=-1)]
     per_lead[:, 0] = qrs.max(axis=-1)
     per_lead[:, 1] = qrs.min(axis=-1)
@@ -191,14 +231,16 @@ def template_features(x: np.ndarray, mask: np.ndarray, peaks: np.ndarray, fs: fl
     glob["max_qrs_pp"] = float(np.nanmax(pp)) if np.isfinite(pp).any() else np.nan
     limb = pp[:6][present[:6]]
     glob["limb_qrs_pp"] = float(np.max(limb)) if limb.size else np.nan
-    # P wave in the best atrial lead of those present (II, then V1, then I).
+    # P wave in the best atrial lead of those present (II, then V1, then I), searched from the
+    # previous beat's T-wave end (when measured) to 30 ms before the QRS.
     atrial = next((k for k in (1, 6, 0) if present[k]), None)
-    p_start, p_stop = max(onset - ms(0.30), 0), max(onset - ms(0.03), 1)
+    p_start = max(onset - ms(0.40), t_end - rr_samples if t_end is not None else 0, 0)
+    p_stop = max(onset - ms(0.03), 1)
     if atrial is not None and p_stop - p_start > ms(0.05):
+        p_peak, p_onset = _p_wave(t[atrial], p_start, p_stop, fs)
+        glob["p_amplitude"] = float(t[atrial, p_peak])
+        glob["pr_interval"] = (onset - p_onset) / fs
         segment = t[atrial, p_start:p_stop]
-        p_index = int(np.argmax(np.abs(segment)))
-        glob["p_amplitude"] = float(segment[p_index])
-        glob["pr_interval"] = (onset - (p_start + p_index)) / fs
         single = beats[normal][:, atrial, p_start:p_stop]
         single = single - single.mean(axis=-1, keepdims=True)
         ref = segment - segment.mean()
@@ -242,13 +284,20 @@ def atrial_features(x: np.ndarray, mask: np.ndarray, peaks: np.ndarray, fs: floa
 def record_features(record: Record) -> np.ndarray:
     """The feature vector (N_FEATURES,) float32 of a record, NaN where not measurable (all NaN
     for a recording too short or too odd to delineate: missing values, never an exception)."""
+    return record_measures(record)[0]
+
+
+def record_measures(record: Record) -> tuple[np.ndarray, np.ndarray]:
+    """(feature vector, beat table (beats.MAX_BEATS, len(beats.BEAT_COLUMNS))) of a record, from
+    one R-peak detection and one median beat; a record that cannot be delineated gets missing
+    features and an empty table."""
     try:
-        return _record_features(record)
+        return _record_measures(record)
     except (ValueError, IndexError, FloatingPointError, np.linalg.LinAlgError):
-        return np.full(N_FEATURES, np.nan, dtype=np.float32)
+        return np.full(N_FEATURES, np.nan, dtype=np.float32), empty_table()
 
 
-def _record_features(record: Record) -> np.ndarray:
+def _record_measures(record: Record) -> tuple[np.ndarray, np.ndarray]:
     fs = float(record.header.fs)
     mask = record.mask.astype(bool)
     x = _filtered(np.where(mask[:, None], record.signal, 0.0).astype(np.float64), fs)
@@ -257,8 +306,10 @@ def _record_features(record: Record) -> np.ndarray:
     glob, per_lead, template, r = template_features(x, mask, peaks, fs, values["rr_mean"])
     values.update(glob)
     values.update(atrial_features(x, mask, peaks, fs, template, r))
+    sequence = beat_sequence(x, mask, peaks, fs, template, r)
+    values.update(rhythm_summary(sequence))
     vector = np.array([values[name] for name in GLOBAL_FEATURES] + list(per_lead.T.ravel()), dtype=np.float64)
-    return np.where(np.isfinite(vector), vector, np.nan).astype(np.float32)
+    return np.where(np.isfinite(vector), vector, np.nan).astype(np.float32), sequence.table()
 
 
 def per_lead_block(features: np.ndarray) -> np.ndarray:

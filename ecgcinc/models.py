@@ -12,10 +12,13 @@
   pooled features or on the class-wise attention vectors.
 - Wide branch (optional): the classic features of features.py, scaled inside the
   network by training-set statistics (FeatureScaling), join the meta vector, so
-  they reach every class head next to the deep features.
+  they reach every class head next to the deep features; optionally also through
+  a hidden ReLU layer (`wide_hidden`).
+- Beat branch (optional, beat_branch.py): the record's beat table encoded over
+  beats, joined to the same record-level vector.
 
 `meta` carries age/sex with missing flags, the lead mask and the lead scales, then
-(wide branch) the raw classic features.
+(wide branch) the raw classic features, then (beat branch) the flattened beat table.
 """
 from __future__ import annotations
 
@@ -25,6 +28,8 @@ from .framework import keras
 import numpy as np
 from keras import layers, ops
 
+from .beat_branch import Columns, beat_vector
+from .beats import BEAT_TABLE_SIZE
 from .config import ModelConfig
 from .preprocess import N_META
 
@@ -184,11 +189,23 @@ def _branch(signal, kernels: list[int], filters: list[int], units: int, name: st
 
 
 def _meta_branch(meta_input, cfg: ModelConfig):
-    """The meta vector the heads see: as given, or (wide branch) with the classic features scaled
-    by the training set's statistics and flagged where missing."""
-    if not cfg.wide_features:
-        return meta_input
-    return FeatureScaling(N_META, name="wide_scaling", dtype=HEAD_DTYPE)(meta_input)
+    """The record-level vector the heads see: the meta vector; with the wide branch, the classic
+    features scaled by the training set's statistics and flagged where missing; with the beat
+    branch, the encoded beat table; with wide_hidden, also a ReLU layer on all of these (the
+    non-linear path: a head alone is linear in them)."""
+    head = meta_input
+    if cfg.beat_branch:
+        head = Columns(0, meta_input.shape[-1] - BEAT_TABLE_SIZE, name="record_columns", dtype=HEAD_DTYPE)(meta_input)
+    if cfg.wide_features:
+        head = FeatureScaling(N_META, name="wide_scaling", dtype=HEAD_DTYPE)(head)
+    parts = [head]
+    if cfg.beat_branch:
+        parts.append(beat_vector(meta_input, cfg.beat_units, HEAD_DTYPE))
+    joined = layers.Concatenate(name="record_vector", dtype=HEAD_DTYPE)(parts) if len(parts) > 1 else head
+    if not cfg.wide_hidden:
+        return joined
+    hidden = layers.Dense(cfg.wide_hidden, activation="relu", name="wide_hidden", dtype=HEAD_DTYPE)(joined)
+    return layers.Concatenate(name="record_paths", dtype=HEAD_DTYPE)([joined, hidden])
 
 
 def _dense_heads(vector, meta, num_classes: int):

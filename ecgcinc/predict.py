@@ -23,7 +23,7 @@ from . import model_folder
 from .calibration import Calibration
 from .classes import ClassSet
 from .config import Config
-from .features import record_features
+from .features import record_measures
 from .inference import signal_probabilities
 from .preprocess import network_meta, preprocess_record
 from .outputs import PROBABILITY_DECIMALS, write_outputs
@@ -84,9 +84,10 @@ class Predictor:
         predictor's lead set counted as absent, exactly as training saw such records."""
         record = restricted(record, self.allowed)
         x, meta = preprocess_record(record, self.cfg.preprocess)
-        wide = self.cfg.model.wide_features
-        features = record_features(record)[None] if wide else None
-        return x, network_meta(meta[None], features, wide)[0]
+        model = self.cfg.model
+        features, beat_table = record_measures(record) if model.wide_features or model.beat_branch else (None, None)
+        measured = (features[None], beat_table[None]) if features is not None else (None, None)
+        return x, network_meta(meta[None], *measured, model)[0]
 
     def probabilities(self, records: Sequence[Record]) -> np.ndarray:
         """Calibrated class probabilities of records, as the decision rule sees them."""

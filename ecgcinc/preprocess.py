@@ -14,7 +14,8 @@ import numpy as np
 import scipy.ndimage
 import scipy.signal
 
-from .config import PreprocessConfig
+from .beats import BEAT_TABLE_SIZE
+from .config import ModelConfig, PreprocessConfig
 from .features import N_FEATURES
 from .records import Record
 
@@ -94,17 +95,24 @@ def meta_vector(record: Record, log_scale: np.ndarray) -> np.ndarray:
                            record.mask.astype(np.float32), log_scale]).astype(np.float32)
 
 
-def meta_size(wide: bool) -> int:
-    """Length of the network's meta input: the meta vector, then the raw classic features
-    when the wide branch is on (the network scales them itself, see models.FeatureScaling)."""
-    return N_META + (N_FEATURES if wide else 0)
+def meta_size(model: ModelConfig) -> int:
+    """Length of the network's meta input: the meta vector, then the raw classic features when
+    the wide branch is on (the network scales them itself, see models.FeatureScaling), then the
+    flattened beat table when the beat branch is on."""
+    return N_META + (N_FEATURES if model.wide_features else 0) + (BEAT_TABLE_SIZE if model.beat_branch else 0)
 
 
-def network_meta(meta: np.ndarray, features: np.ndarray | None, wide: bool) -> np.ndarray:
-    """The network's meta input (N, meta_size(wide)) from meta (N, N_META) and features."""
-    if not wide:
-        return meta
-    return np.concatenate([meta, features], axis=-1).astype(np.float32)
+def network_meta(meta: np.ndarray, features: np.ndarray | None, beat_tables: np.ndarray | None,
+                 model: ModelConfig) -> np.ndarray:
+    """The network's meta input (N, meta_size(model)) from meta (N, N_META), the classic features
+    (N, N_FEATURES) and the beat tables (N, MAX_BEATS, len(BEAT_COLUMNS)); the last two are used
+    only when the model's wide or beat branch is on."""
+    parts = [meta]
+    if model.wide_features:
+        parts.append(features)
+    if model.beat_branch:
+        parts.append(beat_tables.reshape(len(beat_tables), -1))
+    return np.concatenate(parts, axis=-1).astype(np.float32)
 
 
 def preprocess_record(record: Record, cfg: PreprocessConfig) -> tuple[np.ndarray, np.ndarray]:

@@ -33,7 +33,7 @@ class Evaluated:
 def evaluate_folder(model_dir: str | Path, data_dir: str | Path) -> Evaluated:
     predictor = load_predictor(model_dir)
     examples = load_examples(data_dir, predictor.classes, predictor.cfg)
-    meta = examples.network_meta(predictor.cfg.model.wide_features)
+    meta = examples.network_meta(predictor.cfg.model)
     return Evaluated(predictor, examples, score_signals(predictor.network, examples.signals, meta, examples.labels,
                                                         predictor.thresholds, predictor.classes, predictor.cfg,
                                                         predictor.calibration))

@@ -36,7 +36,7 @@ def data_probabilities(predictor: Predictor, data_dir: str | Path) -> tuple[Exam
     """The labelled records of data_dir and their calibrated probabilities."""
     examples = load_examples(data_dir, predictor.classes, predictor.cfg)
     raw = signal_probabilities(predictor.network, examples.signals,
-                               examples.network_meta(predictor.cfg.model.wide_features), predictor.cfg.preprocess)
+                               examples.network_meta(predictor.cfg.model), predictor.cfg.preprocess)
     return examples, predictor.calibration.apply(raw)
 
 

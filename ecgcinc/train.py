@@ -38,7 +38,7 @@ from .losses import WeightedBCE, benefit_weights, domain_annotation_mask, pack_t
 from .models import build_model, ensemble_network, forward_flops, inference_model
 from .inference import score_signals, signal_probabilities
 from .model_folder import Decision
-from .preprocess import N_DEMOGRAPHICS, N_META, meta_size
+from .preprocess import N_DEMOGRAPHICS, N_META, meta_size, network_meta
 from . import thresholds as thresholding
 
 
@@ -96,8 +96,9 @@ class Batches(keras.utils.PyDataset):
         meta[:, N_DEMOGRAPHICS + 12 : N_META] = leads[..., 1]
         if wide:  # a removed lead's features are missing, as they are at inference
             block = np.where(leads[..., :1] > 0, leads[..., 2:], np.nan)
-            meta = np.concatenate([meta, with_per_lead_block(features, block)], axis=-1)
-        return x.astype(np.float32), meta.astype(np.float32), rows
+            features = with_per_lead_block(features, block)
+        meta = network_meta(meta, features, self.examples.beats[rows], self.cfg.model)
+        return x.astype(np.float32), meta, rows
 
     def __getitem__(self, index: int):
         x, meta, rows = self.batch_inputs(index)
@@ -145,7 +146,7 @@ class ChallengeSelection(keras.callbacks.Callback):
 
     def score(self) -> metrics.Scores:
         v = self.validation
-        return score_signals(self.inference, v.signals, v.network_meta(self.cfg.model.wide_features), v.labels,
+        return score_signals(self.inference, v.signals, v.network_meta(self.cfg.model), v.labels,
                              self.thresholds, self.classes, self.cfg).scores
 
     def on_epoch_end(self, epoch, logs=None):
@@ -194,7 +195,7 @@ def class_targets(examples: Examples, classes: ClassSet, cfg: Config) -> np.ndar
 def held_out_probabilities(model: keras.Model, examples: Examples, cfg: Config) -> np.ndarray:
     """Uncalibrated class probabilities of a training network on labelled examples."""
     return signal_probabilities(inference_model(model), examples.signals,
-                                examples.network_meta(cfg.model.wide_features), cfg.preprocess)
+                                examples.network_meta(cfg.model), cfg.preprocess)
 
 
 def fit_decision(probabilities: np.ndarray, labels: np.ndarray, train_labels: np.ndarray, classes: ClassSet,
@@ -218,7 +219,7 @@ def compile_model(cfg: Config, window: int, num_classes: int, num_domains: int, 
     if cfg.train.mixed_precision:
         keras.config.set_dtype_policy("mixed_bfloat16")
     try:
-        model = build_model(cfg.model, window, num_classes, meta_size(cfg.model.wide_features), num_domains)
+        model = build_model(cfg.model, window, num_classes, meta_size(cfg.model), num_domains)
     finally:
         keras.config.set_dtype_policy(policy)
     if cfg.model.wide_features and features is not None:

@@ -10,7 +10,7 @@ from ecgcinc import cache
 from ecgcinc.cache import SignalStore, open_cache
 from ecgcinc.classes import load_classes
 from ecgcinc.data import Examples, load_examples
-from ecgcinc.features import record_features
+from ecgcinc.features import record_measures
 from ecgcinc.preprocess import preprocess_record
 from ecgcinc.records import find_records, read_record
 from ecgcinc.train import Batches, class_targets
@@ -108,8 +108,8 @@ def test_training_from_cache_equals_training_from_files(folder, tmp_path, small_
     direct = Examples([r.name for r in records],
                       SignalStore(np.concatenate([x for x, _ in prepared]).astype(np.float16),
                                   np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths),
-                      np.stack([m for _, m in prepared]), np.stack([record_features(r) for r in records]),
-                      built.labels, built.domains, built.domain_names)
+                      np.stack([m for _, m in prepared]), np.stack([record_measures(r)[0] for r in records]),
+                      np.stack([record_measures(r)[1] for r in records]), built.labels, built.domains, built.domain_names)
     assert direct.names == built.names == reused.names
     expected = _first_batch(direct, cfg)
     for examples in (built, reused):

@@ -44,8 +44,8 @@ def test_flops_are_counted_from_the_built_layers():
     attention, heads = 2 * 2 * 4 * 8 * 2, 2 * 2 * (8 + N_META)
     assert forward_flops(build_model(resnet, 16, 2, N_META)) == convs + attention + heads
     wide = ModelConfig(filters=[4, 8], kernels=[3, 5], wide_features=True, domain_head=False)
-    scaled = N_META + 2 * (meta_size(True) - N_META)  # features scaled, plus their missing flags
-    assert forward_flops(build_model(wide, 16, 2, meta_size(True))) == convs + attention + 2 * 2 * (8 + scaled)
+    scaled = N_META + 2 * (meta_size(wide) - N_META)  # features scaled, plus their missing flags
+    assert forward_flops(build_model(wide, 16, 2, meta_size(wide))) == convs + attention + 2 * 2 * (8 + scaled)
     lstm = ModelConfig(backbone="cnn_bilstm", branches=["fine"], fine_kernels=[3, 3], cnn_filters=[4, 4],
                        lstm_units=2, wide_features=False, domain_head=False)
     convs = 2 * 16 * 3 * 12 * 4 + 2 * 4 * 3 * 4 * 4
@@ -55,7 +55,7 @@ def test_flops_are_counted_from_the_built_layers():
 
 def test_paper_model_cost_is_under_three_gflop():
     cfg = load_config(PAPER_CONFIG)
-    model = build_model(cfg.model, cfg.preprocess.window, 26, meta_size(cfg.model.wide_features))
+    model = build_model(cfg.model, cfg.preprocess.window, 26, meta_size(cfg.model))
     assert 1e8 < forward_flops(inference_model(model)) < 3e9
 
 
@@ -224,7 +224,7 @@ def test_mixed_bfloat16_trains_with_float32_heads(backbone, small_config, tmp_pa
     assert model.get_layer("classes").compute_dtype == "float32" == model.get_layer("domain").compute_dtype
     rng = np.random.default_rng(0)
     x = rng.normal(size=(4, cfg.preprocess.window, 12)).astype(np.float32)
-    meta = np.zeros((4, meta_size(cfg.model.wide_features)), np.float32)
+    meta = np.zeros((4, meta_size(cfg.model)), np.float32)
     y = {"classes": pack_targets(rng.random((4, 26)) < 0.2, np.ones((4, 26))), "domain": np.array([0, 1, 2, 0])}
     assert np.all(np.isfinite(model.train_on_batch((x, meta), y)))
     classes = load_classes()
@@ -237,7 +237,8 @@ def test_mixed_bfloat16_trains_with_float32_heads(backbone, small_config, tmp_pa
 def test_wide_branch_scales_features_and_flags_missing_ones():
     from ecgcinc.features import N_FEATURES
     from ecgcinc.preprocess import meta_size
-    model = build_model(ModelConfig(**{**SMALL, "wide_features": True}), 400, 26, meta_size(True), 2)
+    wide = ModelConfig(**{**SMALL, "wide_features": True})
+    model = build_model(wide, 400, 26, meta_size(wide), 2)
     rng = np.random.default_rng(0)
     train_features = rng.normal(5.0, 2.0, (200, N_FEATURES))
     scaling = model.get_layer("wide_scaling")

@@ -26,7 +26,7 @@ def _save(folder, cfg, seed: int, thresholds: float = 0.5):
 def _inputs(cfg):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(2, cfg.preprocess.window, 12)).astype(np.float32)
-    return x, np.zeros((2, meta_size(cfg.model.wide_features)), np.float32)
+    return x, np.zeros((2, meta_size(cfg.model)), np.float32)
 
 
 def test_a_folder_retrained_in_the_same_process_is_reloaded(small_config, tmp_path):

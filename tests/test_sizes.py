@@ -41,7 +41,7 @@ def test_keys_beside_a_size_win_over_its_preset_and_a_new_size_replaces_the_old(
 @pytest.mark.parametrize("size", ["small", "medium", "paper"])
 def test_every_size_builds_its_network(size):
     cfg = config_from_dict({"model": {"size": size}})
-    network = inference_model(build_model(cfg.model, cfg.preprocess.window, 26, meta_size(True), 0))
+    network = inference_model(build_model(cfg.model, cfg.preprocess.window, 26, meta_size(cfg.model), 0))
     assert network.inputs[0].shape[1] == cfg.preprocess.window
     assert forward_flops(network) > 0
 
@@ -50,7 +50,7 @@ def test_larger_sizes_cost_more():
     flops = []
     for size in sizes.LADDER:
         cfg = config_from_dict({"model": {"size": size}})
-        flops.append(forward_flops(inference_model(build_model(cfg.model, cfg.preprocess.window, 26, meta_size(True)))))
+        flops.append(forward_flops(inference_model(build_model(cfg.model, cfg.preprocess.window, 26, meta_size(cfg.model)))))
     costs = [sizes.EPOCH_MS_PER_RECORD[s] for s in sizes.LADDER]
     assert flops == sorted(flops) and costs == sorted(costs)
 

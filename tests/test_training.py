@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow  # trains networks
 
 
 def challenge_score(network, examples, thresholds, cfg, classes):
-    probabilities = signal_probabilities(network, examples.signals, examples.network_meta(cfg.model.wide_features),
+    probabilities = signal_probabilities(network, examples.signals, examples.network_meta(cfg.model),
                                          cfg.preprocess)
     binary = apply_thresholds(probabilities, thresholds)
     return metrics.challenge_metric(classes.weights, examples.labels, binary, classes.sinus_index), \
@@ -35,7 +35,7 @@ def test_training_beats_the_untrained_network(trained_model, synthetic_test):
         import keras
         keras.utils.set_random_seed(seed)
         untrained = inference_model(build_model(cfg.model, cfg.preprocess.window, len(classes),
-                                                meta_size(cfg.model.wide_features), 4))
+                                                meta_size(cfg.model), 4))
         untrained_scores.append(challenge_score(untrained, test, predictor.thresholds, cfg, classes)[0])
     print(f"trained {trained:.3f} (AUROC {trained_auroc:.3f}), untrained {untrained_scores}")
     assert trained > max(untrained_scores) + 0.3
@@ -72,7 +72,7 @@ def test_decision_is_fitted_on_held_out_predictions(trained_model, synthetic_tes
     classes = load_classes()
     examples = load_examples(synthetic_test, classes, predictor.cfg)
     probabilities = signal_probabilities(predictor.network, examples.signals,
-                                         examples.network_meta(predictor.cfg.model.wide_features),
+                                         examples.network_meta(predictor.cfg.model),
                                          predictor.cfg.preprocess)
     for method in ("grid", "proportional", "cicst"):
         for calibration in ("none", "platt"):
