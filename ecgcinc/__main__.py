@@ -14,6 +14,8 @@
              [--seeds K] [--variants A,B] [--test DIR] [--config F]
              [--executor local|process|ray] [--workers N] [--address A] [--gpus-per-unit G]
                                                              experiments with seeds and paired 95 % intervals
+  compare-arms REFERENCE VARIANT --out DIR [--names A B]     two arms saved by separate runs (e.g. two code
+                                                             versions), paired: challenge interval, AUROC per class
   curve --data DIR --test DIR --out DIR [--records N ...] [--sizes small medium] [--seeds K]
                                                              data-scale curve: challenge metric vs training records per size
   baseline TRAIN TEST OUT [--config F]                       feature model (gradient boosting) outputs for TEST
@@ -53,6 +55,9 @@ def cmd_synth(args: argparse.Namespace) -> None:
     per_source = ", ".join(f"{prefix} {value:.3f}" for prefix, value in ceiling.items() if prefix != "all")
     print(f"true conditions scored against the written labels (the most a model blind to the sources' "
           f"annotation habits can score): challenge {ceiling['all']:.3f} ({per_source})")
+    by_class = synth.class_ceiling(args.n, args.seed, sources)
+    print("AUROC of a score that knows what each record's signal shows (the most per class): "
+          + ", ".join(f"{name} {value:.3f}" for name, value in by_class.items() if value < 0.9995))
 
 
 def cmd_leads(args: argparse.Namespace) -> None:
@@ -122,6 +127,11 @@ def cmd_experiment(args: argparse.Namespace) -> None:
     print(run_experiment(args.name, args.data, args.out, args.quick, args.config, args.folds,
                          max_records=args.max_records, seeds=args.seeds, variants=variants, test_dir=args.test,
                          executor=executor))
+
+
+def cmd_compare_arms(args: argparse.Namespace) -> None:
+    from .class_scores import compare_saved
+    print(compare_saved(args.reference, args.variant, args.out, tuple(args.names)))
 
 
 def cmd_curve(args: argparse.Namespace) -> None:
@@ -199,6 +209,11 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--address", help="ray: address of an existing cluster (default: start a local instance)")
     s.add_argument("--gpus-per-unit", type=float, default=0.0, help="ray: GPUs reserved for each unit")
     s.set_defaults(run=cmd_experiment)
+    s = sub.add_parser("compare-arms", help="compare two arms saved by separate experiment runs, paired")
+    s.add_argument("reference", help="an arm's folder of units (<split>-seed<k>/), e.g. of the code before a change")
+    s.add_argument("variant", help="the same arm's folder from the other run"), s.add_argument("--out", required=True)
+    s.add_argument("--names", nargs=2, default=["reference", "variant"], metavar=("REFERENCE", "VARIANT"))
+    s.set_defaults(run=cmd_compare_arms)
     s = sub.add_parser("curve", help="challenge metric against the number of training records, per network size")
     s.add_argument("--data", required=True), s.add_argument("--test", required=True), s.add_argument("--out", required=True)
     s.add_argument("--records", type=int, nargs="+", default=[1200, 2400, 4800])

@@ -162,11 +162,11 @@ def beat_sequence(x: np.ndarray, mask: np.ndarray, peaks: np.ndarray, fs: float,
 
 
 def _sinus_intervals(seq: BeatSequence) -> tuple[np.ndarray, np.ndarray]:
-    """(times, RR) of the intervals between two consecutive non-ectopic beats, the interval
-    right after an ectopic beat (its pause) and gaps (a missed beat, a pause) left out too."""
+    """(times, RR) of the intervals between two consecutive non-ectopic beats (so neither the
+    coupling interval nor the pause after an ectopic beat), gaps (a missed beat, a pause) left
+    out too."""
     ectopic = seq.ectopic
     keep = ~ectopic[1:] & ~ectopic[:-1]
-    keep[1:] &= ~ectopic[:-2]
     with np.errstate(invalid="ignore"):
         keep &= ~(seq.rr_before[1:] > GAP * seq.local_rr[1:])
     return seq.times[1:][keep], np.diff(seq.times)[keep]

@@ -76,6 +76,12 @@ ABLATIONS: dict[str, dict[str, Any]] = {
     "ResNet-CWA, 3-fold ensemble": {"train": {"ensemble_folds": 3}},
     "ResNet-CWA, medium size": {"model": {"size": "medium"}},
     "ResNet-CWA, paper size": {"model": {"size": "paper"}},
+    "ResNet-CWA, beat branch": {"model": {"beat_branch": True}},
+    "ResNet-CWA, non-linear wide path": {"model": {"wide_hidden": 32}},
+    "ResNet-CWA, beat branch and non-linear wide path": {"model": {"beat_branch": True, "wide_hidden": 32}},
+    "ResNet-CWA, without the beat branch": {"model": {"beat_branch": False}},
+    "ResNet-CWA, 250 Hz input": {"preprocess": {"fs": 250.0}},
+    "ResNet-CWA, 20-s window": {"preprocess": {"window_s": 20.0}},
 }
 # The adversarial domain head and the settings issue #11 asks about, each against plain.
 DOMAIN_VARIANTS: dict[str, dict[str, Any]] = {
@@ -274,18 +280,22 @@ def mean_sd(values: list[float]) -> str:
     return f"{values.mean():.3f} ± {sd:.3f}"
 
 
+def markdown_table(header: list[str], rows: list[list[Any]], note: str = "") -> str:
+    """A Markdown table (floats to 3 decimals) with an optional note under it."""
+    def cell(value: Any) -> str:
+        return f"{value:.3f}" if isinstance(value, float) else str(value)
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines) + ("\n\n" + note if note else "") + "\n"
+
+
 def write_table(study: Study, name: str, header: list[str], rows: list[list[Any]], note: str = "") -> str:
     """<out>/<name>.csv (numbers in full) and <out>/<name>.md (3 decimals); returns the Markdown."""
     with open(study.out / f"{name}.csv", "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(header)
         writer.writerows(rows)
-
-    def cell(value: Any) -> str:
-        return f"{value:.3f}" if isinstance(value, float) else str(value)
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
-    text = "\n".join(lines) + ("\n\n" + note if note else "") + "\n"
+    text = markdown_table(header, rows, note)
     atomic_write_text(study.out / f"{name}.md", text)
     return text
 
@@ -424,6 +434,7 @@ def ensemble(study: Study, members: int = 3) -> str:
 
 
 def holdout(study: Study) -> str:
+    from .class_scores import class_rows
     if study.test is None:
         raise ValueError("the holdout experiment needs --test DIR (records never used in training)")
     split = [("holdout", study.examples, study.test)]
@@ -433,6 +444,8 @@ def holdout(study: Study) -> str:
     trained = f"Trained on {len(study.examples)} records, tested on {len(study.test)} records of another folder; "
     text = arm_table(study, "holdout", results, BASELINE, trained + "Δ is each network minus the feature baseline.")
     text += "\n" + _source_table(study, "holdout_sources", results, study.test)
+    text += "\n" + write_table(study, "holdout_classes", *class_rows(study.classes, results),
+                               "AUROC per class on the test records, mean ± sd over seeds.")
     if not variants:
         return text
     # a variant is a candidate change of the default: it is judged against the network it changes

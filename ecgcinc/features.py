@@ -75,7 +75,31 @@ def detect_r_peaks(x: np.ndarray, mask: np.ndarray, fs: float) -> np.ndarray:
         except (ValueError, IndexError, ZeroDivisionError):
             return np.zeros(0, dtype=int)
     peaks = np.asarray(info["ECG_R_Peaks"], dtype=int)
-    return peaks[(peaks >= 0) & (peaks < x.shape[1])]
+    return _with_missed_beats(x, mask, peaks[(peaks >= 0) & (peaks < x.shape[1])], fs)
+
+
+def _with_missed_beats(x: np.ndarray, mask: np.ndarray, peaks: np.ndarray, fs: float) -> np.ndarray:
+    """peaks plus the beats a slope-based detector misses: a wide ventricular beat has little
+    steep slope, but on the spatial magnitude (RMS over the present leads, smoothed over 40 ms)
+    it stands about as high as a QRS.  Only a gap between detected beats longer than 1.5 median
+    RR is searched (a missed beat leaves one; noise or a T wave between regular beats does not),
+    for the highest peak at least half the detected beats' median height that lies farther than
+    250 ms and 40 % of the median RR from both ends of the gap."""
+    if len(peaks) < 3:
+        return peaks
+    magnitude = scipy.ndimage.uniform_filter1d(np.sqrt(np.mean(x[mask] ** 2, axis=0)), max(int(0.04 * fs), 1))
+    level = float(np.median(magnitude[peaks]))
+    rr = float(np.median(np.diff(peaks)))
+    margin = int(max(0.25 * fs, 0.4 * rr))
+    added = []
+    for left, right in zip(peaks[:-1], peaks[1:]):
+        if right - left <= 1.5 * rr or right - left <= 2 * margin:
+            continue
+        inside = magnitude[left + margin : right - margin]
+        best = int(np.argmax(inside))
+        if inside[best] >= 0.5 * level:
+            added.append(left + margin + best)
+    return np.union1d(peaks, np.array(added, dtype=int)).astype(int)
 
 
 def rhythm_features(peaks: np.ndarray, fs: float) -> dict[str, float]:
@@ -150,7 +174,8 @@ def _t_wave_end(t: np.ndarray, r: int, offset: int, rr_samples: int, fs: float) 
     over leads, the tangent at the steepest descent after the T peak meets the isoelectric
     level (the RMS floor before the QRS: the 5th percentile of the curve up to 80 ms before R).
     The search stops at 80 % of the RR interval after R, before the next beat's P wave."""
-    rms = np.sqrt(np.mean(t**2, axis=0))
+    # smoothed (10 ms): at 500-1000 Hz the sample-to-sample noise of the slope outgrows a T wave's
+    rms = scipy.ndimage.gaussian_filter1d(np.sqrt(np.mean(t**2, axis=0)), 0.01 * fs)
     start = offset + int(round(0.06 * fs))
     limit = min(len(rms) - 1, r + int(0.8 * rr_samples))
     if limit - start <= int(0.05 * fs):
@@ -168,15 +193,20 @@ def _p_wave(lead: np.ndarray, start: int, stop: int, fs: float) -> tuple[int, in
     """(peak, onset) of the P wave in lead[start:stop]: the peak is the largest deflection of
     a band-pass (difference of Gaussians, 12 and 60 ms) that keeps a P wave's width and drops
     the slower tail of the previous T wave; the onset is where the tangent at the P wave's
-    steepest rise, before the peak, meets the baseline (0: the template is baseline-corrected
-    before the QRS)."""
+    steepest rise, before the peak, meets the baseline (the line through the window's ends,
+    both isoelectric: the T-P and the PR segments)."""
     segment = lead[start:stop]
-    band = scipy.ndimage.gaussian_filter1d(segment, 0.012 * fs) - scipy.ndimage.gaussian_filter1d(segment, 0.06 * fs)
+    # a line through the window's ends takes out the previous T wave's tail, which the band
+    # would otherwise turn into a peak at the window's start
+    trend = np.linspace(segment[0], segment[-1], len(segment))
+    detrended = segment - trend
+    smooth = scipy.ndimage.gaussian_filter1d(detrended, 0.012 * fs, mode="nearest")
+    band = smooth - scipy.ndimage.gaussian_filter1d(detrended, 0.06 * fs, mode="nearest")
     peak = int(np.argmax(np.abs(band)))
-    polarity = np.sign(segment[peak]) or 1.0
-    rising = np.gradient(polarity * segment)[: peak + 1]
+    polarity = np.sign(smooth[peak]) or 1.0
+    rising = np.gradient(polarity * smooth)[: peak + 1]
     steepest = int(np.argmax(rising)) if peak > 0 else 0
-    onset = _tangent_crossing(polarity * segment, steepest, 0.0)
+    onset = _tangent_crossing(polarity * smooth, steepest, 0.0)
     return start + peak, start + int(np.clip(round(onset), 0, peak))
 
 

@@ -423,6 +423,31 @@ def annotation_ceiling(n: int, seed: int, sources: list[str] | None = None) -> d
     return {**ceiling, "all": score(np.ones(len(plan), dtype=bool))}
 
 
+EVENT_KINDS = {"PAC": "pac", "PVC": "pvc"}   # labels that need at least one such beat to be seen
+
+
+def class_ceiling(n: int, seed: int, sources: list[str] | None = None) -> dict[str, float]:
+    """Per class, the AUROC against the written labels of a score that knows whether the record's
+    signal shows the condition: its true label, and for premature beats at least one such beat
+    in the record (the generator labels a patient with premature beats even when the record
+    happens to contain none).  The most a model that reads the signal, blind to the sources'
+    habits, can reach per class on the folder `write_dataset(_, n, seed, sources)`; no signal
+    is rendered (the draws before it are replayed)."""
+    from .metrics import class_auc
+    classes = load_classes()
+    shown, written = [], []
+    for prefix, _, record_seed in record_plan(n, seed, sources or list(SOURCES)):
+        source, rng = SOURCES[prefix], np.random.default_rng(record_seed)
+        patient = draw_patient(rng, source.priors)   # the draws of generate_record, in its order
+        _, kinds = _beat_times(patient, float(rng.uniform(*source.duration_s)), rng)
+        seen = {label for label in patient.labels if label not in EVENT_KINDS or EVENT_KINDS[label] in kinds}
+        shown.append(classes.encode(CODES[label] for label in seen))
+        written.append(classes.encode(written_codes(patient.labels, source)))
+    shown, written = np.array(shown), np.array(written)
+    return {name: class_auc(written[:, k], shown[:, k].astype(float))[0]
+            for k, name in enumerate(classes.abbreviations) if 0 < written[:, k].sum() < len(written)}
+
+
 def record_plan(n: int, seed: int, sources: list[str]) -> list[tuple[str, str, np.random.SeedSequence]]:
     """(source prefix, record name, seed) per record: sources in turn, one seed stream each."""
     children = np.random.SeedSequence(seed).spawn(n)

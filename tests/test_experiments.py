@@ -87,6 +87,19 @@ def test_ensemble_and_holdout(synthetic_train, synthetic_test, tmp_path):
                    test_dir=synthetic_test)
     rows = _rows(tmp_path / "holdout.csv")
     assert [r["arm"] for r in rows] == [BASELINE, "network (configured)"]
+    classes = _rows(tmp_path / "holdout_classes.csv")
+    assert classes and set(classes[0]) == {"class", "positives", BASELINE, "network (configured)"}
+    assert all(int(r["positives"]) > 0 for r in classes)
+    # two saved arms compared as if from two runs: paired by split, seed and test records
+    from ecgcinc.class_scores import check_paired, compare_saved, load_arm
+    arms = tmp_path / "holdout"
+    text = compare_saved(arms / "feature-baseline-gradient-boosting", arms / "network-configured", tmp_path / "cmp",
+                         ("baseline", "network"))
+    assert "| baseline | 1 |" in text and "| network | 1 |" in text and (tmp_path / "cmp" / "compare_classes.md").is_file()
+    reference, variant = load_arm(arms / "feature-baseline-gradient-boosting"), load_arm(arms / "network-configured")
+    variant[0].arrays["names"] = variant[0].arrays["names"][::-1]
+    with pytest.raises(ValueError, match="different records"):
+        check_paired(reference, variant)
     with pytest.raises(ValueError, match="--test"):
         run_experiment("holdout", synthetic_train, tmp_path, quick=True, overrides=TOY, max_records=60, verbose=0)
 

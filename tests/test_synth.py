@@ -2,6 +2,7 @@
 import filecmp
 
 import numpy as np
+import pytest
 import wfdb
 
 from ecgcinc import synth
@@ -80,3 +81,12 @@ def test_annotation_ceiling_scores_the_true_conditions_against_the_written_label
                      for prefix, _, seed in plan])
     assert (written <= true).all() and (written < true).any()
     assert ceiling["XB"] == challenge_metric(classes.weights, written, true, classes.sinus_index)
+
+
+def test_class_ceiling_counts_labels_whose_signal_shows_nothing():
+    """A premature-beat label on a record that happens to hold no premature beat cannot be seen:
+    the ceiling of those classes is below 1, and a class every source writes when true is at 1."""
+    ceiling = synth.class_ceiling(400, 40)
+    assert ceiling["PAC|SVPB"] < 0.99 and ceiling["PVC|VPB"] < 0.99
+    assert ceiling["AF"] == pytest.approx(1.0)
+    assert ceiling["IAVB"] < 1.0   # Synthetic-B does not write it (annotation habit)

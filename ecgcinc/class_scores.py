@@ -1,0 +1,98 @@
+"""Per-class AUROC of experiment arms, and the comparison of arms saved by separate runs.
+
+Why: the challenge metric sums over every class, so a change aimed at a few of
+them (the beat-timing classes: premature atrial contraction, sinus arrhythmia,
+prolonged QT, 1st-degree AV block) is read in those classes' AUROC, arm by arm,
+mean ± sd over seeds.  And a change of *code* (better features) cannot be an
+arm of one run: the runs before and after it are compared from their saved
+units instead, which is paired as long as both used the same splits, seeds and
+test records (checked here by the test records' names).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from . import metrics
+from .classes import ClassSet, load_classes
+from .experiments import ARM_HEADER, RESULT_FILE, TEST_FILE, Unit, compare_units, markdown_table, mean_sd
+from .outputs import atomic_write_text
+
+
+def class_auroc(labels: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+    """(C,) AUROC per class; NaN for a class whose test records are all of one label."""
+    out = np.full(labels.shape[1], np.nan)
+    for k in range(labels.shape[1]):
+        if 0 < labels[:, k].sum() < len(labels):
+            out[k] = metrics.class_auc(labels[:, k].astype(bool), probabilities[:, k])[0]
+    return out
+
+
+def class_rows(classes: ClassSet, results: dict[str, Sequence[Unit]]) -> tuple[list[str], list[list[Any]]]:
+    """Header and rows of the per-class AUROC table: one row per class with positives among
+    the test records, one column per arm (mean ± sd over its units)."""
+    per_arm = {arm: [class_auroc(u.labels, u.arrays["probabilities"]) for u in units] for arm, units in results.items()}
+    first = next(iter(results.values()))[0]
+    rows = []
+    for k, name in enumerate(classes.abbreviations):
+        positives = int(first.labels[:, k].sum())
+        if positives:
+            rows.append([name, positives] + [mean_sd([v[k] for v in values]) for values in per_arm.values()])
+    return ["class", "positives", *results], rows
+
+
+def load_arm(folder: str | Path) -> list[Unit]:
+    """The units an experiment saved under one arm's folder (`<split>-seed<k>/`), in order."""
+    units = []
+    for directory in sorted(Path(folder).iterdir()):
+        if not (directory / RESULT_FILE).is_file():
+            continue
+        stratum, _, seed = directory.name.rpartition("-seed")
+        scores = json.loads((directory / RESULT_FILE).read_text())["scores"]
+        with np.load(directory / TEST_FILE) as data:
+            arrays = {key: data[key] for key in data.files}
+        units.append(Unit(stratum, int(seed), scores, arrays["labels"], arrays["binary"], arrays))
+    if not units:
+        raise ValueError(f"{folder}: no saved units (<split>-seed<k>/{RESULT_FILE})")
+    return units
+
+
+def check_paired(reference: Sequence[Unit], variant: Sequence[Unit]) -> None:
+    """Both arms' units must cover the same (split, seed) pairs and the same test records."""
+    by_key = {(u.stratum, u.seed): u for u in reference}
+    for unit in variant:
+        other = by_key.get((unit.stratum, unit.seed))
+        if other is None:
+            raise ValueError(f"the reference has no unit {unit.stratum}, seed {unit.seed}")
+        if not np.array_equal(other.arrays["names"], unit.arrays["names"]):
+            raise ValueError(f"{unit.stratum}, seed {unit.seed}: the two arms were tested on different records")
+
+
+def compare_saved(reference_dir: str | Path, variant_dir: str | Path, out_dir: str | Path,
+                  names: tuple[str, str]) -> str:
+    """The arm table (challenge metric with the paired interval) and the per-class AUROC table
+    of two saved arms, written to out_dir as compare.md/.csv and compare_classes.md/.csv."""
+    reference, variant = load_arm(reference_dir), load_arm(variant_dir)
+    check_paired(reference, variant)
+    classes = load_classes()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    comparison = compare_units(classes, reference, variant)
+    rows = []
+    for name, units in zip(names, (reference, variant)):
+        rows.append([name, len(units)] + [mean_sd([u.scores[k] for u in units]) for k in ("challenge", "auroc",
+                                                                                          "f_measure")])
+    rows[0] += ["(reference)", ""]
+    rows[1] += [comparison.text(), comparison.verdict]
+    note = (f"Saved units of two runs ({reference_dir}, {variant_dir}), paired by split, seed and test records; "
+            "two-stage paired bootstrap (ecgcinc/evidence.py), 1000 replicates.")
+    text = markdown_table(ARM_HEADER, rows, note)
+    atomic_write_text(out / "compare.md", text)
+    header, class_table = class_rows(classes, dict(zip(names, (reference, variant))))
+    classes_text = markdown_table(header, class_table, "AUROC per class, mean ± sd over seeds.")
+    atomic_write_text(out / "compare_classes.md", classes_text)
+    return text + "\n" + classes_text
+
