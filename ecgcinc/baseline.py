@@ -21,7 +21,6 @@ from .config import Config
 from .data import Examples
 from .losses import domain_annotation_mask
 from .features import record_features
-from .predict import decided_outputs, harness_record, lead_mask, per_lead_set, restricted, write_folder
 from .preprocess import N_DEMOGRAPHICS, preprocess_record
 from .records import find_records
 
@@ -101,6 +100,7 @@ class FeaturePredictor:
     allowed: np.ndarray
 
     def run(self, header_text: str, recording: np.ndarray) -> tuple[list[str], list[int], list[float]]:
+        from .predict import decided_outputs, harness_record, restricted  # predict imports this module
         record = restricted(harness_record(header_text, recording), self.allowed)
         _, meta = preprocess_record(record, self.cfg.preprocess)
         x = design_matrix(meta[None], record_features(record)[None])
@@ -116,6 +116,7 @@ def run_baseline(train_dir: str | Path, test_dir: str | Path, out_dir: str | Pat
     with evaluate_model.py."""
     from .classes import load_classes
     from .data import load_examples, stratified_split
+    from .predict import lead_mask, per_lead_set, write_folder
     classes = load_classes()
     examples = load_examples(train_dir, classes, cfg)
     train_idx, val_idx = stratified_split(examples.labels, cfg.train.validation_fraction, cfg.train.seed)

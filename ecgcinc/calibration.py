@@ -25,7 +25,7 @@ METHODS = ("none", "platt")
 _EPS = 1e-6
 
 
-def _logit(p: np.ndarray) -> np.ndarray:
+def logit(p: np.ndarray) -> np.ndarray:
     p = np.clip(p, _EPS, 1.0 - _EPS)
     return np.log(p) - np.log1p(-p)
 
@@ -44,7 +44,7 @@ class Calibration:
     def apply(self, probabilities: np.ndarray) -> np.ndarray:
         if self.method == "none":
             return probabilities
-        z = self.slope * _logit(np.asarray(probabilities, dtype=np.float64)) + self.intercept
+        z = self.slope * logit(np.asarray(probabilities, dtype=np.float64)) + self.intercept
         return 1.0 / (1.0 + np.exp(-z))
 
     def to_dict(self) -> dict:
@@ -55,30 +55,36 @@ class Calibration:
         return cls(data["method"], np.asarray(data["slope"], float), np.asarray(data["intercept"], float))
 
 
-def _platt_class(z: np.ndarray, y: np.ndarray, ridge: float) -> tuple[float, float]:
-    """(a, b) minimising mean BCE of sigmoid(a z + b) + ridge ((a - 1)^2 + b^2) / n."""
-    n = len(y)
+def ridge_logistic(x: np.ndarray, y: np.ndarray, prior: np.ndarray, ridge: float,
+                   bounds: list[tuple[float, float]]) -> np.ndarray:
+    """Coefficients w (m + 1: m slopes, then the intercept) minimising the mean BCE of
+    sigmoid(x w[:m] + w[m]) + ridge * |w - prior|^2 / n, for inputs x (n, m) and labels y (n,):
+    a logistic regression pulled towards `prior` when the labels are few."""
+    n, m = x.shape
+    design = np.concatenate([x, np.ones((n, 1))], axis=1)
 
-    def loss(params: np.ndarray) -> tuple[float, np.ndarray]:
-        a, b = params
-        u = a * z + b
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        u = design @ w
         # log(1 + e^u) - y u, computed stably; its gradient is sigmoid(u) - y
         value = np.logaddexp(0.0, u) - y * u
         residual = 1.0 / (1.0 + np.exp(-u)) - y
-        penalty = ridge * ((a - 1.0) ** 2 + b**2) / n
-        grad = np.array([np.mean(residual * z) + 2 * ridge * (a - 1.0) / n, np.mean(residual) + 2 * ridge * b / n])
-        return float(value.mean() + penalty), grad
+        penalty = ridge * float(np.sum((w - prior) ** 2)) / n
+        return float(value.mean() + penalty), design.T @ residual / n + 2 * ridge * (w - prior) / n
 
-    result = scipy.optimize.minimize(loss, np.array([1.0, 0.0]), jac=True, method="L-BFGS-B",
-                                     bounds=[(0.05, 20.0), (-20.0, 20.0)])
-    return float(result.x[0]), float(result.x[1])
+    return scipy.optimize.minimize(loss, prior.astype(float), jac=True, method="L-BFGS-B", bounds=bounds).x
+
+
+def _platt_class(z: np.ndarray, y: np.ndarray, ridge: float) -> tuple[float, float]:
+    """(a, b) minimising mean BCE of sigmoid(a z + b) + ridge ((a - 1)^2 + b^2) / n."""
+    a, b = ridge_logistic(z[:, None], y, np.array([1.0, 0.0]), ridge, [(0.05, 20.0), (-20.0, 20.0)])
+    return float(a), float(b)
 
 
 def fit_platt(probabilities: np.ndarray, labels: np.ndarray, ridge: float = 2.0) -> Calibration:
     """Platt scaling per class on held-out probabilities (n, C) and labels (n, C)."""
     labels = labels.astype(bool)
     slope, intercept = np.ones(labels.shape[1]), np.zeros(labels.shape[1])
-    z = _logit(np.asarray(probabilities, dtype=np.float64))
+    z = logit(np.asarray(probabilities, dtype=np.float64))
     for k in range(labels.shape[1]):
         if 0 < labels[:, k].sum() < len(labels):
             slope[k], intercept[k] = _platt_class(z[:, k], labels[:, k].astype(float), ridge)

@@ -18,6 +18,7 @@ import numpy as np
 
 from . import metrics
 from .classes import ClassSet, load_classes
+from .evidence import PairedUnit, paired_bootstrap
 from .experiments import ARM_HEADER, RESULT_FILE, TEST_FILE, Unit, compare_units, markdown_table, mean_sd
 from .outputs import atomic_write_text
 
@@ -42,6 +43,36 @@ def class_rows(classes: ClassSet, results: dict[str, Sequence[Unit]]) -> tuple[l
         if positives:
             rows.append([name, positives] + [mean_sd([v[k] for v in values]) for values in per_arm.values()])
     return ["class", "positives", *results], rows
+
+
+def _class_score(unit: Unit, k: int):
+    """The class-k AUROC of a unit on resampled test records; 0.5 when a resample holds one label
+    only (both arms get the same records, so such a replicate adds no difference)."""
+    labels, probabilities = unit.labels[:, k].astype(bool), unit.arrays["probabilities"][:, k]
+
+    def score(idx: np.ndarray) -> float:
+        y = labels[idx]
+        return metrics.class_auc(y, probabilities[idx])[0] if 0 < y.sum() < len(y) else 0.5
+    return score
+
+
+def class_differences(classes: ClassSet, reference: Sequence[Unit], arms: dict[str, Sequence[Unit]]
+                      ) -> tuple[list[str], list[list[Any]]]:
+    """Header and rows: per class with positives, each arm's AUROC minus the reference's with the
+    two-stage paired bootstrap interval (evidence.py) and its verdict."""
+    by_key = {(u.stratum, u.seed): u for u in reference}
+    rows = []
+    for k, name in enumerate(classes.abbreviations):
+        if not reference[0].labels[:, k].any():
+            continue
+        row = [name, int(reference[0].labels[:, k].sum())]
+        for units in arms.values():
+            pairs = [PairedUnit(u.stratum, len(u.labels), _class_score(by_key[(u.stratum, u.seed)], k),
+                                _class_score(u, k)) for u in units]
+            comparison = paired_bootstrap(pairs)
+            row.append(f"{comparison.text()} {comparison.verdict}")
+        rows.append(row)
+    return ["class", "positives", *(f"{arm}: Δ AUROC [95 % CI]" for arm in arms)], rows
 
 
 def load_arm(folder: str | Path) -> list[Unit]:
@@ -74,7 +105,7 @@ def check_paired(reference: Sequence[Unit], variant: Sequence[Unit]) -> None:
 def compare_saved(reference_dir: str | Path, variant_dir: str | Path, out_dir: str | Path,
                   names: tuple[str, str]) -> str:
     """The arm table (challenge metric with the paired interval) and the per-class AUROC table
-    of two saved arms, written to out_dir as compare.md/.csv and compare_classes.md/.csv."""
+    (with each class's paired interval) of two saved arms, written to out_dir as compare.md/.csv and compare_classes.md/.csv."""
     reference, variant = load_arm(reference_dir), load_arm(variant_dir)
     check_paired(reference, variant)
     classes = load_classes()
@@ -92,7 +123,11 @@ def compare_saved(reference_dir: str | Path, variant_dir: str | Path, out_dir: s
     text = markdown_table(ARM_HEADER, rows, note)
     atomic_write_text(out / "compare.md", text)
     header, class_table = class_rows(classes, dict(zip(names, (reference, variant))))
-    classes_text = markdown_table(header, class_table, "AUROC per class, mean ± sd over seeds.")
+    _, differences = class_differences(classes, reference, {names[1]: variant})
+    header.append("Δ AUROC [95 % CI]")
+    class_table = [row + [difference[-1]] for row, difference in zip(class_table, differences)]
+    classes_text = markdown_table(header, class_table, "AUROC per class, mean ± sd over seeds; Δ: the two-stage "
+                                  "paired bootstrap of the class's AUROC.")
     atomic_write_text(out / "compare_classes.md", classes_text)
     return text + "\n" + classes_text
 

@@ -79,7 +79,8 @@ ABLATIONS: dict[str, dict[str, Any]] = {
     "ResNet-CWA, beat branch": {"model": {"beat_branch": True}},
     "ResNet-CWA, non-linear wide path": {"model": {"wide_hidden": 32}},
     "ResNet-CWA, beat branch and non-linear wide path": {"model": {"beat_branch": True, "wide_hidden": 32}},
-    "ResNet-CWA, without the beat branch": {"model": {"beat_branch": False}},
+    "ResNet-CWA, fused with the feature model": {"model": {"fusion": True}},
+    "ResNet-CWA, without fusion": {"model": {"fusion": False}},
     "ResNet-CWA, 250 Hz input": {"preprocess": {"fs": 250.0}},
     "ResNet-CWA, 20-s window": {"preprocess": {"window_s": 20.0}},
 }
@@ -184,7 +185,7 @@ def _train_arm(cfg: Config, rest: Examples, test: Examples, classes: ClassSet, a
     # Keras and scikit-learn load here, when a unit trains, not when the command line starts
     from . import model_folder
     from .baseline import fit_baseline
-    from .train import fit, fit_ensemble, held_out_probabilities
+    from .train import fit, fit_ensemble
     if arm == BASELINE or cfg.train.ensemble_folds <= 1:
         inner, validation = stratified_split(rest.labels, cfg.train.validation_fraction, cfg.train.seed)
         training, validation = rest.subset(inner), rest.subset(validation)
@@ -196,9 +197,9 @@ def _train_arm(cfg: Config, rest: Examples, test: Examples, classes: ClassSet, a
     else:
         net = fit_ensemble(rest, classes, cfg, verbose=0) if cfg.train.ensemble_folds > 1 else \
             fit(training, validation, classes, cfg, verbose=0)
-        raw = held_out_probabilities(net.model, test, cfg)
+        raw = net.probabilities(test, cfg)
         decision, held_out = net.decision, net.held_out
-        model_folder.save(model_dir, net.model, cfg, classes, decision, net.history, training.labels)
+        model_folder.save(model_dir, net.model, cfg, classes, decision, net.history, training.labels, net.fusion)
     probabilities = decision.calibration.apply(raw)
     binary = decide(probabilities, decision.thresholds, classes, cfg.thresholds).astype(bool)
     return {"raw": raw, "probabilities": probabilities, "binary": binary, "held_out": held_out,
@@ -434,7 +435,7 @@ def ensemble(study: Study, members: int = 3) -> str:
 
 
 def holdout(study: Study) -> str:
-    from .class_scores import class_rows
+    from .class_scores import class_differences, class_rows
     if study.test is None:
         raise ValueError("the holdout experiment needs --test DIR (records never used in training)")
     split = [("holdout", study.examples, study.test)]
@@ -446,6 +447,11 @@ def holdout(study: Study) -> str:
     text += "\n" + _source_table(study, "holdout_sources", results, study.test)
     text += "\n" + write_table(study, "holdout_classes", *class_rows(study.classes, results),
                                "AUROC per class on the test records, mean ± sd over seeds.")
+    others = {arm: units for arm, units in results.items() if arm != network}
+    text += "\n" + write_table(study, "holdout_class_differences",
+                               *class_differences(study.classes, results[network], others),
+                               "Each arm's AUROC minus the configured network's, per class; two-stage paired "
+                               "bootstrap (ecgcinc/evidence.py), 1000 replicates.")
     if not variants:
         return text
     # a variant is a candidate change of the default: it is judged against the network it changes

@@ -27,7 +27,7 @@ import numpy as np
 import scipy.ndimage
 import scipy.signal
 
-from .beats import SUMMARY_FEATURES, beat_sequence, empty_table, rhythm_summary
+from .beats import SUMMARY_FEATURES, BeatSequence, beat_sequence, empty_table, rhythm_summary
 from .records import TWELVE_LEADS, Record
 
 GLOBAL_FEATURES: tuple[str, ...] = (
@@ -328,6 +328,20 @@ def record_measures(record: Record) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _record_measures(record: Record) -> tuple[np.ndarray, np.ndarray]:
+    values, per_lead, sequence = _measure(record)
+    vector = np.array([values[name] for name in GLOBAL_FEATURES] + list(per_lead.T.ravel()), dtype=np.float64)
+    return np.where(np.isfinite(vector), vector, np.nan).astype(np.float32), sequence.table()
+
+
+def record_beats(record: Record) -> BeatSequence:
+    """The record's beat sequence as record_measures measures it (for checks against a known
+    answer: tests/test_beats.py, scripts/beat_truth.py)."""
+    return _measure(record)[2]
+
+
+def _measure(record: Record) -> tuple[dict[str, float], np.ndarray, BeatSequence]:
+    """Global features, the per-lead matrix and the beat sequence, from one R-peak detection and
+    one median beat."""
     fs = float(record.header.fs)
     mask = record.mask.astype(bool)
     x = _filtered(np.where(mask[:, None], record.signal, 0.0).astype(np.float64), fs)
@@ -338,8 +352,7 @@ def _record_measures(record: Record) -> tuple[np.ndarray, np.ndarray]:
     values.update(atrial_features(x, mask, peaks, fs, template, r))
     sequence = beat_sequence(x, mask, peaks, fs, template, r)
     values.update(rhythm_summary(sequence))
-    vector = np.array([values[name] for name in GLOBAL_FEATURES] + list(per_lead.T.ravel()), dtype=np.float64)
-    return np.where(np.isfinite(vector), vector, np.nan).astype(np.float32), sequence.table()
+    return values, per_lead, sequence
 
 
 def per_lead_block(features: np.ndarray) -> np.ndarray:

@@ -78,6 +78,12 @@ def score_signals(network: keras.Model, signals: Sequence[np.ndarray], meta: np.
     probabilities = signal_probabilities(network, signals, meta, cfg.preprocess)
     if calibration is not None:
         probabilities = calibration.apply(probabilities)
+    return score_probabilities(probabilities, labels, thresholds, classes, cfg)
+
+
+def score_probabilities(probabilities: np.ndarray, labels: np.ndarray, thresholds: np.ndarray, classes: ClassSet,
+                        cfg: Config) -> Scored:
+    """Decisions and the official scores of calibrated probabilities of labelled records."""
     binary = decide(probabilities, thresholds, classes, cfg.thresholds).astype(bool)
     return Scored(probabilities, binary,
                   metrics.score_all(classes.weights, classes.sinus_index, labels, binary, probabilities))

@@ -7,6 +7,7 @@
     calibration.json  per-class calibration, applied before the thresholds (identity when off)
     history.json      training's per-epoch validation scores
     train_labels.npy  the training label matrix (CICST and proportional re-targeting need it)
+    fusion.joblib     with model.fusion: the feature model and the fusion weights (fusion.py)
 
 Every file is written through outputs.atomic_save, so an interrupted save never leaves
 half a file in place of a good one.  Loaded networks are cached per folder and per
@@ -18,7 +19,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import joblib
 from .framework import keras
 import numpy as np
 
@@ -29,6 +32,9 @@ from .config import Config, config_from_dict
 from .inference import warm_up
 from .outputs import atomic_save, atomic_write, atomic_write_text
 
+if TYPE_CHECKING:
+    from .fusion import Fusion
+
 MODEL_FILE = "model.keras"
 CONFIG_FILE = "config.json"
 CLASSES_FILE = "classes.json"
@@ -36,6 +42,7 @@ THRESHOLDS_FILE = "thresholds.json"
 CALIBRATION_FILE = "calibration.json"
 HISTORY_FILE = "history.json"
 TRAIN_LABELS_FILE = "train_labels.npy"
+FUSION_FILE = "fusion.joblib"
 REQUIRED = (MODEL_FILE, CONFIG_FILE, CLASSES_FILE, THRESHOLDS_FILE)
 TRAINING_WEIGHTS = "weights.csv (training)"
 
@@ -72,7 +79,7 @@ def check(model_dir: str | Path) -> Path:
 
 
 def save(model_dir: str | Path, model: keras.Model, cfg: Config, classes: ClassSet, decision: Decision,
-         history: dict, train_labels: np.ndarray) -> None:
+         history: dict, train_labels: np.ndarray, fusion: "Fusion | None" = None) -> None:
     """Everything training produces.  model.keras is written last, so a folder whose network is
     new never pairs it with an older configuration or older thresholds."""
     model_dir = Path(model_dir)
@@ -84,6 +91,10 @@ def save(model_dir: str | Path, model: keras.Model, cfg: Config, classes: ClassS
     write_thresholds(model_dir, decision.thresholds, cfg.thresholds.method, cfg.thresholds.beta, TRAINING_WEIGHTS)
     atomic_write_text(model_dir / HISTORY_FILE, json.dumps(history, indent=2))
     atomic_write(model_dir / TRAIN_LABELS_FILE, lambda handle: np.save(handle, train_labels.astype(bool)))
+    if fusion is not None:
+        atomic_write(model_dir / FUSION_FILE, lambda handle: joblib.dump(fusion, handle))
+    elif (model_dir / FUSION_FILE).exists():
+        (model_dir / FUSION_FILE).unlink()   # a folder retrained without fusion must not keep the old one
     atomic_save(model_dir / MODEL_FILE, model.save)
 
 
@@ -113,6 +124,20 @@ def read_decision(model_dir: str | Path, num_classes: int) -> Decision:
     calibration = (Calibration.from_dict(json.loads(path.read_text())) if path.is_file()
                    else Calibration.identity(num_classes))
     return Decision(calibration, np.array(read_threshold_info(model_dir)["thresholds"]))
+
+
+def read_fusion(model_dir: str | Path, cfg: Config) -> "Fusion | None":
+    """The fusion of a model trained with model.fusion; None otherwise.  A folder whose
+    configuration says fusion but lacks the file is refused (its thresholds assume fusion)."""
+    if not cfg.model.fusion:
+        return None
+    path = Path(model_dir) / FUSION_FILE
+    try:
+        with open(path, "rb") as handle:
+            return joblib.load(handle)
+    except OSError as error:
+        raise ModelFolderError(f"model folder {model_dir}: cannot read {FUSION_FILE} ({error.strerror or error}); "
+                               "the configuration says the model fuses the feature model") from error
 
 
 def read_history(model_dir: str | Path) -> dict:

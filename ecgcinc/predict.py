@@ -23,7 +23,10 @@ from . import model_folder
 from .calibration import Calibration
 from .classes import ClassSet
 from .config import Config
+from .baseline import design_matrix
+from .data import Examples
 from .features import record_measures
+from .fusion import Fusion, examples_design
 from .inference import signal_probabilities
 from .preprocess import network_meta, preprocess_record
 from .outputs import PROBABILITY_DECIMALS, write_outputs
@@ -70,30 +73,41 @@ class Predictor:
 
     def __init__(self, model_dir: str | Path, network: keras.Model, cfg: Config, classes: ClassSet,
                  thresholds: np.ndarray, leads: Sequence[str] | None = None,
-                 calibration: Calibration | None = None):
+                 calibration: Calibration | None = None, fusion: Fusion | None = None):
         self.model_dir = Path(model_dir)
         self.network = network
         self.cfg = cfg
         self.classes = classes
         self.thresholds = thresholds
         self.calibration = calibration or Calibration.identity(len(classes))
+        self.fusion = fusion
         self.allowed = lead_mask(leads)
 
-    def inputs(self, record: Record) -> tuple[np.ndarray, np.ndarray]:
-        """(preprocessed signal (n', 12), network meta input) of a record, leads outside the
-        predictor's lead set counted as absent, exactly as training saw such records."""
+    def inputs(self, record: Record) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(preprocessed signal (n', 12), network meta input, the feature model's input or None
+        without fusion) of a record, leads outside the predictor's lead set counted as absent,
+        exactly as training saw such records."""
         record = restricted(record, self.allowed)
         x, meta = preprocess_record(record, self.cfg.preprocess)
         model = self.cfg.model
-        features, beat_table = record_measures(record) if model.wide_features or model.beat_branch else (None, None)
-        measured = (features[None], beat_table[None]) if features is not None else (None, None)
-        return x, network_meta(meta[None], *measured, model)[0]
+        measured = model.wide_features or model.beat_branch or self.fusion is not None
+        features, beat_table = record_measures(record) if measured else (None, None)
+        network_input = network_meta(meta[None], *((features[None], beat_table[None]) if measured else (None, None)),
+                                     model)[0]
+        return x, network_input, design_matrix(meta[None], features[None])[0] if self.fusion else None
 
     def probabilities(self, records: Sequence[Record]) -> np.ndarray:
         """Calibrated class probabilities of records, as the decision rule sees them."""
-        signals, metas = zip(*(self.inputs(record) for record in records))
+        signals, metas, designs = zip(*(self.inputs(record) for record in records))
         raw = signal_probabilities(self.network, signals, np.stack(metas), self.cfg.preprocess)
-        return self.calibration.apply(raw)
+        return self.calibration.apply(self.fusion.apply(raw, np.stack(designs)) if self.fusion else raw)
+
+    def examples_probabilities(self, examples: Examples) -> np.ndarray:
+        """Calibrated probabilities of cached examples (retargeting, the report), by the same
+        network, fusion and calibration as records."""
+        raw = signal_probabilities(self.network, examples.signals, examples.network_meta(self.cfg.model),
+                                   self.cfg.preprocess)
+        return self.calibration.apply(self.fusion.apply(raw, examples_design(examples)) if self.fusion else raw)
 
     def outputs(self, record: Record) -> tuple[list[str], list[int], list[float]]:
         """Class names, 0/1 labels and probabilities for one record (Challenge order)."""
@@ -111,7 +125,8 @@ def load_predictor(model_dir: str | Path, leads: Sequence[str] | None = None) ->
     network = model_folder.load_network(model_dir)
     cfg, classes = model_folder.read_config(model_dir), model_folder.read_classes(model_dir)
     decision = model_folder.read_decision(model_dir, len(classes))
-    return Predictor(model_dir, network, cfg, classes, decision.thresholds, leads, decision.calibration)
+    return Predictor(model_dir, network, cfg, classes, decision.thresholds, leads, decision.calibration,
+                     model_folder.read_fusion(model_dir, cfg))
 
 
 def sort_leads(leads: Sequence[str]) -> tuple[str, ...]:

@@ -19,7 +19,7 @@ import numpy as np
 from . import metrics
 from .data import Examples, load_examples
 from . import model_folder
-from .inference import Scored, score_signals
+from .inference import Scored, score_probabilities
 from .predict import Predictor, load_predictor
 
 
@@ -33,10 +33,9 @@ class Evaluated:
 def evaluate_folder(model_dir: str | Path, data_dir: str | Path) -> Evaluated:
     predictor = load_predictor(model_dir)
     examples = load_examples(data_dir, predictor.classes, predictor.cfg)
-    meta = examples.network_meta(predictor.cfg.model)
-    return Evaluated(predictor, examples, score_signals(predictor.network, examples.signals, meta, examples.labels,
-                                                        predictor.thresholds, predictor.classes, predictor.cfg,
-                                                        predictor.calibration))
+    return Evaluated(predictor, examples, score_probabilities(predictor.examples_probabilities(examples),
+                                                              examples.labels, predictor.thresholds,
+                                                              predictor.classes, predictor.cfg))
 
 
 def _pyplot():

@@ -23,7 +23,6 @@ from .classes import ClassSet, load_classes
 from .config import ThresholdConfig
 from .data import Examples, load_examples
 from . import model_folder
-from .inference import signal_probabilities
 from .predict import Predictor, load_predictor
 
 
@@ -35,9 +34,7 @@ def _same_classes(a: ClassSet, b: ClassSet) -> None:
 def data_probabilities(predictor: Predictor, data_dir: str | Path) -> tuple[Examples, np.ndarray]:
     """The labelled records of data_dir and their calibrated probabilities."""
     examples = load_examples(data_dir, predictor.classes, predictor.cfg)
-    raw = signal_probabilities(predictor.network, examples.signals,
-                               examples.network_meta(predictor.cfg.model), predictor.cfg.preprocess)
-    return examples, predictor.calibration.apply(raw)
+    return examples, predictor.examples_probabilities(examples)
 
 
 def retarget(model_dir: str | Path, method: str = "cicst", beta: float | None = None,

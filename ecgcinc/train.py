@@ -34,6 +34,8 @@ from .config import Config, load_config, with_overrides
 from .data import Examples, load_examples, stratified_folds, stratified_split
 from .devices import data_parallel, device_count
 from .features import per_lead_block, with_per_lead_block
+from .baseline import fit_feature_model
+from .fusion import Fusion, examples_design, fit_fusion
 from .losses import WeightedBCE, benefit_weights, domain_annotation_mask, pack_targets
 from .models import build_model, ensemble_network, forward_flops, inference_model
 from .inference import score_signals, signal_probabilities
@@ -236,11 +238,18 @@ def compile_model(cfg: Config, window: int, num_classes: int, num_domains: int, 
 @dataclass
 class Fitted:
     """A trained network (or ensemble) with its decision rule and the per-epoch history;
-    `held_out` are the uncalibrated probabilities the decision was fitted on."""
+    `held_out` are the uncalibrated probabilities the decision was fitted on (fused with the
+    feature model's when `fusion` is set)."""
     model: keras.Model
     decision: Decision
     history: dict
     held_out: np.ndarray
+    fusion: Fusion | None = None
+
+    def probabilities(self, examples: Examples, cfg: Config) -> np.ndarray:
+        """Uncalibrated (fused) probabilities of labelled examples, as the decision sees them."""
+        raw = held_out_probabilities(self.model, examples, cfg)
+        return self.fusion.apply(raw, examples_design(examples)) if self.fusion else raw
 
 
 def _describe(model: keras.Model, training: Examples, validation: Examples, cfg: Config, devices: int) -> None:
@@ -292,10 +301,14 @@ def fit(training: Examples, validation: Examples, classes: ClassSet, cfg: Config
         budget: TimeBudget | None = None) -> Fitted:
     """Train on `training`, select the epoch and fit the decision on `validation`.  The
     experiments call this on their own splits; `train` calls it on a folder's split."""
+    feature_model = fit_feature_model(training, cfg.train.seed) if cfg.model.fusion else None
     model, history = train_network(training, validation, classes, cfg, verbose, budget)
     probabilities = held_out_probabilities(model, validation, cfg)
+    fusion = fit_fusion(feature_model, validation, probabilities) if feature_model else None
+    if fusion:
+        probabilities = fusion.apply(probabilities, examples_design(validation))
     decision = fit_decision(probabilities, validation.labels, training.labels, classes, cfg)
-    return Fitted(model, decision, history, probabilities)
+    return Fitted(model, decision, history, probabilities, fusion)
 
 
 def fit_ensemble(examples: Examples, classes: ClassSet, cfg: Config, verbose: int = 1,
@@ -304,6 +317,8 @@ def fit_ensemble(examples: Examples, classes: ClassSet, cfg: Config, verbose: in
     own seed); their probabilities are averaged; the decision is fitted on the out-of-fold
     probabilities of every record, so no record's own member judges it."""
     k = cfg.train.ensemble_folds
+    if cfg.model.fusion:
+        raise ValueError("model.fusion fits on one validation split; it does not combine with train.ensemble_folds")
     folds = stratified_folds(examples.labels, k, cfg.train.seed)
     members, histories = [], []
     out_of_fold = np.zeros(examples.labels.shape)
@@ -346,5 +361,5 @@ def train(data_dir: str | Path, model_dir: str | Path, cfg: Config | None = None
         train_labels = training.labels
     history = {**fitted.history, "size": {"size": cfg.model.size, "reason": choice.reason if choice else "configured"},
                "seconds_before_saving": round(budget.elapsed(), 1), "time_budget_h": cfg.train.time_budget_h}
-    model_folder.save(model_dir, fitted.model, cfg, classes, fitted.decision, history, train_labels)
+    model_folder.save(model_dir, fitted.model, cfg, classes, fitted.decision, history, train_labels, fitted.fusion)
     return history

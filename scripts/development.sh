@@ -22,3 +22,21 @@ python -m ecgcinc experiment holdout --data "$work/corpus" --test "$work/develop
 # single network (three times the training).
 python -m ecgcinc experiment holdout --data "$work/corpus" --test "$work/development" --max-records 0 --seeds 3 \
     --variants resnet-cwa-3-fold-ensemble --out "$work/tables/development/default"
+# Beat timing (issue "premature beats, sinus arrhythmia and the QT interval"): the candidates against
+# the default of the time (linear wide path, no beat branch), with the beat-timing features; then
+# the input rate and window.  About 2.5 min per network unit at 100 Hz and 10 s on 2 cores, 35 minutes
+# for the first command.
+python -m ecgcinc experiment holdout --data "$work/corpus" --test "$work/development" --max-records 0 --seeds 3 \
+    --variants resnet-cwa-beat-branch,resnet-cwa-non-linear-wide-path,resnet-cwa-beat-branch-and-non-linear-wide-path \
+    --config scripts/beat-timing-reference.json --out "$work/tables/beat-timing"
+# The fusion with the feature model (written after the first table), the input rate and the window:
+# about 45 minutes (a unit takes 2.5 min, 5 min at 250 Hz, 4 min with 20-s windows).
+python -m ecgcinc experiment holdout --data "$work/corpus" --test "$work/development" --max-records 0 --seeds 3 \
+    --variants resnet-cwa-fused-with-the-feature-model,resnet-cwa-250-hz-input,resnet-cwa-20-s-window \
+    --config scripts/beat-timing-reference.json --out "$work/tables/beat-timing-b"
+# The features before and after: the same arms' units from the code before the beat-timing features
+# (the full-size ablation of scripts/evidence.sh, run at commit 0acff6f) against these.
+for arm in feature-baseline-gradient-boosting network-configured; do
+    python -m ecgcinc compare-arms "$work/tables/full-ablation/holdout/$arm" "$work/tables/beat-timing/holdout/$arm" \
+        --names "before (commit 0acff6f)" "beat-timing features" --out "$work/tables/beat-timing/features-$arm"
+done

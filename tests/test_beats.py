@@ -6,10 +6,8 @@ import numpy as np
 import pytest
 
 from ecgcinc import synth
-from ecgcinc.beats import (BEAT_COLUMNS, MAX_BEATS, SUMMARY_FEATURES, BeatSequence, beat_sequence, empty_table,
-                           rhythm_summary)
-from ecgcinc.features import (FEATURE_NAMES, _filtered, detect_r_peaks, record_measures, rhythm_features,
-                              template_features)
+from ecgcinc.beats import BEAT_COLUMNS, MAX_BEATS, SUMMARY_FEATURES, BeatSequence, empty_table, rhythm_summary
+from ecgcinc.features import FEATURE_NAMES, record_beats, record_measures
 from ecgcinc.records import Record, make_record, parse_header
 
 INDEX = {name: i for i, name in enumerate(FEATURE_NAMES)}
@@ -21,15 +19,6 @@ def _generated(prefix: str, seed: int):
     return r, make_record(parse_header(r.header_text()), r.adc)
 
 
-def _sequence(record: Record) -> BeatSequence:
-    """The beat sequence exactly as record_measures builds it."""
-    fs, mask = float(record.header.fs), record.mask.astype(bool)
-    x = _filtered(np.where(mask[:, None], record.signal, 0.0), fs)
-    peaks = detect_r_peaks(x, mask, fs)
-    _, _, template, r = template_features(x, mask, peaks, fs, rhythm_features(peaks, fs)["rr_mean"])
-    return beat_sequence(x, mask, peaks, fs, template, r)
-
-
 @pytest.fixture(scope="module")
 def ectopy():
     """(true kind, ectopic flag, dominant-QRS flag) of every detected beat matched to a generated
@@ -39,7 +28,7 @@ def ectopy():
         r, record = _generated(f"X{'ABD'[seed % 3]}", 3000 + seed)
         if not {"pac", "pvc"} & set(r.beat_kinds) or r.patient.labels & {"AF", "AFL", "PR"}:
             continue
-        seq, truth, kinds = _sequence(record), np.array(r.beat_times), np.array(r.beat_kinds)
+        seq, truth, kinds = record_beats(record), np.array(r.beat_times), np.array(r.beat_kinds)
         same_qrs = seq.qrs_difference < 0.5
         for i, t in enumerate(seq.times):
             j = int(np.argmin(np.abs(truth - t)))
@@ -72,7 +61,7 @@ def test_missed_wide_beats_are_recovered():
         r, record = _generated("XB", 4000 + seed)
         if r.patient.labels & {"AF", "AFL", "PR"}:
             continue
-        seq, truth = _sequence(record), np.array(r.beat_times)
+        seq, truth = record_beats(record), np.array(r.beat_times)
         pvc = truth[np.array(r.beat_kinds) == "pvc"]
         pvc_total, beats = pvc_total + len(pvc), beats + len(truth)
         pvc_found += sum(bool(len(seq.times)) and np.min(np.abs(seq.times - t)) < MATCH_S for t in pvc)

@@ -266,3 +266,24 @@ def test_ensemble_network_averages_its_members():
     ensemble = ensemble_network(members)
     np.testing.assert_allclose(ensemble.predict_on_batch(x), expected, rtol=1e-5, atol=1e-6)
     assert inference_model(ensemble).output_shape == (None, 26)
+
+
+@pytest.mark.parametrize("wide", [True, False], ids=["wide", "no wide"])
+def test_beat_branch_reads_the_tail_of_the_meta_input(wide):
+    """The beat table is the last BEAT_TABLE_SIZE columns of the meta input whatever comes before
+    it; a record without beats (all-zero table) gets finite outputs; the table moves them."""
+    from ecgcinc.beats import BEAT_COLUMNS, BEAT_TABLE_SIZE, MAX_BEATS
+    from ecgcinc.features import N_FEATURES
+    from ecgcinc.preprocess import network_meta
+    cfg = ModelConfig(**{**SMALL, "wide_features": wide, "beat_branch": True, "wide_hidden": 8})
+    assert meta_size(cfg) == N_META + (N_FEATURES if wide else 0) + BEAT_TABLE_SIZE
+    model = build_model(cfg, 400, 26, meta_size(cfg), 0)
+    rng = np.random.default_rng(0)
+    tables = np.zeros((2, MAX_BEATS, len(BEAT_COLUMNS)), np.float32)
+    tables[1, :10, 0] = 1.0
+    tables[1, :10, 1:] = rng.normal(size=(10, len(BEAT_COLUMNS) - 1))
+    meta = network_meta(np.zeros((2, N_META)), np.zeros((2, N_FEATURES)), tables, cfg)
+    assert meta.shape == (2, meta_size(cfg))
+    x = np.zeros((2, 400, 12), np.float32)
+    out = np.asarray(model.predict([x, meta], verbose=0)["classes"])
+    assert np.isfinite(out).all() and not np.allclose(out[0], out[1])
