@@ -56,22 +56,27 @@ def _class_score(unit: Unit, k: int):
     return score
 
 
+def _macro_score(unit: Unit, ks: list[int]):
+    """The mean AUROC over the classes ks (macro AUROC, as the evaluator reports it)."""
+    scores = [_class_score(unit, k) for k in ks]
+    return lambda idx: float(np.mean([score(idx) for score in scores]))
+
+
 def class_differences(classes: ClassSet, reference: Sequence[Unit], arms: dict[str, Sequence[Unit]]
                       ) -> tuple[list[str], list[list[Any]]]:
-    """Header and rows: per class with positives, each arm's AUROC minus the reference's with the
-    two-stage paired bootstrap interval (evidence.py) and its verdict."""
+    """Header and rows: per class with positives, then their mean (macro AUROC), each arm's AUROC
+    minus the reference's with the two-stage paired bootstrap interval (evidence.py) and its
+    verdict."""
     by_key = {(u.stratum, u.seed): u for u in reference}
-    rows = []
-    for k, name in enumerate(classes.abbreviations):
-        if not reference[0].labels[:, k].any():
-            continue
-        row = [name, int(reference[0].labels[:, k].sum())]
-        for units in arms.values():
-            pairs = [PairedUnit(u.stratum, len(u.labels), _class_score(by_key[(u.stratum, u.seed)], k),
-                                _class_score(u, k)) for u in units]
-            comparison = paired_bootstrap(pairs)
-            row.append(f"{comparison.text()} {comparison.verdict}")
-        rows.append(row)
+    present = [k for k in range(len(classes.abbreviations)) if reference[0].labels[:, k].any()]
+
+    def cell(units: Sequence[Unit], score) -> str:
+        comparison = paired_bootstrap([PairedUnit(u.stratum, len(u.labels), score(by_key[(u.stratum, u.seed)]),
+                                                  score(u)) for u in units])
+        return f"{comparison.text()} {comparison.verdict}"
+    rows = [[classes.abbreviations[k], int(reference[0].labels[:, k].sum())]
+            + [cell(units, lambda unit, k=k: _class_score(unit, k)) for units in arms.values()] for k in present]
+    rows.append(["macro AUROC", ""] + [cell(units, lambda unit: _macro_score(unit, present)) for units in arms.values()])
     return ["class", "positives", *(f"{arm}: Δ AUROC [95 % CI]" for arm in arms)], rows
 
 
@@ -126,6 +131,8 @@ def compare_saved(reference_dir: str | Path, variant_dir: str | Path, out_dir: s
     _, differences = class_differences(classes, reference, {names[1]: variant})
     header.append("Δ AUROC [95 % CI]")
     class_table = [row + [difference[-1]] for row, difference in zip(class_table, differences)]
+    class_table.append(["macro AUROC", ""] + [mean_sd([u.scores["auroc"] for u in units]) for units in (reference, variant)]
+                       + [differences[-1][-1]])
     classes_text = markdown_table(header, class_table, "AUROC per class, mean ± sd over seeds; Δ: the two-stage "
                                   "paired bootstrap of the class's AUROC.")
     atomic_write_text(out / "compare_classes.md", classes_text)

@@ -73,8 +73,8 @@ class ModelConfig:
     beat_branch: bool = False
     beat_units: int = 32
     # fusion.py: per class, a logistic regression on the network's and the feature model's logits,
-    # fitted on the validation split (single networks only, not fold ensembles)
-    fusion: bool = False
+    # fitted on held-out predictions (docs/results.md, "Beat timing", for the evidence behind the default)
+    fusion: bool = True
     # domain head (see docs/results.md for the evidence behind its default)
     domain_head: bool = False
     domain_attach: str = "pooled"    # "pooled" features or the class-wise "class_vectors"

@@ -50,15 +50,15 @@ def examples_design(examples: Examples) -> np.ndarray:
     return design_matrix(examples.meta, examples.features)
 
 
-def fit_fusion(feature_model: FeatureModel, validation: Examples, network_validation: np.ndarray) -> Fusion:
-    """The per-class weights on `validation`, whose raw network probabilities are
-    `network_validation`; a class without both labels in the validation split keeps the
-    network alone.  The feature model is fitted first, on the training split
-    (baseline.fit_feature_model), before the network trains, so its time counts against the
-    training budget like the epochs'."""
-    z = np.stack([logit(np.asarray(network_validation, np.float64)),
-                  logit(feature_model.probabilities(validation))], axis=-1)
-    labels = validation.labels.astype(bool)
+def fit_fusion(feature_model: FeatureModel, labels: np.ndarray, network_held_out: np.ndarray,
+               features_held_out: np.ndarray) -> Fusion:
+    """The per-class weights from held-out probabilities of both models on the same records (the
+    validation split, or an ensemble's out-of-fold predictions) and their labels; a class
+    without both labels there keeps the network alone.  `feature_model` is the one the fusion
+    will use; it is fitted first (baseline.fit_feature_model), before the network trains, so
+    its time counts against the training budget like the epochs'."""
+    z = np.stack([logit(np.asarray(network_held_out, np.float64)), logit(features_held_out)], axis=-1)
+    labels = labels.astype(bool)
     weights = np.tile(PRIOR, (labels.shape[1], 1))
     for k in range(labels.shape[1]):
         if 0 < labels[:, k].sum() < len(labels):

@@ -304,7 +304,8 @@ def fit(training: Examples, validation: Examples, classes: ClassSet, cfg: Config
     feature_model = fit_feature_model(training, cfg.train.seed) if cfg.model.fusion else None
     model, history = train_network(training, validation, classes, cfg, verbose, budget)
     probabilities = held_out_probabilities(model, validation, cfg)
-    fusion = fit_fusion(feature_model, validation, probabilities) if feature_model else None
+    fusion = (fit_fusion(feature_model, validation.labels, probabilities, feature_model.probabilities(validation))
+              if feature_model else None)
     if fusion:
         probabilities = fusion.apply(probabilities, examples_design(validation))
     decision = fit_decision(probabilities, validation.labels, training.labels, classes, cfg)
@@ -314,14 +315,15 @@ def fit(training: Examples, validation: Examples, classes: ClassSet, cfg: Config
 def fit_ensemble(examples: Examples, classes: ClassSet, cfg: Config, verbose: int = 1,
                  budget: TimeBudget | None = None) -> Fitted:
     """K members on K stratified folds of `examples` (member k validates on fold k, with its
-    own seed); their probabilities are averaged; the decision is fitted on the out-of-fold
-    probabilities of every record, so no record's own member judges it."""
+    own seed); their probabilities are averaged; the decision (and the fusion with the feature
+    model, whose out-of-fold view comes from one feature model per fold) is fitted on the
+    out-of-fold probabilities of every record, so no record's own member judges it."""
     k = cfg.train.ensemble_folds
-    if cfg.model.fusion:
-        raise ValueError("model.fusion fits on one validation split; it does not combine with train.ensemble_folds")
     folds = stratified_folds(examples.labels, k, cfg.train.seed)
     members, histories = [], []
     out_of_fold = np.zeros(examples.labels.shape)
+    features_out_of_fold = np.zeros(examples.labels.shape)
+    feature_model = fit_feature_model(examples, cfg.train.seed) if cfg.model.fusion else None
     for f in range(k):
         member_cfg = with_overrides(cfg, {"train": {"seed": cfg.train.seed + 1000 * (f + 1)}})
         if verbose:
@@ -330,10 +332,16 @@ def fit_ensemble(examples: Examples, classes: ClassSet, cfg: Config, verbose: in
         member_budget = budget.share(k - f) if budget else None
         model, history = train_network(training, held, classes, member_cfg, verbose, member_budget)
         out_of_fold[folds == f] = held_out_probabilities(model, held, cfg)
+        if feature_model:  # the fusion weights need the feature model's out-of-fold view too
+            features_out_of_fold[folds == f] = fit_feature_model(training, cfg.train.seed).probabilities(held)
         members.append(inference_model(model)), histories.append(history)
+    fusion = (fit_fusion(feature_model, examples.labels, out_of_fold, features_out_of_fold) if feature_model
+              else None)
+    if fusion:
+        out_of_fold = fusion.apply(out_of_fold, examples_design(examples))
     decision = fit_decision(out_of_fold, examples.labels, examples.labels, classes, cfg)
     history = {**histories[0], "members": histories}
-    return Fitted(ensemble_network(members), decision, history, out_of_fold)
+    return Fitted(ensemble_network(members), decision, history, out_of_fold, fusion)
 
 
 def train(data_dir: str | Path, model_dir: str | Path, cfg: Config | None = None,

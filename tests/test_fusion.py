@@ -6,7 +6,6 @@ import pytest
 import helper_code
 import team_code
 from ecgcinc.baseline import FeatureModel
-from ecgcinc.data import Examples
 from ecgcinc.fusion import PRIOR, fit_fusion
 from ecgcinc.metrics import class_auc
 from ecgcinc.model_folder import FUSION_FILE
@@ -20,9 +19,6 @@ class _Fixed(FeatureModel):
         super().__init__([], probabilities.mean(axis=0))
         self.given = probabilities
 
-    def probabilities(self, examples):
-        return self.given
-
     def probabilities_of(self, x):
         return self.given
 
@@ -35,10 +31,8 @@ def test_weights_follow_the_better_model_per_class():
     noise = rng.uniform(0.05, 0.95, labels.shape)
     network = np.stack([informative[:, 0], noise[:, 1], noise[:, 2]], axis=1)
     features = np.stack([noise[:, 0], informative[:, 1], noise[:, 2]], axis=1)
-    validation = Examples([], None, np.zeros((400, 1)), np.zeros((400, 1)), np.zeros((400, 1, 1)), labels,
-                          np.zeros(400, int), ["A"])
     model = _Fixed(np.clip(features, 0.01, 0.99))
-    fusion = fit_fusion(model, validation, np.clip(network, 0.01, 0.99))
+    fusion = fit_fusion(model, labels, np.clip(network, 0.01, 0.99), np.clip(features, 0.01, 0.99))
     assert fusion.weights[0, 0] > fusion.weights[0, 1] and fusion.weights[1, 1] > fusion.weights[1, 0]
     np.testing.assert_allclose(fusion.weights[2], PRIOR)
     fused = fusion.apply(np.clip(network, 0.01, 0.99), np.zeros((400, 1)))
@@ -50,7 +44,7 @@ def test_weights_follow_the_better_model_per_class():
 @pytest.mark.slow
 def test_a_fused_model_folder_runs_through_the_harness(tmp_path, synthetic_train, small_config, sample_dir):
     from ecgcinc.train import train
-    cfg = small_config(model={"fusion": True}, train={"epochs": 2, "max_records": 160})
+    cfg = small_config(train={"epochs": 2, "max_records": 160})   # fusion is the default
     train(synthetic_train, tmp_path, cfg, verbose=0)
     assert (tmp_path / FUSION_FILE).is_file()
     header = find_records(sample_dir)[0]
@@ -60,5 +54,18 @@ def test_a_fused_model_folder_runs_through_the_harness(tmp_path, synthetic_train
     classes, labels, probabilities = team_code.run_model(model, text, load_mat(header.with_suffix(".mat"),
                                                                               header.stem))
     assert len(classes) == 26 and np.isfinite(probabilities).all() and sum(labels) >= 1
-    train(synthetic_train, tmp_path, small_config(train={"epochs": 1, "max_records": 160}), verbose=0)
+    train(synthetic_train, tmp_path, small_config(model={"fusion": False}, train={"epochs": 1, "max_records": 160}),
+          verbose=0)
     assert not (tmp_path / FUSION_FILE).exists() and team_code.load_model(str(tmp_path), None).fusion is None
+
+
+@pytest.mark.slow
+def test_a_fold_ensemble_fuses_on_out_of_fold_predictions(synthetic_train, small_config):
+    from ecgcinc.classes import load_classes
+    from ecgcinc.data import load_examples
+    from ecgcinc.train import fit_ensemble
+    cfg = small_config(train={"epochs": 1, "max_records": 120, "ensemble_folds": 2})
+    classes = load_classes()
+    fitted = fit_ensemble(load_examples(synthetic_train, classes, cfg), classes, cfg, verbose=0)
+    assert fitted.fusion is not None and fitted.fusion.weights.shape == (len(classes), 3)
+    assert np.isfinite(fitted.held_out).all()
