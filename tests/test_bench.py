@@ -49,3 +49,11 @@ def test_startup_benchmark_times_every_command(tmp_path, capsys):
     assert names[0] == "evaluate_model.py (this project)" and len(names) == 4
     assert all(row["median_s"] > 0 and row["vs_official"] is None for row in result["table"])
     assert "evaluate_model.py (this project)" in capsys.readouterr().out
+
+
+def test_features_benchmark_times_each_caching_step(tmp_path, capsys, sample_dir):
+    from bench import features
+    result = features.main([str(sample_dir), "--records", "4", "--out", str(tmp_path / "features.json")])
+    assert [row["step"] for row in result["rows"]] == ["read", "preprocess (100 Hz)", "features and beat table"]
+    assert result["rows"][0]["vs_read"] == 1.0 and abs(sum(r["share"] for r in result["rows"]) - 1) < 1e-9
+    assert "features and beat table" in capsys.readouterr().out and (tmp_path / "features.json").is_file()
