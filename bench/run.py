@@ -88,11 +88,12 @@ def gemm_rate(n: int, repeats: int) -> dict:
 
 def configuration(backbone: str, size: str) -> Config:
     """The paper-sized network (ecgcinc/configs/paper.json: 250 Hz, 20-s window), the GPU targets' size;
-    the tiny size uses small.json.  The network alone: the wide branch's feature extraction is
-    per-record CPU work measured separately (features_ms)."""
+    the tiny size uses small.json.  The network alone: the wide branch's feature extraction (and
+    the fusion's feature model, which needs it) is per-record CPU work measured separately
+    (features_ms)."""
     overrides = json.loads((SMALL_CONFIG if size == "tiny" else PAPER_CONFIG).read_text())
     overrides.setdefault("model", {})["backbone"] = backbone
-    overrides["model"]["wide_features"] = False
+    overrides["model"].update(wide_features=False, fusion=False)
     return config_from_dict(overrides)
 
 

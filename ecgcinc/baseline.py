@@ -10,7 +10,7 @@ same validation split, so a comparison differs only in the model.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -41,10 +41,12 @@ def design_matrix(meta: np.ndarray, features: np.ndarray) -> np.ndarray:
 
 @dataclass
 class FeatureModel:
-    """One fitted classifier per class; None for a class without both labels in training
-    (its probability is then the training prevalence, 0 or 1)."""
+    """One fitted classifier per class, with the design columns it was fitted on; None for a
+    class without both labels in training (its probability is then the training prevalence,
+    0 or 1)."""
     classifiers: list
     prevalence: np.ndarray
+    columns: list = field(default_factory=list)   # per class: the columns with a value in training
 
     def probabilities(self, examples: Examples) -> np.ndarray:
         return self.probabilities_of(design_matrix(examples.meta, examples.features))
@@ -53,7 +55,7 @@ class FeatureModel:
         out = np.tile(self.prevalence, (len(x), 1))
         for k, classifier in enumerate(self.classifiers):
             if classifier is not None:
-                out[:, k] = classifier.predict_proba(x)[:, 1]
+                out[:, k] = classifier.predict_proba(x[:, self.columns[k]])[:, 1]
         return out
 
 
@@ -62,16 +64,19 @@ def fit_feature_model(training: Examples, seed: int = 0) -> FeatureModel:
     from sklearn.ensemble import HistGradientBoostingClassifier
     x = design_matrix(training.meta, training.features)
     mask = domain_annotation_mask(training.labels, training.domains)
-    classifiers = []
+    classifiers, columns = [], []
     for k in range(training.labels.shape[1]):
-        y, weight = training.labels[:, k], mask[:, k]
-        if y[weight > 0].all() or not y[weight > 0].any():
-            classifiers.append(None)
+        y, rows = training.labels[:, k], mask[:, k] > 0
+        # a column without any value among these records (a measure no record of them allowed)
+        # cannot be binned; it is left out of this class's model
+        usable = np.flatnonzero(np.isfinite(x[rows]).any(axis=0))
+        if y[rows].all() or not y[rows].any():
+            classifiers.append(None), columns.append(usable)
             continue
         model = HistGradientBoostingClassifier(max_iter=MAX_ITER, learning_rate=LEARNING_RATE, max_leaf_nodes=15,
                                                min_samples_leaf=10, l2_regularization=1.0, random_state=seed)
-        classifiers.append(model.fit(x[weight > 0], y[weight > 0]))
-    return FeatureModel(classifiers, training.labels.mean(axis=0))
+        classifiers.append(model.fit(x[rows][:, usable], y[rows])), columns.append(usable)
+    return FeatureModel(classifiers, training.labels.mean(axis=0), columns)
 
 
 @dataclass

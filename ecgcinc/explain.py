@@ -47,7 +47,7 @@ def class_attention(predictor: Predictor, record: Record) -> np.ndarray:
     if "cwa" not in {layer.name for layer in predictor.network.layers}:
         raise ValueError(f"{predictor.model_dir}: attention maps need a ResNet-CWA model with class-wise attention")
     cfg = predictor.cfg.preprocess
-    x, meta = predictor.inputs(record)
+    x, meta, _ = predictor.inputs(record)
     windows = inference_windows(x, cfg)
     _, attention = _attention_network(predictor.network).predict_on_batch(
         [windows, np.repeat(meta[None], len(windows), axis=0)])

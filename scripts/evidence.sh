@@ -52,4 +52,10 @@ python -m ecgcinc experiment holdout --data "$work/corpus" --test "$work/develop
 # each against the feature baseline on every held-out source.
 python -m ecgcinc experiment lodo --data "$work/corpus" --seeds 3 --variants plain-no-domain-head,adversarial-lambda-0-1 \
     --out "$tables/full-lodo"
+# A fourth unseen folder (1,200 records, seed 35), drawn after the beat-timing features and the fusion
+# with the feature model became the default (chosen on the development folder, scripts/development.sh),
+# looked at once: the default, the feature baseline and the default before fusion, 3 seeds.
+[ -d "$work/unseen-d" ] || python -m ecgcinc synth "$work/unseen-d" --n 1200 --seed 35 --workers 2
+python -m ecgcinc experiment holdout --data "$work/corpus" --test "$work/unseen-d" --max-records 0 --seeds 3 \
+    --variants resnet-cwa-without-fusion --out "$tables/unseen-d"
 echo "tables in $tables"

@@ -217,7 +217,8 @@ def test_mixed_bfloat16_trains_with_float32_heads(backbone, small_config, tmp_pa
     from ecgcinc.preprocess import meta_size
     from ecgcinc.model_folder import Decision, save
     from ecgcinc.train import compile_model
-    cfg = small_config(model={"backbone": backbone, "domain_head": True}, train={"mixed_precision": True})
+    cfg = small_config(model={"backbone": backbone, "domain_head": True, "fusion": False},
+                       train={"mixed_precision": True})
     model = compile_model(cfg, cfg.preprocess.window, 26, 3, 5)
     assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
     assert {layer.compute_dtype for layer in model.layers if "conv" in layer.name} == {"bfloat16"}

@@ -18,6 +18,7 @@ from ecgcinc.train import compile_model
 
 def _save(folder, cfg, seed: int, thresholds: float = 0.5):
     cfg.train.seed = seed  # compile_model seeds the initial weights with it
+    cfg.model.fusion = False  # a network saved by hand has no feature model to fuse with
     model = compile_model(cfg, cfg.preprocess.window, 26, 0, 5)
     decision = Decision(Calibration.identity(26), np.full(26, thresholds))
     model_folder.save(folder, model, cfg, load_classes(), decision, {"best_epoch": seed}, np.eye(26, dtype=bool))

@@ -55,6 +55,7 @@ def test_explain_plots_the_positive_classes(trained_model, synthetic_test, tmp_p
 def test_explain_refuses_a_model_without_attention(synthetic_test, tmp_path):
     cfg = Config()
     cfg.model.backbone = "cnn_bilstm"
+    cfg.model.fusion = False  # a network saved by hand has no feature model to fuse with
     cfg.preprocess.fs, cfg.preprocess.window_s = 100.0, 10.0
     classes = load_classes()
     model = compile_model(cfg, cfg.preprocess.window, len(classes), 0, 1)
