@@ -18,8 +18,9 @@ How: each beat's RR before and after is taken relative to the local median RR
 (the median of the nine intervals around it), so a slow respiratory swing stays
 near 1 while a coupled early beat does not.  A beat's QRS (R +-60 ms, every
 present lead) and P-wave segment (330-50 ms before R in the atrial lead) are
-compared with the median beat's (QRS: relative RMS difference; P: correlation).  A beat is *ectopic* when it is early and
-its QRS or its P wave differs from the dominant beat's; the sinus tachogram is
+compared with the median beat's (QRS: relative RMS difference; P: correlation).
+A beat is *ectopic* when it is early and its QRS or its P wave differs from the
+dominant beat's, or when it is very early; the sinus tachogram is
 the RR series without the intervals that touch an ectopic beat, and sinus
 arrhythmia is measured on it: its variation, how smoothly it changes from beat
 to beat, and the depth of the best sinusoid at breathing frequencies
@@ -36,7 +37,8 @@ BEAT_COLUMNS: tuple[str, ...] = ("present", "log_rr_before", "log_rr_after", "lo
                                  "p_similarity")
 BEAT_TABLE_SIZE = MAX_BEATS * len(BEAT_COLUMNS)
 SUMMARY_FEATURES: tuple[str, ...] = (
-    "atrial_ectopic_fraction", "ventricular_ectopic_fraction", "coupling_ratio", "compensation_ratio", "early_p_similarity",
+    "atrial_ectopic_fraction", "ventricular_ectopic_fraction", "coupling_ratio", "compensation_ratio",
+    "early_p_similarity",
     "sinus_rr_cv", "sinus_rr_smoothness", "resp_rr_depth", "resp_rr_share")
 EARLY = 0.85                     # RR below this share of the local median: an early beat
 COUPLED = 0.75                   # ... below this share: ectopic whatever its shape
@@ -88,8 +90,9 @@ class BeatSequence:
         start = max((len(self) - MAX_BEATS) // 2, 0)
         rows = slice(start, start + MAX_BEATS)
         with np.errstate(divide="ignore", invalid="ignore"):
-            columns = [np.ones(len(self)), np.log(self.rr_before / self.local_rr), np.log(self.rr_after / self.local_rr),
-                       np.log(self.rr_before), self.qrs_difference, self.p_similarity - 1.0]
+            columns = [np.ones(len(self)), np.log(self.rr_before / self.local_rr),
+                       np.log(self.rr_after / self.local_rr), np.log(self.rr_before), self.qrs_difference,
+                       self.p_similarity - 1.0]
         block = np.stack([c[rows] for c in columns], axis=-1)
         out[: len(block)] = np.nan_to_num(block, nan=0.0, posinf=0.0, neginf=0.0)
         return out

@@ -113,8 +113,8 @@ class CacheEntry:
 
 
 # Per-record index fields and their stored dtypes.
-_FIELDS = {"names": str, "meta": np.float32, "features": np.float32, "beats": np.float16, "dx": str, "age": float, "sex": str, "fs": float,
-           "samples": np.int64, "defects": str}
+_FIELDS = {"names": str, "meta": np.float32, "features": np.float32, "beats": np.float16, "dx": str, "age": float,
+           "sex": str, "fs": float, "samples": np.int64, "defects": str}
 
 
 def _prepare(path: Path, cfg: PreprocessConfig) -> tuple[dict | None, np.ndarray | None, tuple[str, str] | None]:
@@ -131,7 +131,8 @@ def _prepare(path: Path, cfg: PreprocessConfig) -> tuple[dict | None, np.ndarray
     h = record.header
     features, beat_table = record_measures(record)
     fields = {"names": record.name, "meta": meta, "features": features, "beats": beat_table, "dx": ",".join(h.dx),
-              "age": h.age, "sex": h.sex or "", "fs": h.fs, "samples": h.num_samples, "defects": "; ".join(record.defects)}
+              "age": h.age, "sex": h.sex or "", "fs": h.fs, "samples": h.num_samples,
+              "defects": "; ".join(record.defects)}
     return fields, x.astype(np.float16), None
 
 

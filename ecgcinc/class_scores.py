@@ -76,7 +76,8 @@ def class_differences(classes: ClassSet, reference: Sequence[Unit], arms: dict[s
         return f"{comparison.text()} {comparison.verdict}"
     rows = [[classes.abbreviations[k], int(reference[0].labels[:, k].sum())]
             + [cell(units, lambda unit, k=k: _class_score(unit, k)) for units in arms.values()] for k in present]
-    rows.append(["macro AUROC", ""] + [cell(units, lambda unit: _macro_score(unit, present)) for units in arms.values()])
+    rows.append(["macro AUROC", ""]
+                + [cell(units, lambda unit: _macro_score(unit, present)) for units in arms.values()])
     return ["class", "positives", *(f"{arm}: Δ AUROC [95 % CI]" for arm in arms)], rows
 
 
@@ -110,7 +111,8 @@ def check_paired(reference: Sequence[Unit], variant: Sequence[Unit]) -> None:
 def compare_saved(reference_dir: str | Path, variant_dir: str | Path, out_dir: str | Path,
                   names: tuple[str, str]) -> str:
     """The arm table (challenge metric with the paired interval) and the per-class AUROC table
-    (with each class's paired interval) of two saved arms, written to out_dir as compare.md/.csv and compare_classes.md/.csv."""
+    (with each class's paired interval) of two saved arms, written to out_dir as compare.md and
+    compare_classes.md."""
     reference, variant = load_arm(reference_dir), load_arm(variant_dir)
     check_paired(reference, variant)
     classes = load_classes()
@@ -131,8 +133,8 @@ def compare_saved(reference_dir: str | Path, variant_dir: str | Path, out_dir: s
     _, differences = class_differences(classes, reference, {names[1]: variant})
     header.append("Δ AUROC [95 % CI]")
     class_table = [row + [difference[-1]] for row, difference in zip(class_table, differences)]
-    class_table.append(["macro AUROC", ""] + [mean_sd([u.scores["auroc"] for u in units]) for units in (reference, variant)]
-                       + [differences[-1][-1]])
+    macro = [mean_sd([u.scores["auroc"] for u in units]) for units in (reference, variant)]
+    class_table.append(["macro AUROC", "", *macro, differences[-1][-1]])
     classes_text = markdown_table(header, class_table, "AUROC per class, mean ± sd over seeds; Δ: the two-stage "
                                   "paired bootstrap of the class's AUROC.")
     atomic_write_text(out / "compare_classes.md", classes_text)

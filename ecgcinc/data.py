@@ -39,8 +39,8 @@ class Examples:
 
     def subset(self, index: np.ndarray) -> "Examples":
         return Examples([self.names[i] for i in index], self.signals.subset(index), self.meta[index],
-                        self.features[index], self.beats[index], self.labels[index], self.domains[index], self.domain_names,
-                        self.folder)
+                        self.features[index], self.beats[index], self.labels[index], self.domains[index],
+                        self.domain_names, self.folder)
 
     def network_meta(self, model: ModelConfig) -> np.ndarray:
         """The meta input of a network with the model's wide and beat branches."""
@@ -76,7 +76,8 @@ def load_examples(data_dir: str | Path, classes: ClassSet, cfg: Config, progress
     domains = [domain_of(entry.sources[i], cfg.train.domains) for i in index]
     domain_names = sorted(set(domains))
     return Examples([str(entry.names[i]) for i in index], entry.signals.subset(index), entry.meta[index],
-                    entry.features[index], entry.beats[index], labels[index], np.array([domain_names.index(d) for d in domains]),
+                    entry.features[index], entry.beats[index], labels[index],
+                    np.array([domain_names.index(d) for d in domains]),
                     domain_names, str(data_dir))
 
 

@@ -95,7 +95,8 @@ def test_ensemble_and_holdout(synthetic_train, synthetic_test, tmp_path):
     arms = tmp_path / "holdout"
     text = compare_saved(arms / "feature-baseline-gradient-boosting", arms / "network-configured", tmp_path / "cmp",
                          ("baseline", "network"))
-    assert "| baseline | 1 |" in text and "| network | 1 |" in text and (tmp_path / "cmp" / "compare_classes.md").is_file()
+    assert "| baseline | 1 |" in text and "| network | 1 |" in text
+    assert (tmp_path / "cmp" / "compare_classes.md").is_file()
     reference, variant = load_arm(arms / "feature-baseline-gradient-boosting"), load_arm(arms / "network-configured")
     variant[0].arrays["names"] = variant[0].arrays["names"][::-1]
     with pytest.raises(ValueError, match="different records"):

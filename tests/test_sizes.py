@@ -50,7 +50,8 @@ def test_larger_sizes_cost_more():
     flops = []
     for size in sizes.LADDER:
         cfg = config_from_dict({"model": {"size": size}})
-        flops.append(forward_flops(inference_model(build_model(cfg.model, cfg.preprocess.window, 26, meta_size(cfg.model)))))
+        network = build_model(cfg.model, cfg.preprocess.window, 26, meta_size(cfg.model))
+        flops.append(forward_flops(inference_model(network)))
     costs = [sizes.EPOCH_MS_PER_RECORD[s] for s in sizes.LADDER]
     assert flops == sorted(flops) and costs == sorted(costs)
 
