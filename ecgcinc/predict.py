@@ -92,22 +92,27 @@ class Predictor:
         model = self.cfg.model
         measured = model.wide_features or model.beat_branch or self.fusion is not None
         features, beat_table = record_measures(record) if measured else (None, None)
-        network_input = network_meta(meta[None], *((features[None], beat_table[None]) if measured else (None, None)),
-                                     model)[0]
-        return x, network_input, design_matrix(meta[None], features[None])[0] if self.fusion else None
+        measures = (features[None], beat_table[None]) if measured else (None, None)
+        design = design_matrix(meta[None], features[None])[0] if self.fusion else None
+        return x, network_meta(meta[None], *measures, model)[0], design
 
     def probabilities(self, records: Sequence[Record]) -> np.ndarray:
         """Calibrated class probabilities of records, as the decision rule sees them."""
         signals, metas, designs = zip(*(self.inputs(record) for record in records))
         raw = signal_probabilities(self.network, signals, np.stack(metas), self.cfg.preprocess)
-        return self.calibration.apply(self.fusion.apply(raw, np.stack(designs)) if self.fusion else raw)
+        return self._calibrated(raw, np.stack(designs) if self.fusion else None)
 
     def examples_probabilities(self, examples: Examples) -> np.ndarray:
         """Calibrated probabilities of cached examples (retargeting, the report), by the same
         network, fusion and calibration as records."""
         raw = signal_probabilities(self.network, examples.signals, examples.network_meta(self.cfg.model),
                                    self.cfg.preprocess)
-        return self.calibration.apply(self.fusion.apply(raw, examples_design(examples)) if self.fusion else raw)
+        return self._calibrated(raw, examples_design(examples) if self.fusion else None)
+
+    def _calibrated(self, raw: np.ndarray, design: np.ndarray | None) -> np.ndarray:
+        """The network's raw probabilities fused with the feature model's (when the folder has a
+        fusion), then calibrated."""
+        return self.calibration.apply(self.fusion.apply(raw, design) if self.fusion else raw)
 
     def outputs(self, record: Record) -> tuple[list[str], list[int], list[float]]:
         """Class names, 0/1 labels and probabilities for one record (Challenge order)."""
