@@ -38,8 +38,7 @@ BEAT_COLUMNS: tuple[str, ...] = ("present", "log_rr_before", "log_rr_after", "lo
 BEAT_TABLE_SIZE = MAX_BEATS * len(BEAT_COLUMNS)
 SUMMARY_FEATURES: tuple[str, ...] = (
     "atrial_ectopic_fraction", "ventricular_ectopic_fraction", "coupling_ratio", "compensation_ratio",
-    "early_p_similarity",
-    "sinus_rr_cv", "sinus_rr_smoothness", "resp_rr_depth", "resp_rr_share")
+    "early_p_similarity", "sinus_rr_cv", "sinus_rr_smoothness", "resp_rr_depth", "resp_rr_share")
 EARLY = 0.85                     # RR below this share of the local median: an early beat
 COUPLED = 0.75                   # ... below this share: ectopic whatever its shape
 GAP = 1.6                        # RR above this share: a pause or a missed beat, not a sinus interval
@@ -124,9 +123,9 @@ def _difference(a: np.ndarray, b: np.ndarray) -> float:
 
 def _segment_measures(measure, x: np.ndarray, peaks: np.ndarray, reference: np.ndarray, start: int,
                       shift: int = 0) -> np.ndarray:
-    """measure(x[:, p + start + s : ... + width], reference) per peak, the best (smallest) over
-    shifts s within +-shift samples (R-peak jitter would otherwise make a normal QRS look
-    different); NaN where it does not fit."""
+    """measure(x[:, p + start + s : ... + width], reference) per peak, the smallest over shifts s
+    within +-shift samples (for a difference: R-peak jitter would otherwise make a normal QRS
+    look different); NaN where it does not fit."""
     width = reference.shape[-1]
     out = np.full(len(peaks), np.nan)
     for i, p in enumerate(peaks):
