@@ -424,13 +424,16 @@ def annotation_ceiling(n: int, seed: int, sources: list[str] | None = None) -> d
 
 
 EVENT_KINDS = {"PAC": "pac", "PVC": "pvc"}   # labels that need at least one such beat to be seen
+# labels a rhythm's beats do not render: paced beats are drawn with their own repolarisation, so a
+# paced patient's QTc and T-wave labels leave no trace in the signal
+HIDDEN_BY_RHYTHM = {"PR": frozenset({"LQT", "TInv", "TAb"})}
 
 
 def class_ceiling(n: int, seed: int, sources: list[str] | None = None) -> dict[str, float]:
     """Per class, the AUROC against the written labels of a score that knows whether the record's
-    signal shows the condition: its true label, and for premature beats at least one such beat
-    in the record (the generator labels a patient with premature beats even when the record
-    happens to contain none).  The most a model that reads the signal, blind to the sources'
+    signal shows the condition: its true label, for premature beats only with at least one such
+    beat in the record (the generator labels a patient with premature beats even when the record
+    happens to contain none), and not the labels its rhythm does not render (HIDDEN_BY_RHYTHM).  The most a model that reads the signal, blind to the sources'
     habits, can reach per class on the folder `write_dataset(_, n, seed, sources)`; no signal
     is rendered (the draws before it are replayed)."""
     from .metrics import class_auc
@@ -440,7 +443,8 @@ def class_ceiling(n: int, seed: int, sources: list[str] | None = None) -> dict[s
         source, rng = SOURCES[prefix], np.random.default_rng(record_seed)
         patient = draw_patient(rng, source.priors)   # the draws of generate_record, in its order
         _, kinds = _beat_times(patient, float(rng.uniform(*source.duration_s)), rng)
-        seen = {label for label in patient.labels if label not in EVENT_KINDS or EVENT_KINDS[label] in kinds}
+        hidden = set().union(*(HIDDEN_BY_RHYTHM.get(label, ()) for label in patient.labels))
+        seen = {label for label in patient.labels - hidden if label not in EVENT_KINDS or EVENT_KINDS[label] in kinds}
         shown.append(classes.encode(CODES[label] for label in seen))
         written.append(classes.encode(written_codes(patient.labels, source)))
     shown, written = np.array(shown), np.array(written)

@@ -90,3 +90,11 @@ def test_class_ceiling_counts_labels_whose_signal_shows_nothing():
     assert ceiling["PAC|SVPB"] < 0.99 and ceiling["PVC|VPB"] < 0.99
     assert ceiling["AF"] == pytest.approx(1.0)
     assert ceiling["IAVB"] < 1.0   # Synthetic-B does not write it (annotation habit)
+
+
+def test_a_paced_record_hides_its_qt_label(monkeypatch):
+    """Paced beats are drawn with their own repolarisation: counting a paced patient's long QT
+    as visible would raise the long-QT ceiling."""
+    hidden = synth.class_ceiling(400, 40)["LQT"]
+    monkeypatch.setattr(synth, "HIDDEN_BY_RHYTHM", {})
+    assert synth.class_ceiling(400, 40)["LQT"] > hidden
