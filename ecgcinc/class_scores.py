@@ -19,23 +19,16 @@ import numpy as np
 from . import metrics
 from .classes import ClassSet, load_classes
 from .evidence import PairedUnit, paired_bootstrap
-from .experiments import ARM_HEADER, RESULT_FILE, TEST_FILE, Unit, compare_units, markdown_table, mean_sd
+from .experiments import ARM_HEADER, RESULT_FILE, TEST_FILE, Unit, arm_rows, markdown_table, mean_sd
 from .outputs import atomic_write_text
-
-
-def class_auroc(labels: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
-    """(C,) AUROC per class; NaN for a class whose test records are all of one label."""
-    out = np.full(labels.shape[1], np.nan)
-    for k in range(labels.shape[1]):
-        if 0 < labels[:, k].sum() < len(labels):
-            out[k] = metrics.class_auc(labels[:, k].astype(bool), probabilities[:, k])[0]
-    return out
 
 
 def class_rows(classes: ClassSet, results: dict[str, Sequence[Unit]]) -> tuple[list[str], list[list[Any]]]:
     """Header and rows of the per-class AUROC table: one row per class with positives among
     the test records, one column per arm (mean ± sd over its units)."""
-    per_arm = {arm: [class_auroc(u.labels, u.arrays["probabilities"]) for u in units] for arm, units in results.items()}
+    # the evaluator's per-class AUROC (NaN for a class whose test records are all of one label)
+    per_arm = {arm: [metrics.compute_auc(u.labels, u.arrays["probabilities"])[2] for u in units]
+               for arm, units in results.items()}
     first = next(iter(results.values()))[0]
     rows = []
     for k, name in enumerate(classes.abbreviations):
@@ -118,13 +111,7 @@ def compare_saved(reference_dir: str | Path, variant_dir: str | Path, out_dir: s
     classes = load_classes()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    comparison = compare_units(classes, reference, variant)
-    rows = []
-    for name, units in zip(names, (reference, variant)):
-        rows.append([name, len(units)] + [mean_sd([u.scores[k] for u in units]) for k in ("challenge", "auroc",
-                                                                                          "f_measure")])
-    rows[0] += ["(reference)", ""]
-    rows[1] += [comparison.text(), comparison.verdict]
+    rows = arm_rows(classes, dict(zip(names, (reference, variant))), names[0])
     note = (f"Saved units of two runs ({reference_dir}, {variant_dir}), paired by split, seed and test records; "
             "two-stage paired bootstrap (ecgcinc/evidence.py), 1000 replicates.")
     text = markdown_table(ARM_HEADER, rows, note)

@@ -304,17 +304,24 @@ def write_table(study: Study, name: str, header: list[str], rows: list[list[Any]
 ARM_HEADER = ["arm", "units", "challenge", "auroc", "f_measure", "Δ challenge vs reference [95 % CI]", "verdict"]
 
 
-def arm_table(study: Study, name: str, results: dict[str, list[Unit]], reference: str, note: str) -> str:
-    """One row per arm: mean ± sd over units, then the paired difference from `reference`."""
+def arm_rows(classes: ClassSet, results: dict[str, list[Unit]], reference: str) -> list[list[Any]]:
+    """One row of ARM_HEADER per arm: mean ± sd over units, then the paired difference from
+    `reference`."""
     rows = []
     for arm, units in results.items():
         row = [arm, len(units)] + [mean_sd([u.scores[k] for u in units]) for k in ("challenge", "auroc", "f_measure")]
         if arm == reference:
             row += ["(reference)", ""]
         else:
-            comparison = compare_units(study.classes, results[reference], units)
+            comparison = compare_units(classes, results[reference], units)
             row += [comparison.text(), comparison.verdict]
         rows.append(row)
+    return rows
+
+
+def arm_table(study: Study, name: str, results: dict[str, list[Unit]], reference: str, note: str) -> str:
+    """The arm rows as a table in the study's folder."""
+    rows = arm_rows(study.classes, results, reference)
     design = (f"{study.seeds} seed(s) per split; intervals: two-stage paired bootstrap (seeds, then test records, "
               "within each split; ecgcinc/evidence.py), 1000 replicates.")
     return write_table(study, name, ARM_HEADER, rows, f"{note} {design}".strip())

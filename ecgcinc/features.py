@@ -27,7 +27,7 @@ import numpy as np
 import scipy.ndimage
 import scipy.signal
 
-from .beats import SUMMARY_FEATURES, BeatSequence, beat_sequence, empty_table, rhythm_summary
+from .beats import EARLY, SUMMARY_FEATURES, BeatSequence, beat_sequence, empty_table, rhythm_summary
 from .records import TWELVE_LEADS, Record
 
 GLOBAL_FEATURES: tuple[str, ...] = (
@@ -44,7 +44,6 @@ N_GLOBAL = len(GLOBAL_FEATURES)
 N_FEATURES = len(FEATURE_NAMES)
 
 _BEFORE_S, _AFTER_S = 0.45, 0.75        # median-beat window around R: a 320 ms PR, a 700 ms QT
-_PREMATURE = 0.85                       # RR below this share of the local median: premature
 _PAUSE = 1.15                           # RR above this share: a pause
 
 
@@ -120,7 +119,7 @@ def rhythm_features(peaks: np.ndarray, fs: float) -> dict[str, float]:
         out.update(rmssd_ratio=rmssd / float(rr.mean()),
                    successive_ratio=rmssd / max(float(rr.std()), 1e-6),
                    pnn50=float(np.mean(np.abs(diffs) > 0.05)),
-                   premature_fraction=float(np.mean(rr < _PREMATURE * local)),
+                   premature_fraction=float(np.mean(rr < EARLY * local)),
                    pause_fraction=float(np.mean(rr > _PAUSE * local)),
                    rr_lag1_corr=_correlation(rr[:-1], rr[1:]))
     return out
@@ -148,7 +147,7 @@ def _normal_beats(peaks: np.ndarray) -> np.ndarray:
     if len(peaks) < 4:
         return np.ones(len(peaks), dtype=bool)
     rr = np.diff(peaks)
-    ok = np.r_[True, rr >= _PREMATURE * np.median(rr)]
+    ok = np.r_[True, rr >= EARLY * np.median(rr)]
     return ok if ok.sum() >= 2 else np.ones(len(peaks), dtype=bool)
 
 

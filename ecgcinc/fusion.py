@@ -41,8 +41,12 @@ class Fusion:
     def apply(self, network: np.ndarray, design: np.ndarray) -> np.ndarray:
         """Fused probabilities (n, C) from the network's raw probabilities (n, C) and the records'
         feature-model inputs (n, D) (baseline.design_matrix)."""
-        z = (self.weights[:, 0] * logit(np.asarray(network, np.float64))
-             + self.weights[:, 1] * logit(self.feature_model.probabilities_of(design)) + self.weights[:, 2])
+        return self.combine(network, self.feature_model.probabilities_of(design))
+
+    def combine(self, network: np.ndarray, features: np.ndarray) -> np.ndarray:
+        """Fused probabilities from both models' probabilities (n, C) of the same records."""
+        z = (self.weights[:, 0] * logit(np.asarray(network, np.float64)) + self.weights[:, 1] * logit(features)
+             + self.weights[:, 2])
         return 1.0 / (1.0 + np.exp(-z))
 
 

@@ -304,10 +304,12 @@ def fit(training: Examples, validation: Examples, classes: ClassSet, cfg: Config
     feature_model = fit_feature_model(training, cfg.train.seed) if cfg.model.fusion else None
     model, history = train_network(training, validation, classes, cfg, verbose, budget)
     probabilities = held_out_probabilities(model, validation, cfg)
-    fusion = (fit_fusion(feature_model, validation.labels, probabilities, feature_model.probabilities(validation))
-              if feature_model else None)
-    if fusion:
-        probabilities = fusion.apply(probabilities, examples_design(validation))
+    if feature_model:
+        features = feature_model.probabilities(validation)
+        fusion = fit_fusion(feature_model, validation.labels, probabilities, features)
+        probabilities = fusion.combine(probabilities, features)
+    else:
+        fusion = None
     decision = fit_decision(probabilities, validation.labels, training.labels, classes, cfg)
     return Fitted(model, decision, history, probabilities, fusion)
 
@@ -337,8 +339,8 @@ def fit_ensemble(examples: Examples, classes: ClassSet, cfg: Config, verbose: in
         members.append(inference_model(model)), histories.append(history)
     fusion = (fit_fusion(feature_model, examples.labels, out_of_fold, features_out_of_fold) if feature_model
               else None)
-    if fusion:
-        out_of_fold = fusion.apply(out_of_fold, examples_design(examples))
+    if fusion:  # both models' out-of-fold views, as the weights were fitted on
+        out_of_fold = fusion.combine(out_of_fold, features_out_of_fold)
     decision = fit_decision(out_of_fold, examples.labels, examples.labels, classes, cfg)
     history = {**histories[0], "members": histories}
     return Fitted(ensemble_network(members), decision, history, out_of_fold, fusion)
