@@ -16,6 +16,9 @@
                                                              experiments with seeds and paired 95 % intervals
   compare-arms REFERENCE VARIANT --out DIR [--names A B]     two arms saved by separate runs (e.g. two code
                                                              versions), paired: challenge interval, AUROC per class
+  signal-auroc ARM --n N --seed S [--sources XA,XB] [--out F.md]
+                                                             an arm's AUROC per class on a synthetic folder, also
+                                                             without positives whose signal does not show the class
   curve --data DIR --test DIR --out DIR [--records N ...] [--sizes small medium] [--seeds K]
                                                              data-scale curve: challenge metric vs training records per size
   baseline TRAIN TEST OUT [--config F]                       feature model (gradient boosting) outputs for TEST
@@ -134,6 +137,21 @@ def cmd_compare_arms(args: argparse.Namespace) -> None:
     print(compare_saved(args.reference, args.variant, args.out, tuple(args.names)))
 
 
+def cmd_signal_auroc(args: argparse.Namespace) -> None:
+    from . import synth
+    from .class_scores import load_arm, signal_rows
+    from .classes import load_classes
+    from .experiments import markdown_table
+    from .outputs import atomic_write_text
+    names, shown, _ = synth.shown_labels(args.n, args.seed, args.sources.split(",") if args.sources else None)
+    header, rows = signal_rows(load_classes(), load_arm(args.arm), dict(zip(names, shown)))
+    text = markdown_table(header, rows, f"{args.arm} on the synthetic folder of {args.n} records, seed {args.seed}: "
+                          "AUROC mean ± sd over seeds.")
+    print(text)
+    if args.out:
+        atomic_write_text(Path(args.out), text)
+
+
 def cmd_curve(args: argparse.Namespace) -> None:
     from .learning_curve import run_curve
     print(run_curve(args.data, args.test, args.out, args.records, args.sizes, args.seeds))
@@ -214,6 +232,11 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("variant", help="the same arm's folder from the other run"), s.add_argument("--out", required=True)
     s.add_argument("--names", nargs=2, default=["reference", "variant"], metavar=("REFERENCE", "VARIANT"))
     s.set_defaults(run=cmd_compare_arms)
+    s = sub.add_parser("signal-auroc", help="an arm's AUROC per class against what a synthetic folder's signals show")
+    s.add_argument("arm", help="an arm's folder of units (<split>-seed<k>/) tested on the synthetic folder")
+    s.add_argument("--n", type=int, required=True), s.add_argument("--seed", type=int, required=True)
+    s.add_argument("--sources", help="the folder's sources, as given to synth"), s.add_argument("--out")
+    s.set_defaults(run=cmd_signal_auroc)
     s = sub.add_parser("curve", help="challenge metric against the number of training records, per network size")
     s.add_argument("--data", required=True), s.add_argument("--test", required=True), s.add_argument("--out", required=True)
     s.add_argument("--records", type=int, nargs="+", default=[1200, 2400, 4800])

@@ -41,7 +41,7 @@ from .preprocess import N_META, preprocess_record
 from .records import RecordError, find_records, read_record, record_prefix
 
 CACHE_ENV = "ECGCINC_CACHE"
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 SIGNALS_FILE = "signals.f16"
 INDEX_FILE = "index.npz"
 Progress = Callable[[int, int], None]

@@ -45,6 +45,10 @@ N_FEATURES = len(FEATURE_NAMES)
 
 _BEFORE_S, _AFTER_S = 0.45, 0.75        # median-beat window around R: a 320 ms PR, a 700 ms QT
 _PAUSE = 1.15                           # RR above this share: a pause
+VELOCITY_SMOOTH_S = 0.004               # QRS velocity of the beat smoothed so (1000-Hz noise broke quiet runs)
+QRS_GAP_S = 0.03                        # a quiet run this long ends the QRS (a notch or a wide R's apex is shorter)
+T_FLAT = 0.05                           # T's steepest descent under this share of the QRS's slope: too flat for a QT
+T_WIDTH_S = 0.06                        # a T wave is wider at half its height; a P wave is about half as wide
 
 
 def _filtered(signal: np.ndarray, fs: float) -> np.ndarray:
@@ -151,12 +155,19 @@ def _normal_beats(peaks: np.ndarray) -> np.ndarray:
     return ok if ok.sum() >= 2 else np.ones(len(peaks), dtype=bool)
 
 
-def _boundary(velocity: np.ndarray, centre: int, threshold: float, step: int, limit: int) -> int:
-    """First sample from `centre` in direction `step` where the velocity falls below threshold."""
-    i = centre
-    while 0 < i < len(velocity) - 1 and abs(i - centre) < limit and velocity[i] >= threshold:
+def _boundary(velocity: np.ndarray, centre: int, threshold: float, step: int, limit: int, hold: int) -> int:
+    """First sample, walking from `centre` in direction `step`, of the first run of `hold`
+    samples whose velocity stays below threshold.  Why the run: inside a wide or notched QRS
+    (a bundle branch block's R and R', the broad apex of a left bundle branch block's R) the
+    summed velocity dips for a while; a walk that stopped at the first dip put the QRS onset
+    inside the QRS, and every baseline, PR and QT measured from it was wrong."""
+    i, below = centre, 0
+    while 0 < i < len(velocity) - 1 and abs(i - centre) < limit:
+        below = below + 1 if velocity[i] < threshold else 0
+        if below >= hold:
+            return i - step * (hold - 1)
         i += step
-    return i
+    return i - step * below
 
 
 def _tangent_crossing(curve: np.ndarray, at: int, level: float) -> float:
@@ -168,24 +179,41 @@ def _tangent_crossing(curve: np.ndarray, at: int, level: float) -> float:
     return at + (level - float(curve[at])) / slope
 
 
-def _t_wave_end(t: np.ndarray, r: int, offset: int, rr_samples: int, fs: float) -> int | None:
-    """End of the T wave of the median beat t (present leads, baseline-corrected): on the RMS
-    over leads, the tangent at the steepest descent after the T peak meets the isoelectric
-    level (the RMS floor before the QRS: the 5th percentile of the curve up to 80 ms before R).
-    The search stops at 80 % of the RR interval after R, before the next beat's P wave."""
+def _t_wave(t: np.ndarray, r: int, qrs: tuple[int, int], rr_samples: int, fs: float) -> tuple[int, int | None]:
+    """(peak, end) of the T wave of the median beat t (present leads, baseline-corrected), on
+    the smoothed RMS over leads: the peak is the RMS maximum from 60 ms after the QRS to 80 % of
+    the RR interval, and the end is where the tangent at the steepest descent after the peak
+    meets the isoelectric level (the RMS floor before the QRS: the 5th percentile of the curve
+    up to 80 ms before R).  The end is None when the T wave is too flat for a tangent: a
+    steepest descent under T_FLAT of the QRS's steepest slope, or a bump narrower than
+    T_WIDTH_S at half its height, which is the next beat's P wave standing in for a flat T
+    (such records' QTc were among the longest of a folder)."""
     # smoothed (10 ms): at 500-1000 Hz the sample-to-sample noise of the slope outgrows a T wave's
     rms = scipy.ndimage.gaussian_filter1d(np.sqrt(np.mean(t**2, axis=0)), 0.01 * fs)
-    start = offset + int(round(0.06 * fs))
+    slope = np.gradient(rms)
+    onset, offset = qrs
+    start = min(offset + int(round(0.06 * fs)), len(rms) - 2)
     limit = min(len(rms) - 1, r + int(0.8 * rr_samples))
     if limit - start <= int(0.05 * fs):
-        return None
+        return start, None
     peak = start + int(np.argmax(rms[start:limit]))
-    slope = np.gradient(rms)
-    if limit - peak < 3 or slope[peak:limit].min() >= 0:
-        return None
+    if limit - peak < 3:
+        return peak, None
     steepest = peak + int(np.argmin(slope[peak:limit]))
     level = float(np.percentile(rms[: max(r - int(0.08 * fs), 1)], 5))
-    return int(np.clip(round(_tangent_crossing(rms, steepest, level)), steepest, limit))
+    if (-slope[steepest] <= T_FLAT * np.abs(slope[onset:offset + 1]).max()
+            or _half_width(rms, peak, level) < T_WIDTH_S * fs):
+        return peak, None
+    return peak, int(np.clip(round(_tangent_crossing(rms, steepest, level)), steepest, limit))
+
+
+def _half_width(curve: np.ndarray, peak: int, level: float) -> int:
+    """Width of the bump at `peak`, half way up from `level`: samples between the nearest
+    samples on either side that are not above that height."""
+    above = curve > level + 0.5 * (curve[peak] - level)
+    left = peak - int(np.argmin(above[peak::-1])) if not above[: peak + 1].all() else 0
+    right = peak + int(np.argmin(above[peak:])) if not above[peak:].all() else len(curve)
+    return right - left
 
 
 def _p_wave(lead: np.ndarray, start: int, stop: int, fs: float) -> tuple[int, int]:
@@ -225,25 +253,28 @@ def template_features(x: np.ndarray, mask: np.ndarray, peaks: np.ndarray, fs: fl
     present = mask.astype(bool)
     ms = lambda s: int(round(s * fs))  # noqa: E731
     # Global QRS boundaries from the spatial velocity of the present leads.
-    velocity = np.abs(np.gradient(template[present], axis=-1)).sum(axis=0)
-    search = slice(max(r - ms(0.12), 0), r + ms(0.12))
-    peak_v = float(velocity[search].max())
+    # The walk starts at the velocity's peak: R's detector may have marked R' of a wide QRS.
+    smooth = scipy.ndimage.gaussian_filter1d(template[present], VELOCITY_SMOOTH_S * fs, axis=-1)
+    velocity = np.abs(np.gradient(smooth, axis=-1)).sum(axis=0)
+    search = max(r - ms(0.12), 0)
+    centre = search + int(np.argmax(velocity[search : r + ms(0.12)]))
     floor = float(np.median(velocity))
-    threshold = floor + 0.08 * (peak_v - floor)
-    onset = _boundary(velocity, r - ms(0.01), threshold, -1, ms(0.15))
-    offset = _boundary(velocity, r + ms(0.01), threshold, +1, ms(0.2))
+    threshold = floor + 0.08 * (float(velocity[centre]) - floor)
+    onset = _boundary(velocity, centre, threshold, -1, ms(0.2), ms(QRS_GAP_S))
+    offset = _boundary(velocity, centre, threshold, +1, ms(0.2), ms(QRS_GAP_S))
     glob["qrs_duration"] = (offset - onset) / fs
     base = template[:, max(onset - ms(0.02), 0) : onset].mean(axis=-1, keepdims=True)
     t = template - base
     qrs = t[:, onset : offset + 1]
     rr_samples = int(rr_mean * fs) if np.isfinite(rr_mean) else t.shape[-1]
-    t_end = _t_wave_end(t[present], r, offset, rr_samples, fs)
+    t_peak, t_end = _t_wave(t[present], r, (onset, offset), rr_samples, fs)
     if t_end is not None:
         glob["qt_interval"] = (t_end - onset) / fs
         if np.isfinite(rr_mean):
             glob["qtc"] = glob["qt_interval"] / np.sqrt(rr_mean)
-        t_wave = t[:, offset + ms(0.06) : t_end + 1]
-        per_lead[:, 3] = t_wave[np.arange(12), np.argmax(np.abs(t_wave), axis=-1)]
+    # each lead's T amplitude, measured also when the T wave is too flat for an end
+    t_wave = t[:, min(offset + ms(0.06), t_peak) : (t_end if t_end is not None else t_peak + ms(0.1)) + 1]
+    per_lead[:, 3] = t_wave[np.arange(12), np.argmax(np.abs(t_wave), axis=-1)]
     per_lead[:, 0] = qrs.max(axis=-1)
     per_lead[:, 1] = qrs.min(axis=-1)
     per_lead[:, 2] = qrs.sum(axis=-1) / fs

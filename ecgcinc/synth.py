@@ -429,25 +429,34 @@ EVENT_KINDS = {"PAC": "pac", "PVC": "pvc"}   # labels that need at least one suc
 HIDDEN_BY_RHYTHM = {"PR": frozenset({"LQT", "TInv", "TAb"})}
 
 
-def class_ceiling(n: int, seed: int, sources: list[str] | None = None) -> dict[str, float]:
-    """Per class, the AUROC against the written labels of a score that knows whether the record's
-    signal shows the condition: its true label, for premature beats only with at least one such
-    beat in the record (the generator labels a patient with premature beats even when the record
-    happens to contain none), and not the labels its rhythm does not render (HIDDEN_BY_RHYTHM).  The most a model that reads the signal, blind to the sources'
-    habits, can reach per class on the folder `write_dataset(_, n, seed, sources)`; no signal
-    is rendered (the draws before it are replayed)."""
-    from .metrics import class_auc
+def shown_labels(n: int, seed: int, sources: list[str] | None = None) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(record names, shown, written) of the folder `write_dataset(_, n, seed, sources)`: per record
+    the classes its signal shows and the classes its header writes (bool (n, classes)).  Shown is
+    the true label, for premature beats only with at least one such beat in the record (the
+    generator labels a patient with premature beats even when the record happens to contain
+    none), and without the labels its rhythm does not render (HIDDEN_BY_RHYTHM).  No signal is
+    rendered: the draws before it are replayed."""
     classes = load_classes()
-    shown, written = [], []
-    for prefix, _, record_seed in record_plan(n, seed, sources or list(SOURCES)):
+    names, shown, written = [], [], []
+    for prefix, name, record_seed in record_plan(n, seed, sources or list(SOURCES)):
         source, rng = SOURCES[prefix], np.random.default_rng(record_seed)
         patient = draw_patient(rng, source.priors)   # the draws of generate_record, in its order
         _, kinds = _beat_times(patient, float(rng.uniform(*source.duration_s)), rng)
         hidden = set().union(*(HIDDEN_BY_RHYTHM.get(label, ()) for label in patient.labels))
         seen = {label for label in patient.labels - hidden if label not in EVENT_KINDS or EVENT_KINDS[label] in kinds}
+        names.append(name)
         shown.append(classes.encode(CODES[label] for label in seen))
         written.append(classes.encode(written_codes(patient.labels, source)))
-    shown, written = np.array(shown), np.array(written)
+    return names, np.array(shown, dtype=bool), np.array(written, dtype=bool)
+
+
+def class_ceiling(n: int, seed: int, sources: list[str] | None = None) -> dict[str, float]:
+    """Per class, the AUROC against the written labels of a score that knows what the record's
+    signal shows (`shown_labels`): the most a model that reads the signal, blind to the sources'
+    habits, can reach per class on the folder `write_dataset(_, n, seed, sources)`."""
+    from .metrics import class_auc
+    classes = load_classes()
+    _, shown, written = shown_labels(n, seed, sources)
     return {name: class_auc(written[:, k], shown[:, k].astype(float))[0]
             for k, name in enumerate(classes.abbreviations) if 0 < written[:, k].sum() < len(written)}
 

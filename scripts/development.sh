@@ -54,3 +54,15 @@ for arm in resnet-cwa-250-hz-input resnet-cwa-20-s-window; do
         "$work/tables/beat-timing-b/holdout/$arm" --names "network (linear wide path)" "$arm" \
         --out "$work/tables/beat-timing-b/$arm"
 done
+# Delineation (QRS boundaries that bridge the dips inside a wide QRS; no QT where the T wave is too
+# flat or narrow for a tangent): the default and the feature baseline after the change, against the
+# same arms before it (the fused arm and the baseline of beat-timing-b, code of commit ee6b22b).
+# About 15 minutes (the preprocessing cache is rebuilt: its format changed).
+python -m ecgcinc experiment holdout --data "$work/corpus" --test "$work/development" --max-records 0 --seeds 3 \
+    --out "$work/tables/beat-timing-c"
+python -m ecgcinc compare-arms "$work/tables/beat-timing-b/holdout/resnet-cwa-fused-with-the-feature-model" \
+    "$work/tables/beat-timing-c/holdout/network-configured" --names "default before (ee6b22b)" "default, delineation" \
+    --out "$work/tables/beat-timing-c/default"
+python -m ecgcinc compare-arms "$work/tables/beat-timing-b/holdout/feature-baseline-gradient-boosting" \
+    "$work/tables/beat-timing-c/holdout/feature-baseline-gradient-boosting" \
+    --names "baseline before (ee6b22b)" "baseline, delineation" --out "$work/tables/beat-timing-c/baseline"

@@ -24,8 +24,9 @@ def _run(*args: str) -> subprocess.CompletedProcess:
     (["train_model.py", "{missing}", "{out}"], "data folder {missing} does not exist"),
     (["evaluate_model.py", "{missing}", "{data}"], "{missing}"),
     (["-m", "ecgcinc", "experiment", "cv", "--data", "{missing}", "--out", "{out}"], "{missing}"),
+    (["-m", "ecgcinc", "signal-auroc", "{missing}", "--n", "8", "--seed", "1"], "{missing}"),
 ], ids=["driver-no-model", "driver-empty-model", "predict-no-model", "train-no-data", "evaluate-no-labels",
-        "experiment-no-data"])
+        "experiment-no-data", "signal-auroc-no-arm"])
 def test_bad_folders_are_one_line_and_exit_status_2(command, expected, sample_dir, tmp_path):
     (tmp_path / "empty").mkdir()
     names = {"missing": str(tmp_path / "no" / "such"), "empty": str((tmp_path / "empty").resolve()),

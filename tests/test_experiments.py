@@ -101,6 +101,20 @@ def test_ensemble_and_holdout(synthetic_train, synthetic_test, tmp_path):
     variant[0].arrays["names"] = variant[0].arrays["names"][::-1]
     with pytest.raises(ValueError, match="different records"):
         check_paired(reference, variant)
+    # against what the test folder's signals show (synthetic_test: 80 records, seed 12)
+    from ecgcinc import synth
+    from ecgcinc.class_scores import signal_rows
+    from ecgcinc.classes import load_classes
+    names, shown, written = synth.shown_labels(80, 12)
+    _, rows = signal_rows(load_classes(), reference, dict(zip(names, shown)))
+    by_class = {row[0]: row for row in rows}
+    unseen = written & ~shown
+    assert set(by_class) == {r["class"] for r in classes}
+    for k, name in enumerate(load_classes().abbreviations):
+        if name in by_class:
+            assert by_class[name][2] == unseen[:, k].sum()
+            if not unseen[:, k].any():
+                assert by_class[name][3] == by_class[name][4]
     with pytest.raises(ValueError, match="--test"):
         run_experiment("holdout", synthetic_train, tmp_path, quick=True, overrides=TOY, max_records=60, verbose=0)
 

@@ -92,6 +92,23 @@ def test_class_ceiling_counts_labels_whose_signal_shows_nothing():
     assert ceiling["IAVB"] < 1.0   # Synthetic-B does not write it (annotation habit)
 
 
+def test_shown_labels_replay_the_written_folder(tmp_path):
+    """shown_labels names the records write_dataset writes, writes the labels their headers
+    carry, and shows no class the patient does not have."""
+    from ecgcinc.records import parse_header
+    classes = load_classes()
+    written_names = synth.write_dataset(tmp_path, 12, seed=5)
+    names, shown, written = synth.shown_labels(12, 5)
+    assert names == written_names
+    for name, row in zip(names, written):
+        header = parse_header((tmp_path / f"{name}.hea").read_text())
+        assert np.array_equal(row, classes.encode(header.dx))
+    plan = synth.record_plan(12, 5, list(synth.SOURCES))
+    true = np.stack([classes.encode(synth.CODES[label] for label in synth._patient(prefix, seed).labels)
+                     for prefix, _, seed in plan])
+    assert (shown <= true).all()
+
+
 def test_a_paced_record_hides_its_qt_label(monkeypatch):
     """Paced beats are drawn with their own repolarisation: counting a paced patient's long QT
     as visible would raise the long-QT ceiling."""
