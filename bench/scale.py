@@ -7,15 +7,16 @@
    sources' record counts, rates and lengths, INCART's half-hour records included), once.
 2. For every preprocessing the sizes need, builds the cache in a fresh process: time in total
    and per record, the cores it used, its size on disk, the process's peak RSS.
-3. For every size, runs `train()` (the harness's training path: cache, one epoch with its
-   validation scoring, thresholds, saving) in a fresh process: the epoch's time, the whole
-   path's time, peak RSS (VmHWM) and the anonymous and file-backed memory at the end.
+3. For every size, runs `train()` (the harness's training path: cache, the feature model of the
+   fusion, one epoch with its validation scoring, thresholds, saving) in a fresh process: the
+   feature model's fit, the epoch's time, the whole path's time, peak RSS (VmHWM) and the
+   anonymous and file-backed memory at the end.
 4. Extrapolates to the full 88,253 records on the 2021 training machine (10 vCPU, no GPU):
-   caching and epochs grow with the records; caching divides over the cores and training
-   speeds up as sizes.speed_factor says (cores ** 0.75); the file-backed memory beyond the
-   shared libraries (the cache's resident pages) grows with the records while the anonymous
-   memory and the libraries stay; the size's epochs without early stopping bound the training.
-   Every extrapolated figure is marked so in the JSON and the table.
+   caching, the feature model and epochs grow with the records; caching divides over the cores,
+   and training and the feature model speed up as sizes.speed_factor says (cores ** 0.75); the
+   file-backed memory beyond the shared libraries (the cache's resident pages) grows with the
+   records while the anonymous memory and the libraries stay; the size's epochs without early
+   stopping bound the training.  Every extrapolated figure is marked so in the JSON and the table.
 Writes bench/results/scale.json.
 """
 from __future__ import annotations
@@ -76,7 +77,8 @@ def child_train(data: Path, model: Path, size: str) -> dict:
     epoch_s = history["epochs"][0]["seconds"]
     return {"size": size, "train_records": history["train_records"],
             "validation_records": history["validation_records"], "epoch_s": epoch_s,
-            "epoch_ms_per_record": 1e3 * epoch_s / records,
+            "epoch_ms_per_record": 1e3 * epoch_s / records, "feature_model_s": history["feature_model_s"],
+            "feature_model_ms_per_record": 1e3 * history["feature_model_s"] / history["train_records"],
             "path_s": time.perf_counter() - started, "rss_file_libraries_mib": libraries_mib, **memory()}
 
 
@@ -98,10 +100,12 @@ def extrapolate(cache: dict, run: dict, full: int) -> dict:
     there = speed_factor(Machine(**TARGET_MACHINE))
     caching_h = cache["build_s"] * factor * cache["cores"] / TARGET_MACHINE["cores"] / 3600
     epoch_h = run["epoch_s"] * factor * here / there / 3600
+    feature_model_h = run["feature_model_s"] * factor * here / there / 3600
     from ecgcinc.config import SIZE_PRESETS
     epochs = SIZE_PRESETS[run["size"]]["train"]["epochs"]
     return {"extrapolated": True, "records": full, "caching_h": caching_h, "epoch_h": epoch_h,
-            "epochs": epochs, "training_h_all_epochs": caching_h + epochs * epoch_h,
+            "feature_model_h": feature_model_h, "epochs": epochs,
+            "training_h_all_epochs": caching_h + feature_model_h + epochs * epoch_h,
             "cache_gb": cache["cache_bytes"] * factor / 1e9,
             "peak_rss_gib": (run["rss_anon_end_mib"] + run["rss_file_libraries_mib"]
                              + (run["rss_file_end_mib"] - run["rss_file_libraries_mib"]) * factor) / 1024}
@@ -150,18 +154,21 @@ def main(argv: list[str] | None = None) -> dict:
 def print_table(rows: list[dict], scale: float) -> None:
     print(f"measured on {rows[0]['cache']['records']:,} records ({scale:g} of the 2021 training set), "
           f"{rows[0]['cache']['cores']} core(s):")
-    print(f"{'size':>7} {'cache s':>8} {'ms/rec':>7} {'cache GB':>9} {'epoch s':>8} {'path s':>7} {'peak RSS MiB':>13}")
+    print(f"{'size':>7} {'cache s':>8} {'ms/rec':>7} {'cache GB':>9} {'features s':>10} {'epoch s':>8} "
+          f"{'path s':>7} {'peak RSS MiB':>13}")
     for r in rows:
         c, t = r["cache"], r["run"]
         print(f"{r['size']:>7} {c['build_s']:>8.1f} {c['ms_per_record']:>7.1f} {c['cache_bytes'] / 1e9:>9.2f} "
-              f"{t['epoch_s']:>8.1f} {t['path_s']:>7.1f} {max(c['peak_rss_mib'], t['peak_rss_mib']):>13.0f}")
+              f"{t['feature_model_s']:>10.1f} {t['epoch_s']:>8.1f} {t['path_s']:>7.1f} "
+              f"{max(c['peak_rss_mib'], t['peak_rss_mib']):>13.0f}")
     print(f"extrapolated to the full corpus on {TARGET_MACHINE['cores']} vCPU without GPU "
           f"(limit {LIMIT_H:g} h, RSS goal {RSS_GOAL_GIB:g} GiB):")
-    print(f"{'size':>7} {'caching h':>10} {'epoch h':>8} {'all epochs h':>12} {'cache GB':>9} {'peak RSS GiB':>13}")
+    print(f"{'size':>7} {'caching h':>10} {'features h':>10} {'epoch h':>8} {'all epochs h':>12} {'cache GB':>9} "
+          f"{'peak RSS GiB':>13}")
     for r in rows:
         f = r["full"]
-        print(f"{r['size']:>7} {f['caching_h']:>10.2f} {f['epoch_h']:>8.2f} {f['training_h_all_epochs']:>12.1f} "
-              f"{f['cache_gb']:>9.1f} {f['peak_rss_gib']:>13.1f}")
+        print(f"{r['size']:>7} {f['caching_h']:>10.2f} {f['feature_model_h']:>10.2f} {f['epoch_h']:>8.2f} "
+              f"{f['training_h_all_epochs']:>12.1f} {f['cache_gb']:>9.1f} {f['peak_rss_gib']:>13.1f}")
 
 
 if __name__ == "__main__":

@@ -143,8 +143,8 @@ def cmd_signal_auroc(args: argparse.Namespace) -> None:
     from .classes import load_classes
     from .experiments import markdown_table
     from .outputs import atomic_write_text
-    names, shown, _ = synth.shown_labels(args.n, args.seed, args.sources.split(",") if args.sources else None)
-    header, rows = signal_rows(load_classes(), load_arm(args.arm), dict(zip(names, shown)))
+    folder = synth.shown_labels(args.n, args.seed, args.sources.split(",") if args.sources else None)
+    header, rows = signal_rows(load_classes(), load_arm(args.arm), folder)
     text = markdown_table(header, rows, f"{args.arm} on the synthetic folder of {args.n} records, seed {args.seed}: "
                           "AUROC mean ± sd over seeds.")
     print(text)

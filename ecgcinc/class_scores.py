@@ -74,23 +74,30 @@ def class_differences(classes: ClassSet, reference: Sequence[Unit], arms: dict[s
     return ["class", "positives", *(f"{arm}: Δ AUROC [95 % CI]" for arm in arms)], rows
 
 
-def signal_rows(classes: ClassSet, units: Sequence[Unit], shown: dict[str, np.ndarray]
+def signal_rows(classes: ClassSet, units: Sequence[Unit], folder: tuple[list[str], np.ndarray, np.ndarray]
                 ) -> tuple[list[str], list[list[Any]]]:
     """Header and rows: per class with positives, the AUROC against the written labels and the
     AUROC without the positives whose signal does not show the class (mean ± sd over units).
-    `shown` maps a test record's name to its shown classes (synth.shown_labels).  Why: on a
+    `folder` is synth.shown_labels of the synthetic folder the units were tested on; its written
+    labels must be the units' (a wrong --n or --seed is refused, not scored).  Why: on a
     synthetic folder, a premature-beat label on a record that holds no such beat caps the first
     AUROC below what the model does with the beats it is given; the second measures that."""
+    names, shown, written = folder
+    index = {name: i for i, name in enumerate(names)}
+    tested = units[0].arrays["names"]
+    rows_of = np.array([index.get(str(name), -1) for name in tested])
+    if (rows_of < 0).any() or not np.array_equal(written[rows_of], units[0].labels.astype(bool)):
+        raise ValueError("the arm's test records are not those of this synthetic folder (check --n, --seed "
+                         "and --sources against the test folder's synth command)")
     rows = []
     for k, name in enumerate(classes.abbreviations):
         labels = units[0].labels[:, k].astype(bool)
         if not labels.any():
             continue
-        visible = np.array([shown[record][k] for record in units[0].arrays["names"]])
-        keep = ~(labels & ~visible)
-        written = [metrics.class_auc(labels, u.arrays["probabilities"][:, k])[0] for u in units]
+        keep = ~(labels & ~shown[rows_of, k])
+        all_records = [metrics.class_auc(labels, u.arrays["probabilities"][:, k])[0] for u in units]
         seen = [metrics.class_auc(labels[keep], u.arrays["probabilities"][keep, k])[0] for u in units]
-        rows.append([name, int(labels.sum()), int((labels & ~visible).sum()), mean_sd(written), mean_sd(seen)])
+        rows.append([name, int(labels.sum()), int((~keep).sum()), mean_sd(all_records), mean_sd(seen)])
     return ["class", "positives", "positives the signal does not show", "AUROC (written labels)",
             "AUROC without those positives"], rows
 

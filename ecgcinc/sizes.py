@@ -12,10 +12,10 @@ The rule (`choose`), in order:
    records: 5-fold cross-validation of the 2020 corpus's 43,101), medium from
    MEDIUM_MIN_RECORDS on (the data-scale curve, docs/results.md), small below.
 2. The machine and the time budget decide whether it fits: a size is taken only when its
-   estimated training (caching, every epoch with its validation scoring, at most the
-   configured epochs) needs at most FIT_SHARE of the budget; otherwise the next smaller
-   size is tried.  Small is always possible: the budget's guard (budget.py) stops any size
-   in time.
+   estimated training (caching, the fusion's feature model, every epoch with its validation
+   scoring, at most the configured epochs) needs at most FIT_SHARE of the budget; otherwise
+   the next smaller size is tried.  Small is always possible: the budget's guard (budget.py)
+   stops any size in time.
 The estimate scales costs measured on the 2-core development machine (EPOCH_MS_PER_RECORD, from
 `python -m bench.scale`) by the cores available, sub-linearly, and assumes a GPU trains
 GPU_SPEEDUP times faster than those 2 cores: an assumption, unmeasured here (no GPU was lent).
@@ -36,15 +36,20 @@ FIT_SHARE = 0.6                               # of the budget, for estimation er
 REFERENCE_CORES = 2
 CORE_SCALING = 0.75                           # speed grows as cores ** 0.75 (threads share memory bandwidth)
 GPU_SPEEDUP = 10.0                            # assumed, unmeasured: see the module docstring
-CACHE_MS_PER_RECORD = 26.0                    # reading, filtering, features per record and core (bench.scale, 250 Hz)
 
 
-# Milliseconds of one epoch per record of the folder (training the training split, scoring the
-# validation split) on the 2-core reference machine, TensorFlow on CPU: `python -m bench.scale
-# --scale 0.25` (bench/results/scale.json, "epoch_ms_per_record"; tests/test_sizes.py keeps the two
-# in step).  Measured while another training shared the 2 cores, so they overstate the cost: the
-# rule errs towards the smaller size.
-EPOCH_MS_PER_RECORD: dict[str, float] = {"small": 3.4, "medium": 6.0, "paper": 36.8}
+# Costs on the 2-core reference machine, TensorFlow on CPU, from `python -m bench.scale --scale
+# 0.25` (bench/results/scale.json; tests/test_sizes.py keeps the two in step), measured on an
+# otherwise idle machine: a run shared with another training was 1.7-1.9 times slower per epoch.
+# Caching (reading, filtering, the features and beat table) per record and core, the larger of the
+# two preprocessings ("ms_per_record" x cores):
+CACHE_MS_PER_RECORD = 19.6
+# The fusion's feature model (gradient boosting per class) per training record
+# ("feature_model_ms_per_record"):
+FEATURE_MODEL_MS_PER_RECORD = 0.59
+# One epoch per record of the folder: training the training split, scoring the validation split
+# ("epoch_ms_per_record"):
+EPOCH_MS_PER_RECORD: dict[str, float] = {"small": 1.96, "medium": 3.22, "paper": 19.77}
 
 
 @dataclass(frozen=True)
@@ -106,24 +111,33 @@ def speed_factor(machine: Machine) -> float:
     return (max(machine.cores, 0.5) / REFERENCE_CORES) ** CORE_SCALING
 
 
+def cpu_speed_factor(machine: Machine) -> float:
+    """How many times faster than the 2-core reference this machine's CPUs work (the feature
+    model's gradient boosting runs on them whatever GPU the machine has)."""
+    return speed_factor(Machine(machine.cores, 0))
+
+
 @dataclass(frozen=True)
 class Estimate:
     caching_s: float
+    feature_model_s: float
     epoch_s: float
     epochs: int
 
     @property
     def total_s(self) -> float:
-        return self.caching_s + self.epoch_s * self.epochs
+        return self.caching_s + self.feature_model_s + self.epoch_s * self.epochs
 
 
-def estimate(size: str, records: int, machine: Machine) -> Estimate:
+def estimate(size: str, records: int, machine: Machine, fusion: bool = True) -> Estimate:
     """Training time of `size` on `records` records (an epoch crops one window per record, so a
-    record's length changes its caching cost only)."""
+    record's length changes its caching cost only), with the feature model the fusion fits
+    first unless `fusion` is off."""
     epochs = SIZE_PRESETS[size]["train"]["epochs"]
     epoch_ms = records * EPOCH_MS_PER_RECORD[size]
     caching_s = records * CACHE_MS_PER_RECORD / 1e3 / max(machine.cores, 1.0)
-    return Estimate(caching_s, epoch_ms / 1e3 / speed_factor(machine), epochs)
+    feature_model_s = records * FEATURE_MODEL_MS_PER_RECORD / 1e3 / cpu_speed_factor(machine) if fusion else 0.0
+    return Estimate(caching_s, feature_model_s, epoch_ms / 1e3 / speed_factor(machine), epochs)
 
 
 @dataclass(frozen=True)
@@ -138,13 +152,14 @@ def _data_size(records: int) -> str:
     return "medium" if records >= MEDIUM_MIN_RECORDS else "small"
 
 
-def choose(records: int, machine: Machine, budget_s: float) -> Choice:
-    """The size for `records` training records on `machine` within `budget_s` (the rule above)."""
+def choose(records: int, machine: Machine, budget_s: float, fusion: bool = True) -> Choice:
+    """The size for `records` training records on `machine` within `budget_s` (the rule above),
+    counting the feature model's fit when `fusion` is on."""
     wanted = _data_size(records)
     why = (f"{records:,} records: {wanted} is the largest size this much data supports "
            f"(medium from {MEDIUM_MIN_RECORDS:,}, paper from {PAPER_MIN_RECORDS:,})")
     for size in reversed(LADDER[: LADDER.index(wanted) + 1]):
-        need = estimate(size, records, machine).total_s
+        need = estimate(size, records, machine, fusion).total_s
         fits = need <= FIT_SHARE * budget_s
         if fits or size == LADDER[0]:
             if size != wanted:
@@ -170,6 +185,6 @@ def resolve(cfg: Config, records: int, machine: Machine | None = None) -> tuple[
     if cfg.model.size != AUTO:
         return cfg, None
     machine = machine or detect_machine()
-    choice = choose(records, machine, cfg.train.time_budget_h * 3600)
+    choice = choose(records, machine, cfg.train.time_budget_h * 3600, cfg.model.fusion)
     sized = with_overrides(Config(), {"model": {"size": choice.size}})
     return with_overrides(sized, explicit_overrides(cfg)), choice

@@ -34,7 +34,7 @@ from .config import Config, load_config, with_overrides
 from .data import Examples, load_examples, stratified_folds, stratified_split
 from .devices import data_parallel, device_count
 from .features import per_lead_block, with_per_lead_block
-from .baseline import fit_feature_model
+from .baseline import FeatureModel, fit_feature_model
 from .fusion import Fusion, examples_design, fit_fusion
 from .losses import WeightedBCE, benefit_weights, domain_annotation_mask, pack_targets
 from .models import build_model, ensemble_network, forward_flops, inference_model
@@ -297,12 +297,21 @@ def train_network(training: Examples, validation: Examples, classes: ClassSet, c
     return model, history
 
 
+def _feature_model(training: Examples, cfg: Config) -> tuple[FeatureModel | None, float]:
+    """The feature model for the fusion (None without it) and the seconds its fit took: the
+    history keeps them, for bench.scale and the size rule's cost model (sizes.py)."""
+    started = time.perf_counter()
+    feature_model = fit_feature_model(training, cfg.train.seed) if cfg.model.fusion else None
+    return feature_model, time.perf_counter() - started
+
+
 def fit(training: Examples, validation: Examples, classes: ClassSet, cfg: Config, verbose: int = 1,
         budget: TimeBudget | None = None) -> Fitted:
     """Train on `training`, select the epoch and fit the decision on `validation`.  The
     experiments call this on their own splits; `train` calls it on a folder's split."""
-    feature_model = fit_feature_model(training, cfg.train.seed) if cfg.model.fusion else None
+    feature_model, feature_model_s = _feature_model(training, cfg)
     model, history = train_network(training, validation, classes, cfg, verbose, budget)
+    history["feature_model_s"] = feature_model_s
     probabilities = held_out_probabilities(model, validation, cfg)
     if feature_model:
         features = feature_model.probabilities(validation)
@@ -325,7 +334,7 @@ def fit_ensemble(examples: Examples, classes: ClassSet, cfg: Config, verbose: in
     members, histories = [], []
     out_of_fold = np.zeros(examples.labels.shape)
     features_out_of_fold = np.zeros(examples.labels.shape)
-    feature_model = fit_feature_model(examples, cfg.train.seed) if cfg.model.fusion else None
+    feature_model, feature_model_s = _feature_model(examples, cfg)
     for f in range(k):
         member_cfg = with_overrides(cfg, {"train": {"seed": cfg.train.seed + 1000 * (f + 1)}})
         if verbose:
@@ -342,7 +351,7 @@ def fit_ensemble(examples: Examples, classes: ClassSet, cfg: Config, verbose: in
     if fusion:  # both models' out-of-fold views, as the weights were fitted on
         out_of_fold = fusion.combine(out_of_fold, features_out_of_fold)
     decision = fit_decision(out_of_fold, examples.labels, examples.labels, classes, cfg)
-    history = {**histories[0], "members": histories}
+    history = {**histories[0], "members": histories, "feature_model_s": feature_model_s}
     return Fitted(ensemble_network(members), decision, history, out_of_fold, fusion)
 
 

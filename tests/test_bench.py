@@ -38,7 +38,11 @@ def test_scale_benchmark_measures_the_training_path_on_a_challenge_shaped_corpus
     row = result["sizes"][0]
     assert row["cache"]["records"] == sum(result["corpus"]["counts"].values()) and row["cache"]["build_s"] > 0
     assert row["run"]["epoch_s"] > 0 and row["run"]["peak_rss_mib"] > 0
+    assert row["run"]["feature_model_s"] > 0   # the fusion's feature model, fitted before the network
     assert row["full"]["extrapolated"] and row["full"]["records"] == 88_253
+    full = row["full"]
+    assert full["training_h_all_epochs"] == pytest.approx(
+        full["caching_h"] + full["feature_model_h"] + full["epochs"] * full["epoch_h"])
     assert json.loads((tmp_path / "scale.json").read_text())["sizes"][0]["size"] == "small"
 
 

@@ -106,7 +106,7 @@ def test_ensemble_and_holdout(synthetic_train, synthetic_test, tmp_path):
     from ecgcinc.class_scores import signal_rows
     from ecgcinc.classes import load_classes
     names, shown, written = synth.shown_labels(80, 12)
-    _, rows = signal_rows(load_classes(), reference, dict(zip(names, shown)))
+    _, rows = signal_rows(load_classes(), reference, (names, shown, written))
     by_class = {row[0]: row for row in rows}
     unseen = written & ~shown
     assert set(by_class) == {r["class"] for r in classes}
@@ -115,6 +115,8 @@ def test_ensemble_and_holdout(synthetic_train, synthetic_test, tmp_path):
             assert by_class[name][2] == unseen[:, k].sum()
             if not unseen[:, k].any():
                 assert by_class[name][3] == by_class[name][4]
+    with pytest.raises(ValueError, match="not those of this synthetic folder"):
+        signal_rows(load_classes(), reference, synth.shown_labels(80, 13))
     with pytest.raises(ValueError, match="--test"):
         run_experiment("holdout", synthetic_train, tmp_path, quick=True, overrides=TOY, max_records=60, verbose=0)
 

@@ -84,12 +84,23 @@ def test_resolve_keeps_the_callers_settings_and_leaves_named_sizes_alone():
 
 
 def test_the_costs_are_the_benchmarks():
-    """EPOCH_MS_PER_RECORD and CACHE_MS_PER_RECORD are bench.scale's figures (bench/results/scale.json)."""
+    """EPOCH_MS_PER_RECORD, CACHE_MS_PER_RECORD and FEATURE_MODEL_MS_PER_RECORD are bench.scale's
+    figures (bench/results/scale.json)."""
     measured = json.loads((Path(__file__).resolve().parents[1] / "bench" / "results" / "scale.json").read_text())
     for row in measured["sizes"]:
         assert sizes.EPOCH_MS_PER_RECORD[row["size"]] == pytest.approx(row["run"]["epoch_ms_per_record"], abs=0.05)
     core_ms = max(r["cache"]["ms_per_record"] * r["cache"]["cores"] for r in measured["sizes"])
     assert sizes.CACHE_MS_PER_RECORD == pytest.approx(core_ms, rel=0.02)
+    feature_ms = max(r["run"]["feature_model_ms_per_record"] for r in measured["sizes"])
+    assert sizes.FEATURE_MODEL_MS_PER_RECORD == pytest.approx(feature_ms, rel=0.02)
+
+
+def test_the_feature_model_is_counted_on_the_cpus_and_only_with_fusion():
+    """The fusion's gradient boosting runs on the CPU cores whatever GPU trains the network."""
+    on_gpu, on_cpu = (sizes.estimate("paper", 88_000, m) for m in (ORGANISERS_GPU, ORGANISERS_CPU))
+    assert on_gpu.feature_model_s == on_cpu.feature_model_s > 0
+    assert on_gpu.epoch_s < on_cpu.epoch_s
+    assert sizes.estimate("paper", 88_000, ORGANISERS_CPU, fusion=False).feature_model_s == 0.0
 
 
 def test_a_container_quota_caps_the_cores(monkeypatch):
