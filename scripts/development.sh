@@ -57,7 +57,7 @@ done
 # Delineation (QRS boundaries that bridge the dips inside a wide QRS; no QT where the T wave is too
 # flat or narrow for a tangent): the default and the feature baseline after the change, against the
 # same arms before it (the fused arm and the baseline of beat-timing-b, code of commit ee6b22b).
-# About 15 minutes (the preprocessing cache is rebuilt: its format changed).
+# About 8 minutes on 2 cores, the preprocessing cache rebuilt (its format changed) included.
 python -m ecgcinc experiment holdout --data "$work/corpus" --test "$work/development" --max-records 0 --seeds 3 \
     --out "$work/tables/beat-timing-c"
 python -m ecgcinc compare-arms "$work/tables/beat-timing-b/holdout/resnet-cwa-fused-with-the-feature-model" \
