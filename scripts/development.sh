@@ -57,9 +57,13 @@ done
 # Delineation (QRS boundaries that bridge the dips inside a wide QRS; no QT where the T wave is too
 # flat or narrow for a tangent): the default and the feature baseline after the change, against the
 # same arms before it (the fused arm and the baseline of beat-timing-b, code of commit ee6b22b).
-# About 8 minutes on 2 cores, the preprocessing cache rebuilt (its format changed) included.
+# About 8 minutes on 2 cores, the preprocessing cache rebuilt (its format changed) included; the
+# 250 Hz arm against this default (fused) adds 14 minutes.
 python -m ecgcinc experiment holdout --data "$work/corpus" --test "$work/development" --max-records 0 --seeds 3 \
-    --out "$work/tables/beat-timing-c"
+    --variants resnet-cwa-250-hz-input --out "$work/tables/beat-timing-c"
+python -m ecgcinc compare-arms "$work/tables/beat-timing-c/holdout/network-configured" \
+    "$work/tables/beat-timing-c/holdout/resnet-cwa-250-hz-input" --names "default (100 Hz)" "250 Hz input" \
+    --out "$work/tables/beat-timing-c/250-hz"
 python -m ecgcinc compare-arms "$work/tables/beat-timing-b/holdout/resnet-cwa-fused-with-the-feature-model" \
     "$work/tables/beat-timing-c/holdout/network-configured" --names "default before (ee6b22b)" "default, delineation" \
     --out "$work/tables/beat-timing-c/default"
