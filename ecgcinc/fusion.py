@@ -23,9 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .baseline import FeatureModel, design_matrix
+from .baseline import FeatureModel
 from .calibration import logit, ridge_logistic
-from .data import Examples
 
 RIDGE = 2.0
 PRIOR = np.array([1.0, 0.0, 0.0])
@@ -38,20 +37,12 @@ class Fusion:
     feature_model: FeatureModel
     weights: np.ndarray     # (C, 3)
 
-    def apply(self, network: np.ndarray, design: np.ndarray) -> np.ndarray:
-        """Fused probabilities (n, C) from the network's raw probabilities (n, C) and the records'
-        feature-model inputs (n, D) (baseline.design_matrix)."""
-        return self.combine(network, self.feature_model.probabilities_of(design))
-
     def combine(self, network: np.ndarray, features: np.ndarray) -> np.ndarray:
-        """Fused probabilities from both models' probabilities (n, C) of the same records."""
+        """Fused probabilities from both models' probabilities (n, C) of the same records (the
+        network's raw, the feature model's from FeatureModel.probabilities or probabilities_of)."""
         z = (self.weights[:, 0] * logit(np.asarray(network, np.float64)) + self.weights[:, 1] * logit(features)
              + self.weights[:, 2])
         return 1.0 / (1.0 + np.exp(-z))
-
-
-def examples_design(examples: Examples) -> np.ndarray:
-    return design_matrix(examples.meta, examples.features)
 
 
 def fit_fusion(feature_model: FeatureModel, labels: np.ndarray, network_held_out: np.ndarray,

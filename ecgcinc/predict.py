@@ -26,7 +26,7 @@ from .config import Config
 from .baseline import design_matrix
 from .data import Examples
 from .features import record_measures
-from .fusion import Fusion, examples_design
+from .fusion import Fusion
 from .inference import signal_probabilities
 from .preprocess import network_meta, preprocess_record
 from .outputs import PROBABILITY_DECIMALS, write_outputs
@@ -100,19 +100,20 @@ class Predictor:
         """Calibrated class probabilities of records, as the decision rule sees them."""
         signals, metas, designs = zip(*(self.inputs(record) for record in records))
         raw = signal_probabilities(self.network, signals, np.stack(metas), self.cfg.preprocess)
-        return self._calibrated(raw, np.stack(designs) if self.fusion else None)
+        features = self.fusion.feature_model.probabilities_of(np.stack(designs)) if self.fusion else None
+        return self._calibrated(raw, features)
 
     def examples_probabilities(self, examples: Examples) -> np.ndarray:
         """Calibrated probabilities of cached examples (retargeting, the report), by the same
         network, fusion and calibration as records."""
         raw = signal_probabilities(self.network, examples.signals, examples.network_meta(self.cfg.model),
                                    self.cfg.preprocess)
-        return self._calibrated(raw, examples_design(examples) if self.fusion else None)
+        return self._calibrated(raw, self.fusion.feature_model.probabilities(examples) if self.fusion else None)
 
-    def _calibrated(self, raw: np.ndarray, design: np.ndarray | None) -> np.ndarray:
+    def _calibrated(self, raw: np.ndarray, features: np.ndarray | None) -> np.ndarray:
         """The network's raw probabilities fused with the feature model's (when the folder has a
         fusion), then calibrated."""
-        return self.calibration.apply(self.fusion.apply(raw, design) if self.fusion else raw)
+        return self.calibration.apply(self.fusion.combine(raw, features) if self.fusion else raw)
 
     def outputs(self, record: Record) -> tuple[list[str], list[int], list[float]]:
         """Class names, 0/1 labels and probabilities for one record (Challenge order)."""

@@ -35,7 +35,7 @@ from .data import Examples, load_examples, stratified_folds, stratified_split
 from .devices import data_parallel, device_count
 from .features import per_lead_block, with_per_lead_block
 from .baseline import FeatureModel, fit_feature_model
-from .fusion import Fusion, examples_design, fit_fusion
+from .fusion import Fusion, fit_fusion
 from .losses import WeightedBCE, benefit_weights, domain_annotation_mask, pack_targets
 from .models import build_model, ensemble_network, forward_flops, inference_model
 from .inference import score_signals, signal_probabilities
@@ -249,7 +249,7 @@ class Fitted:
     def probabilities(self, examples: Examples, cfg: Config) -> np.ndarray:
         """Uncalibrated (fused) probabilities of labelled examples, as the decision sees them."""
         raw = held_out_probabilities(self.model, examples, cfg)
-        return self.fusion.apply(raw, examples_design(examples)) if self.fusion else raw
+        return self.fusion.combine(raw, self.fusion.feature_model.probabilities(examples)) if self.fusion else raw
 
 
 def _describe(model: keras.Model, training: Examples, validation: Examples, cfg: Config, devices: int) -> None:

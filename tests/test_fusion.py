@@ -35,7 +35,7 @@ def test_weights_follow_the_better_model_per_class():
     fusion = fit_fusion(model, labels, np.clip(network, 0.01, 0.99), np.clip(features, 0.01, 0.99))
     assert fusion.weights[0, 0] > fusion.weights[0, 1] and fusion.weights[1, 1] > fusion.weights[1, 0]
     np.testing.assert_allclose(fusion.weights[2], PRIOR)
-    fused = fusion.apply(np.clip(network, 0.01, 0.99), np.zeros((400, 1)))
+    fused = fusion.combine(np.clip(network, 0.01, 0.99), model.probabilities_of(np.zeros((400, 1))))
     for k in (0, 1):
         best = max(class_auc(labels[:, k], network[:, k])[0], class_auc(labels[:, k], features[:, k])[0])
         assert class_auc(labels[:, k], fused[:, k])[0] >= best - 0.01
