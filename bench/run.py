@@ -50,7 +50,7 @@ from ecgcinc.records import find_records, load_mat, make_record, parse_header  #
 from ecgcinc.calibration import Calibration  # noqa: E402
 from ecgcinc.features import record_features  # noqa: E402
 from ecgcinc import model_folder  # noqa: E402
-from ecgcinc.model_folder import Decision  # noqa: E402
+from ecgcinc.decision import Decision  # noqa: E402
 from ecgcinc.train import Batches, class_targets, compile_model  # noqa: E402
 
 SIZES = {  # records, repeats, training steps, batch size, GEMM size

@@ -141,7 +141,7 @@ def cmd_signal_auroc(args: argparse.Namespace) -> None:
     from . import synth
     from .class_scores import load_arm, signal_rows
     from .classes import load_classes
-    from .experiments import markdown_table
+    from .arms import markdown_table
     from .outputs import atomic_write_text
     folder = synth.shown_labels(args.n, args.seed, args.sources.split(",") if args.sources else None)
     header, rows = signal_rows(load_classes(), load_arm(args.arm), folder)

@@ -19,7 +19,7 @@ import numpy as np
 from . import metrics
 from .classes import ClassSet, load_classes
 from .evidence import PairedUnit, paired_bootstrap
-from .experiments import ARM_HEADER, RESULT_FILE, TEST_FILE, Unit, arm_rows, markdown_table, mean_sd
+from .arms import ARM_HEADER, RESULT_FILE, TEST_FILE, Unit, arm_rows, markdown_table, mean_sd
 from .outputs import atomic_write_text
 
 

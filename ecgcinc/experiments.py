@@ -42,7 +42,8 @@ from .calibration import fit_platt
 from .classes import ClassSet, load_classes
 from .config import AugmentConfig, Config, load_config, with_overrides
 from .data import Examples, load_examples, reprocessed, stratified_folds, stratified_split
-from .evidence import Comparison, PairedUnit, paired_bootstrap
+from .arms import ARM_HEADER, RESULT_FILE, TEST_FILE, Unit, arm_rows, challenge_of, markdown_table, mean_sd
+from .class_scores import class_differences, class_rows
 from .executors import Executor
 from .outputs import atomic_write, atomic_write_text
 from .thresholds import decide
@@ -51,8 +52,6 @@ from . import sizes
 QUICK_RECORDS = 600
 QUICK_TRAIN = {"epochs": 8, "patience": 8}
 SCORES = ("challenge", "auroc", "auprc", "accuracy", "f_measure", "f_beta", "g_beta")
-RESULT_FILE = "result.json"
-TEST_FILE = "test.npz"
 BASELINE = "feature baseline (gradient boosting)"
 
 # The domain-generalisation paper's controls (C1-C4) and the model paper's components; every
@@ -119,17 +118,6 @@ class Study:
     variants: list[str] | None = None
     test: Examples | None = None
     executor: Executor = field(default_factory=Executor)
-
-
-@dataclass
-class Unit:
-    """One arm on one split with one seed: its held-out records as scored."""
-    stratum: str
-    seed: int
-    scores: dict[str, float]
-    labels: np.ndarray
-    binary: np.ndarray
-    arrays: dict[str, np.ndarray]
 
 
 Split = tuple[str, Examples, Examples]   # (stratum name, training records, test records)
@@ -260,36 +248,6 @@ def _compute_unit(shared: tuple[Study, list[Split]], job: tuple[str, Config, Pat
     run_unit(study, directory, cfg, arm, splits[index], seed)
 
 
-def challenge_of(classes: ClassSet, labels: np.ndarray, binary: np.ndarray) -> Callable[[np.ndarray], float]:
-    return lambda idx: metrics.challenge_metric(classes.weights, labels[idx], binary[idx], classes.sinus_index)
-
-
-def compare_units(classes: ClassSet, reference: list[Unit], variant: list[Unit]) -> Comparison:
-    """Paired bootstrap of the challenge metric, units paired by (split, seed)."""
-    by_key = {(u.stratum, u.seed): u for u in reference}
-    pairs = [PairedUnit(v.stratum, len(v.labels), challenge_of(classes, v.labels, by_key[(v.stratum, v.seed)].binary),
-                        challenge_of(classes, v.labels, v.binary)) for v in variant]
-    return paired_bootstrap(pairs)
-
-
-def mean_sd(values: list[float]) -> str:
-    values = np.asarray(values, dtype=float)
-    values = values[np.isfinite(values)]
-    if not values.size:
-        return "n/a"
-    sd = float(values.std(ddof=1)) if values.size > 1 else 0.0
-    return f"{values.mean():.3f} ± {sd:.3f}"
-
-
-def markdown_table(header: list[str], rows: list[list[Any]], note: str = "") -> str:
-    """A Markdown table (floats to 3 decimals) with an optional note under it."""
-    def cell(value: Any) -> str:
-        return f"{value:.3f}" if isinstance(value, float) else str(value)
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines) + ("\n\n" + note if note else "") + "\n"
-
-
 def write_table(study: Study, name: str, header: list[str], rows: list[list[Any]], note: str = "") -> str:
     """<out>/<name>.csv (numbers in full) and <out>/<name>.md (3 decimals); returns the Markdown."""
     with open(study.out / f"{name}.csv", "w", newline="") as handle:
@@ -299,24 +257,6 @@ def write_table(study: Study, name: str, header: list[str], rows: list[list[Any]
     text = markdown_table(header, rows, note)
     atomic_write_text(study.out / f"{name}.md", text)
     return text
-
-
-ARM_HEADER = ["arm", "units", "challenge", "auroc", "f_measure", "Δ challenge vs reference [95 % CI]", "verdict"]
-
-
-def arm_rows(classes: ClassSet, results: dict[str, list[Unit]], reference: str) -> list[list[Any]]:
-    """One row of ARM_HEADER per arm: mean ± sd over units, then the paired difference from
-    `reference`."""
-    rows = []
-    for arm, units in results.items():
-        row = [arm, len(units)] + [mean_sd([u.scores[k] for u in units]) for k in ("challenge", "auroc", "f_measure")]
-        if arm == reference:
-            row += ["(reference)", ""]
-        else:
-            comparison = compare_units(classes, results[reference], units)
-            row += [comparison.text(), comparison.verdict]
-        rows.append(row)
-    return rows
 
 
 def arm_table(study: Study, name: str, results: dict[str, list[Unit]], reference: str, note: str) -> str:
@@ -442,7 +382,6 @@ def ensemble(study: Study, members: int = 3) -> str:
 
 
 def holdout(study: Study) -> str:
-    from .class_scores import class_differences, class_rows
     if study.test is None:
         raise ValueError("the holdout experiment needs --test DIR (records never used in training)")
     split = [("holdout", study.examples, study.test)]

@@ -8,7 +8,7 @@ and the PR is long"; with atrial fibrillation the PR is missing, not short).
 Stacking the two, as the issue "beat timing" proposes among its non-linear
 paths, lets each class take what each model does best.
 
-How: the feature model (baseline.py) is fitted on the training split before
+How: the feature model (feature_model.py) is fitted on the training split before
 the network is trained as usual; on the validation split, class by class,
 p = sigmoid(a logit(p_network) + b logit(p_features) + c) is fitted by a ridge
 logistic regression pulled towards (1, 0, 0), the network alone, so a class
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .baseline import FeatureModel
+from .feature_model import FeatureModel
 from .calibration import logit, ridge_logistic
 
 RIDGE = 2.0
@@ -50,7 +50,7 @@ def fit_fusion(feature_model: FeatureModel, labels: np.ndarray, network_held_out
     """The per-class weights from held-out probabilities of both models on the same records (the
     validation split, or an ensemble's out-of-fold predictions) and their labels; a class
     without both labels there keeps the network alone.  `feature_model` is the one the fusion
-    will use; it is fitted first (baseline.fit_feature_model), before the network trains, so
+    will use; it is fitted first (feature_model.fit_feature_model), before the network trains, so
     its time counts against the training budget like the epochs'."""
     z = np.stack([logit(np.asarray(network_held_out, np.float64)), logit(features_held_out)], axis=-1)
     labels = labels.astype(bool)

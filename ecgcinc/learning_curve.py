@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from .config import AUTO, SIZE_PRESETS, with_overrides
-from .experiments import BASELINE, Unit, base_config, compare_units, mean_sd, open_study, run_arms
+from .arms import Unit, compare_units, mean_sd
+from .experiments import BASELINE, base_config, open_study, run_arms
 from .outputs import atomic_write_text
 
 

@@ -17,9 +17,7 @@ process (a notebook, an experiment) is reloaded, never served stale.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import joblib
 from .framework import keras
@@ -29,11 +27,10 @@ from . import models  # importing models also registers the custom layers for lo
 from .calibration import Calibration
 from .classes import ClassSet
 from .config import Config, config_from_dict
+from .decision import Decision
+from .fusion import Fusion
 from .inference import warm_up
 from .outputs import atomic_save, atomic_write, atomic_write_text
-
-if TYPE_CHECKING:
-    from .fusion import Fusion
 
 MODEL_FILE = "model.keras"
 CONFIG_FILE = "config.json"
@@ -45,13 +42,6 @@ TRAIN_LABELS_FILE = "train_labels.npy"
 FUSION_FILE = "fusion.joblib"
 REQUIRED = (MODEL_FILE, CONFIG_FILE, CLASSES_FILE, THRESHOLDS_FILE)
 TRAINING_WEIGHTS = "weights.csv (training)"
-
-
-@dataclass
-class Decision:
-    """How probabilities become outputs: per-class calibration, then thresholds."""
-    calibration: Calibration
-    thresholds: np.ndarray
 
 
 class ModelFolderError(OSError):
@@ -79,7 +69,7 @@ def check(model_dir: str | Path) -> Path:
 
 
 def save(model_dir: str | Path, model: keras.Model, cfg: Config, classes: ClassSet, decision: Decision,
-         history: dict, train_labels: np.ndarray, fusion: "Fusion | None" = None) -> None:
+         history: dict, train_labels: np.ndarray, fusion: Fusion | None = None) -> None:
     """Everything training produces.  model.keras is written last, so a folder whose network is
     new never pairs it with an older configuration or older thresholds."""
     model_dir = Path(model_dir)
@@ -126,7 +116,7 @@ def read_decision(model_dir: str | Path, num_classes: int) -> Decision:
     return Decision(calibration, np.array(read_threshold_info(model_dir)["thresholds"]))
 
 
-def read_fusion(model_dir: str | Path, cfg: Config) -> "Fusion | None":
+def read_fusion(model_dir: str | Path, cfg: Config) -> Fusion | None:
     """The fusion of a model trained with model.fusion; None otherwise.  A folder whose
     configuration says fusion but lacks the file is refused (its thresholds assume fusion)."""
     if not cfg.model.fusion:

@@ -28,18 +28,18 @@ from . import metrics, model_folder, sizes
 from .augment import augment_batch, crop_or_pad
 from .budget import EpochGuard, TimeBudget
 from .cache import progress_printer
-from .calibration import fit_calibration
 from .classes import ClassSet, load_classes
 from .config import Config, load_config, with_overrides
 from .data import Examples, load_examples, stratified_folds, stratified_split
 from .devices import data_parallel, device_count
 from .features import per_lead_block, with_per_lead_block
-from .baseline import FeatureModel, fit_feature_model
+from .feature_model import FeatureModel, fit_feature_model
 from .fusion import Fusion, fit_fusion
-from .losses import WeightedBCE, benefit_weights, domain_annotation_mask, pack_targets
+from .loss_weights import benefit_weights, domain_annotation_mask
+from .losses import WeightedBCE, pack_targets
 from .models import build_model, ensemble_network, forward_flops, inference_model
 from .inference import score_signals, signal_probabilities
-from .model_folder import Decision
+from .decision import Decision, fit_decision
 from .preprocess import N_DEMOGRAPHICS, N_META, meta_size, network_meta
 from . import thresholds as thresholding
 
@@ -198,18 +198,6 @@ def held_out_probabilities(model: keras.Model, examples: Examples, cfg: Config) 
     """Uncalibrated class probabilities of a training network on labelled examples."""
     return signal_probabilities(inference_model(model), examples.signals,
                                 examples.network_meta(cfg.model), cfg.preprocess)
-
-
-def fit_decision(probabilities: np.ndarray, labels: np.ndarray, train_labels: np.ndarray, classes: ClassSet,
-                 cfg: Config) -> Decision:
-    """Calibration and thresholds from held-out probabilities and their labels (the validation
-    split, or an ensemble's out-of-fold predictions).  CICST and fixed thresholds use only the
-    training labels; the search methods search the calibrated held-out probabilities."""
-    t = cfg.thresholds
-    calibration = fit_calibration(t.calibration, probabilities, labels)
-    thresholds = thresholding.choose(t.method, train_labels, classes.weights, classes.sinus_index, t.beta, t.fixed,
-                                     calibration.apply(probabilities), labels, cfg.train.seed)
-    return Decision(calibration, thresholds)
 
 
 def compile_model(cfg: Config, window: int, num_classes: int, num_domains: int, steps_per_epoch: int,

@@ -5,7 +5,7 @@ import pytest
 
 import helper_code
 import team_code
-from ecgcinc.baseline import FeatureModel
+from ecgcinc.feature_model import FeatureModel
 from ecgcinc.fusion import PRIOR, fit_fusion
 from ecgcinc.metrics import class_auc
 from ecgcinc.model_folder import FUSION_FILE

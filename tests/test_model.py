@@ -6,7 +6,8 @@ from keras import ops
 
 from ecgcinc import augment
 from ecgcinc.config import PAPER_CONFIG, ModelConfig, load_config
-from ecgcinc.losses import WeightedBCE, benefit_weights, domain_annotation_mask, pack_targets
+from ecgcinc.loss_weights import benefit_weights, domain_annotation_mask
+from ecgcinc.losses import WeightedBCE, pack_targets
 from ecgcinc.models import GradientReversal, attention_model, build_model, forward_flops, inference_model
 from ecgcinc.preprocess import N_META, meta_size
 
@@ -215,7 +216,8 @@ def test_mixed_bfloat16_trains_with_float32_heads(backbone, small_config, tmp_pa
     from ecgcinc.predict import load_predictor
     from ecgcinc.calibration import Calibration
     from ecgcinc.preprocess import meta_size
-    from ecgcinc.model_folder import Decision, save
+    from ecgcinc.decision import Decision
+    from ecgcinc.model_folder import save
     from ecgcinc.train import compile_model
     cfg = small_config(model={"backbone": backbone, "domain_head": True, "fusion": False},
                        train={"mixed_precision": True})

@@ -10,7 +10,7 @@ from ecgcinc import model_folder
 from ecgcinc.calibration import Calibration
 from ecgcinc.classes import load_classes
 from ecgcinc.inference import forward
-from ecgcinc.model_folder import Decision
+from ecgcinc.decision import Decision
 from ecgcinc.predict import load_predictor
 from ecgcinc.preprocess import meta_size
 from ecgcinc.train import compile_model

@@ -11,7 +11,8 @@ from ecgcinc.explain import class_attention, explain_record, plot_explanation
 from ecgcinc.predict import load_predictor
 from ecgcinc.records import find_records, read_record
 from ecgcinc.calibration import Calibration
-from ecgcinc.model_folder import Decision, save
+from ecgcinc.decision import Decision
+from ecgcinc.model_folder import save
 from ecgcinc.train import compile_model
 
 

@@ -67,7 +67,7 @@ def test_stratified_split_puts_rare_classes_on_both_sides():
 def test_decision_is_fitted_on_held_out_predictions(trained_model, synthetic_test):
     from dataclasses import replace
 
-    from ecgcinc.train import fit_decision
+    from ecgcinc.decision import fit_decision
     predictor = load_predictor(trained_model)
     classes = load_classes()
     examples = load_examples(synthetic_test, classes, predictor.cfg)
