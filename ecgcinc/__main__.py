@@ -129,7 +129,7 @@ def cmd_experiment(args: argparse.Namespace) -> None:
     executor = Executor(args.executor, args.workers, args.address, args.gpus_per_unit)
     print(run_experiment(args.name, args.data, args.out, args.quick, args.config, args.folds,
                          max_records=args.max_records, seeds=args.seeds, variants=variants, test_dir=args.test,
-                         executor=executor))
+                         executor=executor, lead_sets=[t for t in args.lead_sets.split(",") if t]))
 
 
 def cmd_compare_arms(args: argparse.Namespace) -> None:
@@ -221,6 +221,10 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--seeds", type=int, default=1, help="train every unit with this many seeds")
     s.add_argument("--variants", help="comma-separated arms of ablation/lodo/holdout (default: all; holdout: none)")
     s.add_argument("--test", help="holdout: the folder of unseen test records")
+    s.add_argument("--lead-sets", default="6,4,3,2",
+                   help="holdout: also score the test records' reduced-lead copies of these lead sets, comma-separated "
+                        "Challenge sets by size or leads joined by '+' (e.g. 6,4,3,2,I,II; default: %(default)s; "
+                        "'' for none)")
     s.add_argument("--executor", choices=EXECUTORS, default="local",
                    help="where units run: one after another here (default), worker processes, or Ray tasks")
     s.add_argument("--workers", type=int, default=0, help="process/local Ray: units at a time (default: cores)")

@@ -120,13 +120,15 @@ def short_crop(x: Array, rng: np.random.Generator, p: float, fs: float, min_s: f
     return x
 
 
-def reduced_leads(x: Array, leads: Array, rng: np.random.Generator, p: float) -> tuple[Array, Array]:
-    """Chosen records keep only one of the Challenge's 6/4/3/2-lead sets."""
+def reduced_leads(x: Array, leads: Array, rng: np.random.Generator, p: float,
+                  sets: Array | None = None) -> tuple[Array, Array]:
+    """Chosen records keep only one of `sets` ((S, 12) bool; by default the Challenge's 6/4/3/2-lead
+    sets; the trainer passes the reduced views, lead_sets.views, whose limb leads are derived)."""
     x, leads = x.copy(), leads.copy()
-    sets = [np.array([TWELVE_LEADS.index(lead) for lead in leads]) for n, leads in LEAD_SETS.items() if n < 12]
+    if sets is None:
+        sets = np.array([[lead in chosen for lead in TWELVE_LEADS] for n, chosen in LEAD_SETS.items() if n < 12])
     for row in np.flatnonzero(_pick(rng, len(x), p)):
-        drop = np.ones(12, dtype=bool)
-        drop[sets[int(rng.integers(len(sets)))]] = False
+        drop = ~sets[int(rng.integers(len(sets)))]
         x[row][:, drop] = 0.0
         leads[row][drop] = 0.0
     return x, leads
@@ -151,7 +153,7 @@ NAMES = ("zero_lead", "noise_lead", "shuffle_leads", "invert_leads", "random_ban
 
 
 def augment_batch(x: Array, leads: Array, rng: np.random.Generator, enabled: list[str], p: float,
-                  fs: float, reduced_p: float) -> tuple[Array, Array]:
+                  fs: float, reduced_p: float, reduced_sets: Array | None = None) -> tuple[Array, Array]:
     """Apply each enabled augmentation in turn; returns new (x, leads)."""
     unknown = set(enabled) - set(NAMES)
     if unknown:
@@ -165,7 +167,7 @@ def augment_batch(x: Array, leads: Array, rng: np.random.Generator, enabled: lis
         "scale_offset": lambda a, m: (scale_offset(a, rng, p), m),
         "baseline_artefact": lambda a, m: (baseline_artefact(a, rng, p, fs), m),
         "short_crop": lambda a, m: (short_crop(a, rng, p, fs), m),
-        "reduced_leads": lambda a, m: reduced_leads(a, m, rng, reduced_p),
+        "reduced_leads": lambda a, m: reduced_leads(a, m, rng, reduced_p, reduced_sets),
     }
     for name in NAMES:
         if name in enabled:

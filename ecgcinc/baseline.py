@@ -19,40 +19,59 @@ from .decision import Decision, fit_decision
 from .feature_model import FeatureModel, design_matrix, fit_feature_model
 from .features import record_features
 from .harness import decided_outputs, harness_record, per_lead_set, write_folder
-from .lead_sets import lead_mask, restricted
-from .preprocess import preprocess_record
+from .lead_sets import as_seen, by_view, lead_mask, views
+from .preprocess import LEAD_MASK, preprocess_record
 from .records import find_records
 
 
 @dataclass
 class FittedBaseline:
-    """The feature model, its decision rule and the validation probabilities it was fitted on."""
-    model: FeatureModel
+    """The feature model of every view (lead_sets.views), the decision rule and the 12-lead
+    view's validation probabilities."""
+    views: np.ndarray            # (V, 12) bool
+    models: list[FeatureModel]
     decision: Decision
     held_out: np.ndarray
 
+    def probabilities_of(self, designs: np.ndarray, present: np.ndarray) -> np.ndarray:
+        """Uncalibrated probabilities of records' design matrices (n, D), each record by the
+        feature model of its leads' view."""
+        out = np.empty((len(designs), len(self.decision.thresholds)))
+        for v, rows in by_view(present, self.views):
+            out[rows] = self.models[v].probabilities_of(designs[rows])
+        return out
+
+    def probabilities(self, examples: Examples) -> np.ndarray:
+        return self.probabilities_of(design_matrix(examples.meta, examples.features), examples.meta[:, LEAD_MASK] > 0)
+
 
 def fit_baseline(training: Examples, validation: Examples, classes: ClassSet, cfg: Config) -> FittedBaseline:
-    """The feature model with its decision rule fitted on the validation split, as for the network."""
-    model = fit_feature_model(training, cfg.train.seed)
-    held_out = model.probabilities(validation)
-    return FittedBaseline(model, fit_decision(held_out, validation.labels, training.labels, classes, cfg), held_out)
+    """One feature model per view, each fitted on the training records as their reduced-lead
+    copies measure, and one decision rule fitted on the validation probabilities of every view,
+    as for the network (train.fit)."""
+    masks = views(cfg.preprocess.derive_limb_leads)
+    models = [fit_feature_model(training.in_view(v, masks), cfg.train.seed) for v in range(len(masks))]
+    held = [m.probabilities(validation.in_view(v, masks)) for v, m in enumerate(models)]
+    decision = fit_decision(np.concatenate(held), np.tile(validation.labels, (len(held), 1)), training.labels,
+                            classes, cfg)
+    return FittedBaseline(masks, models, decision, held[0])
 
 
 @dataclass
 class FeaturePredictor:
-    """The fitted feature model behind run_model's contract, for one lead set: a record is read,
-    repaired, restricted to the lead set and measured exactly as the network's Predictor does."""
+    """The fitted feature models behind run_model's contract, for one lead set: a record is
+    read, repaired, restricted to the lead set, its limb leads derived and measured exactly as
+    the network's Predictor does."""
     fitted: FittedBaseline
     classes: ClassSet
     cfg: Config
     allowed: np.ndarray
 
     def run(self, header_text: str, recording: np.ndarray) -> tuple[list[str], list[int], list[float]]:
-        record = restricted(harness_record(header_text, recording), self.allowed)
+        record = as_seen(harness_record(header_text, recording), self.allowed, self.cfg.preprocess.derive_limb_leads)
         _, meta = preprocess_record(record, self.cfg.preprocess)
         x = design_matrix(meta[None], record_features(record)[None])
-        probabilities = self.fitted.decision.calibration.apply(self.fitted.model.probabilities_of(x))[0]
+        probabilities = self.fitted.decision.calibration.apply(self.fitted.probabilities_of(x, record.mask[None]))[0]
         return decided_outputs(probabilities, self.fitted.decision.thresholds, self.classes, self.cfg)
 
 

@@ -13,7 +13,9 @@ complete: an interrupted build leaves nothing that looks valid.
 Files of an entry:
   signals.f16  (total_samples, 12) float16, the records' preprocessed signals one after another
   index.npz    per record: name, offset and length in signals.f16, meta vector, classic features
-               and beat table (features.py, beats.py, from the record at its own rate), Dx codes, age, sex, original fs
+               and beat table (features.py, beats.py, from the record at its own rate), the classic
+               features of every reduced view (lead_sets.views: the record restricted to the view's
+               leads, as a reduced-lead record of it would be measured), Dx codes, age, sex, original fs
                and length, repaired defects; plus the records that could not
                be read, with the reason (the source is the name's prefix, derived on opening)
 The index keeps Dx codes rather than encoded labels, so one entry serves any class set.
@@ -36,12 +38,13 @@ import numpy as np
 
 from .config import PreprocessConfig
 from .beats import BEAT_COLUMNS, MAX_BEATS
-from .features import N_FEATURES, record_measures
+from .features import N_FEATURES, record_features, record_measures
+from .lead_sets import as_seen, views, with_limb_leads
 from .preprocess import N_META, preprocess_record
-from .records import RecordError, find_records, read_record, record_prefix
+from .records import Record, RecordError, find_records, read_record, record_prefix
 
 CACHE_ENV = "ECGCINC_CACHE"
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 SIGNALS_FILE = "signals.f16"
 INDEX_FILE = "index.npz"
 Progress = Callable[[int, int], None]
@@ -72,21 +75,29 @@ class SignalStore:
     """Read-only view of records' signals in one (total, 12) array: store[i] is record i's
     (n_i, 12) slice, without a copy when the array is a memory map."""
 
-    def __init__(self, data: np.ndarray, offsets: np.ndarray, lengths: np.ndarray):
+    def __init__(self, data: np.ndarray, offsets: np.ndarray, lengths: np.ndarray,
+                 allowed: np.ndarray | None = None):
+        """`allowed` (12,) bool, when given, zeroes the leads outside it in every slice read (a
+        reduced-lead view of the same records, lead_sets.views)."""
         self.data, self.offsets, self.lengths = data, np.asarray(offsets), np.asarray(lengths)
+        self.allowed = allowed
 
     def __len__(self) -> int:
         return len(self.offsets)
 
     def __getitem__(self, i: int) -> np.ndarray:
         start = int(self.offsets[i])
-        return self.data[start : start + int(self.lengths[i])]
+        signal = self.data[start : start + int(self.lengths[i])]
+        return signal if self.allowed is None else np.where(self.allowed, signal, np.float16(0))
 
     def __iter__(self) -> Iterator[np.ndarray]:
         return (self[i] for i in range(len(self)))
 
     def subset(self, index: np.ndarray) -> "SignalStore":
-        return SignalStore(self.data, self.offsets[index], self.lengths[index])
+        return SignalStore(self.data, self.offsets[index], self.lengths[index], self.allowed)
+
+    def restricted(self, allowed: np.ndarray) -> "SignalStore":
+        return SignalStore(self.data, self.offsets, self.lengths, allowed)
 
 
 @dataclass
@@ -97,6 +108,7 @@ class CacheEntry:
     sources: np.ndarray    # (N,) str, record-name prefix (the source database)
     meta: np.ndarray       # (N, N_META) float32
     features: np.ndarray   # (N, N_FEATURES) float32, NaN where not measurable
+    view_features: np.ndarray  # (N, V - 1, N_FEATURES) float32: the features of the reduced views
     beats: np.ndarray      # (N, MAX_BEATS, len(BEAT_COLUMNS)) float16, the beat tables (beats.py)
     dx: list[tuple[str, ...]]
     age: np.ndarray        # (N,) float, NaN when missing
@@ -113,14 +125,15 @@ class CacheEntry:
 
 
 # Per-record index fields and their stored dtypes.
-_FIELDS = {"names": str, "meta": np.float32, "features": np.float32, "beats": np.float16, "dx": str, "age": float,
+_FIELDS = {"names": str, "meta": np.float32, "features": np.float32, "view_features": np.float32, "beats": np.float16, "dx": str, "age": float,
            "sex": str, "fs": float, "samples": np.int64, "defects": str}
 
 
 def _prepare(path: Path, cfg: PreprocessConfig) -> tuple[dict | None, np.ndarray | None, tuple[str, str] | None]:
     """One record, in a worker: (index fields, float16 signal, None), or (None, None, (record, reason))."""
     try:
-        record = read_record(path)
+        raw = read_record(path)
+        record = with_limb_leads(raw) if cfg.derive_limb_leads else raw
         if not record.mask.any():  # nothing to learn from; inference still answers such a record
             return None, None, (record.name, "; ".join(record.defects))
         x, meta = preprocess_record(record, cfg)
@@ -130,10 +143,18 @@ def _prepare(path: Path, cfg: PreprocessConfig) -> tuple[dict | None, np.ndarray
         return None, None, (path.stem, str(error))
     h = record.header
     features, beat_table = record_measures(record)
-    fields = {"names": record.name, "meta": meta, "features": features, "beats": beat_table, "dx": ",".join(h.dx),
+    fields = {"names": record.name, "meta": meta, "features": features, "view_features": _view_features(raw, cfg),
+              "beats": beat_table, "dx": ",".join(h.dx),
               "age": h.age, "sex": h.sex or "", "fs": h.fs, "samples": h.num_samples,
               "defects": "; ".join(record.defects)}
     return fields, x.astype(np.float16), None
+
+
+def _view_features(raw: Record, cfg: PreprocessConfig) -> np.ndarray:
+    """(V - 1, N_FEATURES): the record's classic features in each reduced view, measured as a
+    reduced-lead copy of it is at inference (restricted, then its limb leads derived)."""
+    out = [record_features(as_seen(raw, allowed, cfg.derive_limb_leads)) for allowed in views(cfg.derive_limb_leads)[1:]]
+    return np.stack(out) if out else np.zeros((0, N_FEATURES), np.float32)
 
 
 def _build(headers: Sequence[Path], cfg: PreprocessConfig, target: Path, workers: int,
@@ -161,6 +182,7 @@ def _build(headers: Sequence[Path], cfg: PreprocessConfig, target: Path, workers
         index = {key: np.array(values, dtype=_FIELDS[key]) for key, values in columns.items()}
         index["meta"] = index["meta"].reshape(-1, N_META)
         index["features"] = index["features"].reshape(-1, N_FEATURES)
+        index["view_features"] = index["view_features"].reshape(len(lengths), -1, N_FEATURES)
         index["beats"] = index["beats"].reshape(-1, MAX_BEATS, len(BEAT_COLUMNS))
         sizes = np.array(lengths, dtype=np.int64)
         np.savez(staging / INDEX_FILE, **index, lengths=sizes,
@@ -184,7 +206,8 @@ def _open(path: Path, built_seconds: float) -> CacheEntry:
     data = (np.memmap(path / SIGNALS_FILE, dtype=np.float16, mode="r", shape=(total, 12)) if total
             else np.zeros((0, 12), dtype=np.float16))
     return CacheEntry(path=path, names=arrays["names"], sources=np.array([record_prefix(n) for n in arrays["names"]],
-                      dtype=str), meta=arrays["meta"], features=arrays["features"], beats=arrays["beats"],
+                      dtype=str), meta=arrays["meta"], features=arrays["features"],
+                      view_features=arrays["view_features"], beats=arrays["beats"],
                       dx=[tuple(d.split(",")) if d else () for d in arrays["dx"]], age=arrays["age"],
                       sex=arrays["sex"], fs=arrays["fs"], samples=arrays["samples"], defects=arrays["defects"],
                       errors=list(zip(arrays["error_names"].tolist(), arrays["error_reasons"].tolist())),

@@ -40,6 +40,9 @@ class PreprocessConfig:
     min_scale_mv: float = 0.05       # floor of the per-lead scale, so flat leads are not amplified
     window_s: float = 10.0           # fixed network input length
     max_windows: int = 16            # inference on long records: at most this many windows, averaged
+    # limb leads a record lacks, computed from two of I, II, III (lead_sets.with_limb_leads), for the
+    # network and the features alike
+    derive_limb_leads: bool = True
 
     @property
     def window(self) -> int:

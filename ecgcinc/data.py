@@ -10,7 +10,7 @@ out (it teaches nothing the scoring asks for).
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +18,7 @@ import numpy as np
 from .cache import Progress, SignalStore, open_cache
 from .classes import ClassSet
 from .config import Config, ModelConfig
-from .preprocess import network_meta
+from .preprocess import LEAD_MASK, LEAD_SCALE, network_meta
 from .records import record_prefix
 
 
@@ -28,6 +28,7 @@ class Examples:
     signals: SignalStore       # signals[i] is (n_i, 12) float16, preprocessed
     meta: np.ndarray           # (N, N_META)
     features: np.ndarray       # (N, N_FEATURES), classic features, NaN where not measurable
+    view_features: np.ndarray  # (N, V - 1, N_FEATURES), the features in each reduced view (cache.py)
     beats: np.ndarray          # (N, MAX_BEATS, len(BEAT_COLUMNS)), the beat tables (beats.py)
     labels: np.ndarray         # (N, C) bool
     domains: np.ndarray        # (N,) int index into domain_names
@@ -39,8 +40,24 @@ class Examples:
 
     def subset(self, index: np.ndarray) -> "Examples":
         return Examples([self.names[i] for i in index], self.signals.subset(index), self.meta[index],
-                        self.features[index], self.beats[index], self.labels[index], self.domains[index],
-                        self.domain_names, self.folder)
+                        self.features[index], self.view_features[index], self.beats[index], self.labels[index],
+                        self.domains[index], self.domain_names, self.folder)
+
+    def in_view(self, view: int, masks: np.ndarray) -> "Examples":
+        """The same records as their reduced-lead copies in view `view` of `masks`
+        (lead_sets.views) would be: the view's features, and the leads outside it absent from
+        the signals and the meta vector.  View 0 (all twelve leads) is the records as they are.
+        The beat tables stay those of the whole record (the beat branch is an option, off by
+        default, and is not fitted per view)."""
+        if view == 0:
+            return self
+        allowed = masks[view]
+        meta = self.meta.copy()
+        present = (meta[:, LEAD_MASK] > 0) & allowed
+        meta[:, LEAD_MASK] = present
+        meta[:, LEAD_SCALE] = np.where(present, meta[:, LEAD_SCALE], 0.0)
+        return replace(self, signals=self.signals.restricted(allowed), meta=meta,
+                       features=self.view_features[:, view - 1])
 
     def network_meta(self, model: ModelConfig) -> np.ndarray:
         """The meta input of a network with the model's wide and beat branches."""
@@ -76,7 +93,7 @@ def load_examples(data_dir: str | Path, classes: ClassSet, cfg: Config, progress
     domains = [domain_of(entry.sources[i], cfg.train.domains) for i in index]
     domain_names = sorted(set(domains))
     return Examples([str(entry.names[i]) for i in index], entry.signals.subset(index), entry.meta[index],
-                    entry.features[index], entry.beats[index], labels[index],
+                    entry.features[index], entry.view_features[index], entry.beats[index], labels[index],
                     np.array([domain_names.index(d) for d in domains]),
                     domain_names, str(data_dir))
 

@@ -42,10 +42,13 @@ from .calibration import fit_platt
 from .classes import ClassSet, load_classes
 from .config import AugmentConfig, Config, load_config, with_overrides
 from .data import Examples, load_examples, reprocessed, stratified_folds, stratified_split
-from .arms import ARM_HEADER, RESULT_FILE, TEST_FILE, Unit, arm_rows, challenge_of, markdown_table, mean_sd
+from .records import LEAD_SETS, TWELVE_LEADS, extract_leads, lead_slot
+from .arms import (ARM_HEADER, RESULT_FILE, TEST_FILE, Unit, arm_rows, challenge_of, compare_units,
+                   markdown_table, mean_sd)
 from .class_scores import class_differences, class_rows
 from .executors import Executor
 from .outputs import atomic_write, atomic_write_text
+from .provenance import commit, source_hash
 from .thresholds import decide
 from . import sizes
 
@@ -82,6 +85,8 @@ ABLATIONS: dict[str, dict[str, Any]] = {
     "ResNet-CWA, without fusion": {"model": {"fusion": False}},
     "ResNet-CWA, 250 Hz input": {"preprocess": {"fs": 250.0}},
     "ResNet-CWA, 20-s window": {"preprocess": {"window_s": 20.0}},
+    "ResNet-CWA, without derived limb leads": {"preprocess": {"derive_limb_leads": False}},
+    "ResNet-CWA, with derived limb leads": {"preprocess": {"derive_limb_leads": True}},
 }
 # The adversarial domain head and the settings issue #11 asks about, each against plain.
 DOMAIN_VARIANTS: dict[str, dict[str, Any]] = {
@@ -118,6 +123,7 @@ class Study:
     variants: list[str] | None = None
     test: Examples | None = None
     executor: Executor = field(default_factory=Executor)
+    lead_sets: dict[str, Examples] = field(default_factory=dict)  # reduced copies of `test`, by lead set
 
 
 Split = tuple[str, Examples, Examples]   # (stratum name, training records, test records)
@@ -136,7 +142,8 @@ def base_config(quick: bool, config_file: str | Path | None = None,
 
 def open_study(data_dir: str | Path, out_dir: str | Path, cfg: Config, folds: int, max_records: int = 0,
                verbose: int = 1, seeds: int = 1, variants: list[str] | None = None,
-               test_dir: str | Path | None = None, executor: Executor | None = None) -> Study:
+               test_dir: str | Path | None = None, executor: Executor | None = None,
+               lead_sets: list[str] | None = None) -> Study:
     classes = load_classes()
     examples = load_examples(data_dir, classes, cfg)
     if max_records and len(examples) > max_records:
@@ -145,12 +152,55 @@ def open_study(data_dir: str | Path, out_dir: str | Path, cfg: Config, folds: in
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     test = load_examples(test_dir, classes, cfg) if test_dir else None
-    return Study(examples, classes, cfg, out, folds, seeds, verbose, variants, test, executor or Executor())
+    reduced = reduced_copies(test_dir, test, out, lead_sets or [], classes, cfg) if test is not None else {}
+    return Study(examples, classes, cfg, out, folds, seeds, verbose, variants, test, executor or Executor(), reduced)
 
 
-def _fingerprint(cfg: Config, train_names: list[str], test_names: list[str], arm: str) -> str:
-    text = json.dumps({"config": cfg.to_dict(), "train": train_names, "test": test_names, "arm": arm},
-                      sort_keys=True)
+def lead_set_leads(token: str) -> tuple[str, ...]:
+    """A lead set named on the command line: a Challenge set by its size ('6', '2') or one or
+    more leads joined by '+' ('II', 'I+V5')."""
+    if token.isdigit():
+        if int(token) not in LEAD_SETS:
+            raise ValueError(f"no {token}-lead set in the Challenge; choose from {', '.join(map(str, LEAD_SETS))}")
+        return LEAD_SETS[int(token)]
+    leads = tuple(lead.strip() for lead in token.split("+"))
+    unknown = [lead for lead in leads if lead_slot(lead) is None]
+    if unknown:
+        raise ValueError(f"unknown lead(s) {', '.join(unknown)} in {token!r}; leads are {', '.join(TWELVE_LEADS)}")
+    return leads
+
+
+def lead_set_name(token: str) -> str:
+    """'6 leads', 'II alone', 'I, V5': a lead set's name in the tables."""
+    if token.isdigit():
+        return f"{token} leads"
+    return f"{token} alone" if "+" not in token else token.replace("+", ", ")
+
+
+def reduced_copies(test_dir: str | Path, test: Examples, out: Path, tokens: list[str], classes: ClassSet,
+                   cfg: Config) -> dict[str, Examples]:
+    """The test folder's reduced-lead copies, written as the organisers write them (records.
+    extract_leads: a header with only those leads, a .mat with only those rows) under
+    <out>/lead-sets/<set>/, and read back as examples in the test records' order."""
+    copies = {}
+    for token in tokens:
+        folder = out / "lead-sets" / _slug(token)
+        extract_leads(test_dir, folder, lead_set_leads(token))
+        examples = load_examples(folder, classes, cfg)
+        position = {name: i for i, name in enumerate(examples.names)}
+        missing = [name for name in test.names if name not in position]
+        if missing:
+            raise ValueError(f"{len(missing)} test record(s) are not usable with leads {token}, e.g. {missing[0]}")
+        copies[lead_set_name(token)] = examples.subset(np.array([position[n] for n in test.names], dtype=int))
+    return copies
+
+
+def _fingerprint(cfg: Config, train_names: list[str], test_names: list[str], arm: str,
+                 lead_sets: list[str] = ()) -> str:
+    """What a unit's result depends on: the code (provenance.source_hash), the configuration, the
+    records it trains and tests on, the arm and the lead sets it is scored on."""
+    text = json.dumps({"code": source_hash(), "config": cfg.to_dict(), "train": train_names, "test": test_names,
+                       "arm": arm, "lead_sets": list(lead_sets)}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -166,10 +216,12 @@ def _scores(classes: ClassSet, labels: np.ndarray, binary: np.ndarray, probabili
             "f_measure": s.f_measure, "f_beta": f_beta, "g_beta": g_beta}
 
 
-def _train_arm(cfg: Config, rest: Examples, test: Examples, classes: ClassSet, arm: str,
+def _train_arm(cfg: Config, rest: Examples, tests: dict[str, Examples], classes: ClassSet, arm: str,
                model_dir: Path) -> dict[str, np.ndarray]:
-    """Fit one arm on `rest` and predict `test`: raw and decided probabilities, the binary
-    outputs, and the held-out (validation or out-of-fold) predictions the decision used."""
+    """Fit one arm on `rest` and predict every test set (keyed by name; "" is the test records as
+    they are, the others their reduced-lead copies): raw and decided probabilities and the
+    binary outputs of each (keys `raw`, `probabilities`, `binary`, suffixed `@name` for a named
+    set), and the held-out (validation or out-of-fold) predictions the decision used."""
     # Keras and scikit-learn load here, when a unit trains, not when the command line starts
     from . import model_folder
     from .baseline import fit_baseline
@@ -181,25 +233,30 @@ def _train_arm(cfg: Config, rest: Examples, test: Examples, classes: ClassSet, a
         training = validation = rest
     if arm == BASELINE:
         fitted = fit_baseline(training, validation, classes, cfg)
-        raw, decision, held_out = fitted.model.probabilities(test), fitted.decision, fitted.held_out
+        predict, decision, held_out = fitted.probabilities, fitted.decision, fitted.held_out
     else:
         net = fit_ensemble(rest, classes, cfg, verbose=0) if cfg.train.ensemble_folds > 1 else \
             fit(training, validation, classes, cfg, verbose=0)
-        raw = net.probabilities(test, cfg)
-        decision, held_out = net.decision, net.held_out
+        predict, decision, held_out = (lambda examples: net.probabilities(examples, cfg)), net.decision, net.held_out
         model_folder.save(model_dir, net.model, cfg, classes, decision, net.history, training.labels, net.fusion)
-    probabilities = decision.calibration.apply(raw)
-    binary = decide(probabilities, decision.thresholds, classes, cfg.thresholds).astype(bool)
-    return {"raw": raw, "probabilities": probabilities, "binary": binary, "held_out": held_out,
-            "held_out_labels": validation.labels, "train_labels": training.labels}
+    arrays = {"held_out": held_out, "held_out_labels": validation.labels, "train_labels": training.labels}
+    for name, test in tests.items():
+        raw = predict(test)
+        probabilities = decision.calibration.apply(raw)
+        binary = decide(probabilities, decision.thresholds, classes, cfg.thresholds).astype(bool)
+        suffix = f"@{name}" if name else ""
+        arrays.update({f"raw{suffix}": raw, f"probabilities{suffix}": probabilities, f"binary{suffix}": binary})
+    return arrays
 
 
 def run_unit(study: Study, directory: Path, cfg: Config, arm: str, split: Split, seed: int) -> Unit:
-    """Train `arm` on the split's training records with seed `seed`, score its test records;
-    resumable (a unit with the same fingerprint is read back, not retrained)."""
+    """Train `arm` on the split's training records with seed `seed`, score its test records (and,
+    in a holdout with lead sets, their reduced-lead copies); resumable (a unit with the same
+    fingerprint is read back, not retrained)."""
     stratum, rest, test = split
     cfg = with_overrides(cfg, {"train": {"seed": study.cfg.train.seed + seed}})
-    fingerprint = _fingerprint(cfg, rest.names, test.names, arm)
+    lead_sets = study.lead_sets if test is study.test else {}
+    fingerprint = _fingerprint(cfg, rest.names, test.names, arm, list(lead_sets))
     result_file = directory / RESULT_FILE
     saved = json.loads(result_file.read_text()) if result_file.is_file() else {}
     if saved.get("fingerprint") == fingerprint:
@@ -207,21 +264,35 @@ def run_unit(study: Study, directory: Path, cfg: Config, arm: str, split: Split,
             arrays = {key: data[key] for key in data.files}
         return Unit(stratum, seed, saved["scores"], arrays["labels"], arrays["binary"], arrays)
     if study.verbose:
-        print(f"[{directory.relative_to(study.out)}] training on {len(rest)}, testing on {len(test)} records",
-              flush=True)
+        print(f"[{directory.relative_to(study.out)}] training on {len(rest)}, testing on {len(test)} records"
+              f"{f' and {len(lead_sets)} reduced-lead copies' if lead_sets else ''}", flush=True)
+    tests = {"": test, **lead_sets}
     if cfg.preprocess != study.cfg.preprocess:
-        rest, test = reprocessed(rest, study.classes, cfg), reprocessed(test, study.classes, cfg)
+        rest = reprocessed(rest, study.classes, cfg)
+        tests = {name: reprocessed(t, study.classes, cfg) for name, t in tests.items()}
     directory.mkdir(parents=True, exist_ok=True)
-    arrays = _train_arm(cfg, rest, test, study.classes, arm, directory / "model")
+    arrays = _train_arm(cfg, rest, tests, study.classes, arm, directory / "model")
     arrays["labels"] = test.labels
     scores = _scores(study.classes, test.labels, arrays["binary"], arrays["probabilities"])
+    by_set = {name: _scores(study.classes, test.labels, arrays[f"binary@{name}"], arrays[f"probabilities@{name}"])
+              for name in lead_sets}
     atomic_write(directory / TEST_FILE, lambda handle: np.savez(handle, names=np.array(test.names), **arrays))
-    atomic_write_text(result_file, json.dumps({"fingerprint": fingerprint, "scores": scores, "seed": cfg.train.seed,
+    atomic_write_text(result_file, json.dumps({"fingerprint": fingerprint, "scores": scores, "lead_sets": by_set,
+                                               "seed": cfg.train.seed, "code": source_hash(), "commit": commit(),
                                                "train_records": len(rest), "test_records": len(test)}, indent=2))
     if study.verbose:
         print(f"[{directory.relative_to(study.out)}] challenge {scores['challenge']:.3f}, "
-              f"AUROC {scores['auroc']:.3f}", flush=True)
+              f"AUROC {scores['auroc']:.3f}" + "".join(f"; {n}: {s['challenge']:.3f}" for n, s in by_set.items()),
+              flush=True)
     return Unit(stratum, seed, scores, test.labels, arrays["binary"], arrays)
+
+
+def in_lead_set(classes: ClassSet, unit: Unit, name: str) -> Unit:
+    """A holdout unit as scored on the reduced-lead copies `name` of its test records."""
+    arrays = {key.removesuffix(f"@{name}"): value for key, value in unit.arrays.items()
+              if "@" not in key or key.endswith(f"@{name}")}
+    return Unit(unit.stratum, unit.seed, _scores(classes, unit.labels, arrays["binary"], arrays["probabilities"]),
+                unit.labels, arrays["binary"], arrays)
 
 
 def run_arms(study: Study, experiment: str, arms: dict[str, dict[str, Any]], splits: list[Split]) -> dict[str, list]:
@@ -398,12 +469,48 @@ def holdout(study: Study) -> str:
                                *class_differences(study.classes, results[network], others),
                                "Each arm's AUROC minus the configured network's, per class; two-stage paired "
                                "bootstrap (ecgcinc/evidence.py), 1000 replicates.")
+    if study.lead_sets:
+        text += "\n" + _lead_set_tables(study, results)
     if not variants:
         return text
     # a variant is a candidate change of the default: it is judged against the network it changes
     against_network = {arm: units for arm, units in results.items() if arm != BASELINE}
     return text + "\n" + arm_table(study, "holdout_variants", against_network, network,
                                    trained + "Δ is each variant minus the configured network.")
+
+
+LEAD_SET_HEADER = ["leads", "arm", "units", "challenge", "auroc", "Δ challenge vs baseline, same leads [95 % CI]",
+                   "verdict", "Δ challenge vs its 12 leads [95 % CI]", "verdict vs 12"]
+
+
+def _lead_set_tables(study: Study, results: dict[str, list[Unit]]) -> str:
+    """Every arm on every lead set's reduced-lead copies of the test records: against the feature
+    baseline trained and tested on the same leads, and against its own 12-lead score (the same
+    records, so both differences are paired); then the AUROC per class of each lead set."""
+    c = study.classes
+    sets = {"12 leads": results, **{name: {arm: [in_lead_set(c, u, name) for u in units]
+                                           for arm, units in results.items()} for name in study.lead_sets}}
+    rows, text = [], ""
+    for name, by_arm in sets.items():
+        for arm, units in by_arm.items():
+            row = [name, arm, len(units), mean_sd([u.scores["challenge"] for u in units]),
+                   mean_sd([u.scores["auroc"] for u in units])]
+            row += ["(reference)", ""] if arm == BASELINE else _difference(c, by_arm[BASELINE], units)
+            row += ["", ""] if name == "12 leads" else _difference(c, results[arm], units)
+            rows.append(row)
+        if name != "12 leads":
+            text += "\n" + write_table(study, f"holdout_classes_{_slug(name)}", *class_rows(c, by_arm),
+                                       f"AUROC per class on the {name} copies of the test records, mean ± sd "
+                                       "over seeds.")
+    note = (f"The test records' reduced-lead copies, written as the organisers write them (a header and a .mat "
+            f"with only those leads), {study.seeds} seed(s); every network and baseline is the one trained for "
+            "all lead sets. Intervals: two-stage paired bootstrap (ecgcinc/evidence.py), 1000 replicates.")
+    return write_table(study, "holdout_lead_sets", LEAD_SET_HEADER, rows, note) + text
+
+
+def _difference(classes: ClassSet, reference: list[Unit], units: list[Unit]) -> list[str]:
+    comparison = compare_units(classes, reference, units)
+    return [comparison.text(), comparison.verdict]
 
 
 EXPERIMENTS: dict[str, Callable[[Study], str]] = {"cv": cv, "ablation": ablation, "lodo": lodo,
@@ -415,14 +522,17 @@ def run_experiment(name: str, data_dir: str | Path, out_dir: str | Path, quick: 
                    config_file: str | Path | None = None, folds: int = 5,
                    overrides: dict[str, Any] | None = None, max_records: int | None = None,
                    verbose: int = 1, seeds: int = 1, variants: list[str] | None = None,
-                   test_dir: str | Path | None = None, executor: Executor | None = None) -> str:
+                   test_dir: str | Path | None = None, executor: Executor | None = None,
+                   lead_sets: list[str] | None = None) -> str:
     """Run one experiment; returns its Markdown table.  `executor` says where its units run
-    (default: one after another in this process)."""
+    (default: one after another in this process); `lead_sets` (holdout) names the lead sets
+    whose reduced-lead copies of the test records are scored too (lead_set_leads)."""
     if name not in EXPERIMENTS:
         raise ValueError(f"unknown experiment {name!r}; choose from {', '.join(EXPERIMENTS)}")
     limit = max_records if max_records is not None else (QUICK_RECORDS if quick else 0)
     # "auto" sizes for the records the study trains on, as train_model.py would on that folder
     records = sizes.count_records(data_dir)
     cfg, _ = sizes.resolve(base_config(quick, config_file, overrides), min(records, limit) if limit else records)
-    study = open_study(data_dir, out_dir, cfg, folds, limit, verbose, seeds, variants, test_dir, executor)
+    study = open_study(data_dir, out_dir, cfg, folds, limit, verbose, seeds, variants, test_dir, executor,
+                       lead_sets if name == "holdout" else None)
     return EXPERIMENTS[name](study)

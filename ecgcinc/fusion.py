@@ -16,6 +16,14 @@ with few validation positives stays near the network.  The decision rule is
 then fitted on the fused validation probabilities.  The feature model and the
 weights travel in the model folder (model_folder.py), and the driver computes
 the features it needs from each record (predict.py).
+
+Per lead set: a 2-lead record's features are not a 12-lead record's with some
+columns missing (R peaks, the median beat and the axis all come from fewer
+leads), so a feature model fitted on 12-lead features and applied to them sees
+records unlike any it was fitted on.  One feature model and one set of weights
+are therefore fitted per view (lead_sets.views: the distinct lead sets that the
+Challenge's five yield), each on the training and validation records as their
+reduced-lead copies measure; a record is fused by the view of its leads.
 """
 from __future__ import annotations
 
@@ -23,8 +31,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .feature_model import FeatureModel
 from .calibration import logit, ridge_logistic
+from .data import Examples
+from .feature_model import FeatureModel, design_matrix
+from .lead_sets import by_view, view_name
+from .preprocess import LEAD_MASK
 
 RIDGE = 2.0
 PRIOR = np.array([1.0, 0.0, 0.0])
@@ -59,3 +70,28 @@ def fit_fusion(feature_model: FeatureModel, labels: np.ndarray, network_held_out
         if 0 < labels[:, k].sum() < len(labels):
             weights[k] = ridge_logistic(z[:, k], labels[:, k].astype(float), PRIOR, RIDGE, BOUNDS)
     return Fusion(feature_model, weights)
+
+
+@dataclass
+class LeadSetFusion:
+    """One Fusion per view: members[v] was fitted on records in view v (lead_sets.views)."""
+    views: np.ndarray       # (V, 12) bool
+    members: list[Fusion]
+
+    def combine_designs(self, network: np.ndarray, designs: np.ndarray, present: np.ndarray) -> np.ndarray:
+        """Fused probabilities of records from the network's probabilities (n, C), the feature
+        model's design matrices (n, D) and the records' leads (n, 12): each record by the
+        member of its view."""
+        fused = np.empty(np.shape(network), dtype=np.float64)
+        for v, rows in by_view(present, self.views):
+            member = self.members[v]
+            fused[rows] = member.combine(np.asarray(network)[rows], member.feature_model.probabilities_of(designs[rows]))
+        return fused
+
+    def probabilities(self, network: np.ndarray, examples: Examples) -> np.ndarray:
+        """Fused probabilities of cached examples (their leads from the meta vector's mask)."""
+        return self.combine_designs(network, design_matrix(examples.meta, examples.features),
+                                    examples.meta[:, LEAD_MASK] > 0)
+
+    def describe(self) -> str:
+        return "; ".join(view_name(mask) for mask in self.views)

@@ -7,7 +7,7 @@
     calibration.json  per-class calibration, applied before the thresholds (identity when off)
     history.json      training's per-epoch validation scores
     train_labels.npy  the training label matrix (CICST and proportional re-targeting need it)
-    fusion.joblib     with model.fusion: the feature model and the fusion weights (fusion.py)
+    fusion.joblib     with model.fusion: per lead-set view, the feature model and the fusion weights (fusion.py)
 
 Every file is written through outputs.atomic_save, so an interrupted save never leaves
 half a file in place of a good one.  Loaded networks are cached per folder and per
@@ -28,7 +28,7 @@ from .calibration import Calibration
 from .classes import ClassSet
 from .config import Config, config_from_dict
 from .decision import Decision
-from .fusion import Fusion
+from .fusion import LeadSetFusion
 from .inference import warm_up
 from .outputs import atomic_save, atomic_write, atomic_write_text
 
@@ -69,7 +69,7 @@ def check(model_dir: str | Path) -> Path:
 
 
 def save(model_dir: str | Path, model: keras.Model, cfg: Config, classes: ClassSet, decision: Decision,
-         history: dict, train_labels: np.ndarray, fusion: Fusion | None = None) -> None:
+         history: dict, train_labels: np.ndarray, fusion: LeadSetFusion | None = None) -> None:
     """Everything training produces.  model.keras is written last, so a folder whose network is
     new never pairs it with an older configuration or older thresholds."""
     model_dir = Path(model_dir)
@@ -116,18 +116,26 @@ def read_decision(model_dir: str | Path, num_classes: int) -> Decision:
     return Decision(calibration, np.array(read_threshold_info(model_dir)["thresholds"]))
 
 
-def read_fusion(model_dir: str | Path, cfg: Config) -> Fusion | None:
+def read_fusion(model_dir: str | Path, cfg: Config) -> LeadSetFusion | None:
     """The fusion of a model trained with model.fusion; None otherwise.  A folder whose
-    configuration says fusion but lacks the file is refused (its thresholds assume fusion)."""
+    configuration says fusion but lacks the file, or holds one this version cannot read (one
+    fusion for every lead set, written before the fusion was fitted per view), is refused: its
+    thresholds assume the fusion."""
     if not cfg.model.fusion:
         return None
     path = Path(model_dir) / FUSION_FILE
     try:
         with open(path, "rb") as handle:
-            return joblib.load(handle)
+            fusion = joblib.load(handle)
     except OSError as error:
         raise ModelFolderError(f"model folder {model_dir}: cannot read {FUSION_FILE} ({error.strerror or error}); "
                                "the configuration says the model fuses the feature model") from error
+    except (AttributeError, ModuleNotFoundError, ImportError) as error:
+        fusion = error
+    if not isinstance(fusion, LeadSetFusion):
+        raise ModelFolderError(f"model folder {model_dir}: {FUSION_FILE} was written by an older version of "
+                               "ecgcinc (one fusion for every lead set); train the model again")
+    return fusion
 
 
 def read_history(model_dir: str | Path) -> dict:

@@ -20,11 +20,11 @@ from .config import Config
 from .data import Examples
 from .feature_model import design_matrix
 from .features import record_measures
-from .fusion import Fusion
+from .fusion import LeadSetFusion
 from .inference import signal_probabilities
 from .preprocess import network_meta, preprocess_record
 from .harness import decided_outputs, harness_record, per_lead_set, write_folder
-from .lead_sets import lead_mask, restricted
+from .lead_sets import as_seen, lead_mask
 from .records import TWELVE_LEADS, Record
 
 
@@ -33,7 +33,7 @@ class Predictor:
 
     def __init__(self, model_dir: str | Path, network: keras.Model, cfg: Config, classes: ClassSet,
                  thresholds: np.ndarray, leads: Sequence[str] | None = None,
-                 calibration: Calibration | None = None, fusion: Fusion | None = None):
+                 calibration: Calibration | None = None, fusion: LeadSetFusion | None = None):
         self.model_dir = Path(model_dir)
         self.network = network
         self.cfg = cfg
@@ -43,37 +43,32 @@ class Predictor:
         self.fusion = fusion
         self.allowed = lead_mask(leads)
 
-    def inputs(self, record: Record) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    def inputs(self, record: Record) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
         """(preprocessed signal (n', 12), network meta input, the feature model's input or None
-        without fusion) of a record, leads outside the predictor's lead set counted as absent,
-        exactly as training saw such records."""
-        record = restricted(record, self.allowed)
+        without fusion, the leads used) of a record: leads outside the predictor's lead set
+        absent and the missing limb leads derived, exactly as training saw such records."""
+        record = as_seen(record, self.allowed, self.cfg.preprocess.derive_limb_leads)
         x, meta = preprocess_record(record, self.cfg.preprocess)
         model = self.cfg.model
         measured = model.wide_features or model.beat_branch or self.fusion is not None
         features, beat_table = record_measures(record) if measured else (None, None)
         measures = (features[None], beat_table[None]) if measured else (None, None)
         design = design_matrix(meta[None], features[None])[0] if self.fusion else None
-        return x, network_meta(meta[None], *measures, model)[0], design
+        return x, network_meta(meta[None], *measures, model)[0], design, record.mask
 
     def probabilities(self, records: Sequence[Record]) -> np.ndarray:
         """Calibrated class probabilities of records, as the decision rule sees them."""
-        signals, metas, designs = zip(*(self.inputs(record) for record in records))
+        signals, metas, designs, present = zip(*(self.inputs(record) for record in records))
         raw = signal_probabilities(self.network, signals, np.stack(metas), self.cfg.preprocess)
-        features = self.fusion.feature_model.probabilities_of(np.stack(designs)) if self.fusion else None
-        return self._calibrated(raw, features)
+        fused = self.fusion.combine_designs(raw, np.stack(designs), np.stack(present)) if self.fusion else raw
+        return self.calibration.apply(fused)
 
     def examples_probabilities(self, examples: Examples) -> np.ndarray:
         """Calibrated probabilities of cached examples (retargeting, the report), by the same
         network, fusion and calibration as records."""
         raw = signal_probabilities(self.network, examples.signals, examples.network_meta(self.cfg.model),
                                    self.cfg.preprocess)
-        return self._calibrated(raw, self.fusion.feature_model.probabilities(examples) if self.fusion else None)
-
-    def _calibrated(self, raw: np.ndarray, features: np.ndarray | None) -> np.ndarray:
-        """The network's raw probabilities fused with the feature model's (when the folder has a
-        fusion), then calibrated."""
-        return self.calibration.apply(self.fusion.combine(raw, features) if self.fusion else raw)
+        return self.calibration.apply(self.fusion.probabilities(raw, examples) if self.fusion else raw)
 
     def outputs(self, record: Record) -> tuple[list[str], list[int], list[float]]:
         """Class names, 0/1 labels and probabilities for one record (Challenge order)."""

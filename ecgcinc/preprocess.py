@@ -87,6 +87,8 @@ def demographics(age: float, sex: str | None) -> np.ndarray:
 
 N_DEMOGRAPHICS = 5
 N_META = N_DEMOGRAPHICS + 12 + 12  # demographics, lead mask, lead log-scales
+LEAD_MASK = slice(N_DEMOGRAPHICS, N_DEMOGRAPHICS + 12)       # the meta vector's lead mask
+LEAD_SCALE = slice(N_DEMOGRAPHICS + 12, N_META)              # and its per-lead log10 scales
 
 
 def meta_vector(record: Record, log_scale: np.ndarray) -> np.ndarray:

@@ -348,6 +348,10 @@ def extract_leads(src_dir: str | Path, dst_dir: str | Path, leads: Sequence[str]
         lines = text.split("\n")
         header = parse_header(text, header_path.stem)
         first = lines[0].split(" ")
+        missing = [lead for lead in leads if lead not in header.leads]
+        if missing:
+            raise RecordError(header.record, f"has no lead {', '.join(missing)} to keep (its leads: "
+                                             f"{', '.join(header.leads)})")
         keep = [header.leads.index(lead) for lead in leads]
         data = load_mat(header_path.with_suffix(".mat"), header.record)
         signal_lines = lines[1 : 1 + header.num_signals]

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import AUTO, Config, SIZE_PRESETS, explicit_overrides, with_overrides
+from .lead_sets import views as lead_views
 
 LADDER = ("small", "medium", "paper")        # smallest first
 PAPER_MIN_RECORDS = 30_000                   # the published size, trained on about 34,000 records
@@ -44,6 +45,9 @@ GPU_SPEEDUP = 10.0                            # assumed, unmeasured: see the mod
 # Caching (reading, filtering, the features and beat table) per record and core, the larger of the
 # two preprocessings ("ms_per_record" x cores):
 CACHE_MS_PER_RECORD = 19.6
+# The features' share of that (bench/results/features.json, "features and beat table"): a cache
+# entry measures every record once more in each reduced view (lead_sets.views), at this cost each.
+FEATURE_SHARE_OF_CACHE = 0.84
 # The fusion's feature model (gradient boosting per class) per training record
 # ("feature_model_ms_per_record"):
 FEATURE_MODEL_MS_PER_RECORD = 0.59
@@ -129,14 +133,16 @@ class Estimate:
         return self.caching_s + self.feature_model_s + self.epoch_s * self.epochs
 
 
-def estimate(size: str, records: int, machine: Machine, fusion: bool = True) -> Estimate:
+def estimate(size: str, records: int, machine: Machine, fusion: bool = True, views: int = 1) -> Estimate:
     """Training time of `size` on `records` records (an epoch crops one window per record, so a
     record's length changes its caching cost only), with the feature model the fusion fits
-    first unless `fusion` is off."""
+    first unless `fusion` is off; caching measures and the fusion fits once per lead-set view."""
     epochs = SIZE_PRESETS[size]["train"]["epochs"]
     epoch_ms = records * EPOCH_MS_PER_RECORD[size]
-    caching_s = records * CACHE_MS_PER_RECORD / 1e3 / max(machine.cores, 1.0)
-    feature_model_s = records * FEATURE_MODEL_MS_PER_RECORD / 1e3 / cpu_speed_factor(machine) if fusion else 0.0
+    cache_ms = CACHE_MS_PER_RECORD * (1.0 + (views - 1) * FEATURE_SHARE_OF_CACHE)
+    caching_s = records * cache_ms / 1e3 / max(machine.cores, 1.0)
+    feature_model_s = (views * records * FEATURE_MODEL_MS_PER_RECORD / 1e3 / cpu_speed_factor(machine) if fusion
+                       else 0.0)
     return Estimate(caching_s, feature_model_s, epoch_ms / 1e3 / speed_factor(machine), epochs)
 
 
@@ -152,14 +158,14 @@ def _data_size(records: int) -> str:
     return "medium" if records >= MEDIUM_MIN_RECORDS else "small"
 
 
-def choose(records: int, machine: Machine, budget_s: float, fusion: bool = True) -> Choice:
+def choose(records: int, machine: Machine, budget_s: float, fusion: bool = True, views: int = 1) -> Choice:
     """The size for `records` training records on `machine` within `budget_s` (the rule above),
-    counting the feature model's fit when `fusion` is on."""
+    counting the feature models' fits when `fusion` is on, one per lead-set view."""
     wanted = _data_size(records)
     why = (f"{records:,} records: {wanted} is the largest size this much data supports "
            f"(medium from {MEDIUM_MIN_RECORDS:,}, paper from {PAPER_MIN_RECORDS:,})")
     for size in reversed(LADDER[: LADDER.index(wanted) + 1]):
-        need = estimate(size, records, machine, fusion).total_s
+        need = estimate(size, records, machine, fusion, views).total_s
         fits = need <= FIT_SHARE * budget_s
         if fits or size == LADDER[0]:
             if size != wanted:
@@ -185,6 +191,7 @@ def resolve(cfg: Config, records: int, machine: Machine | None = None) -> tuple[
     if cfg.model.size != AUTO:
         return cfg, None
     machine = machine or detect_machine()
-    choice = choose(records, machine, cfg.train.time_budget_h * 3600, cfg.model.fusion)
+    choice = choose(records, machine, cfg.train.time_budget_h * 3600, cfg.model.fusion,
+                    len(lead_views(cfg.preprocess.derive_limb_leads)))
     sized = with_overrides(Config(), {"model": {"size": choice.size}})
     return with_overrides(sized, explicit_overrides(cfg)), choice

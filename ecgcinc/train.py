@@ -34,14 +34,17 @@ from .data import Examples, load_examples, stratified_folds, stratified_split
 from .devices import data_parallel, device_count
 from .features import per_lead_block, with_per_lead_block
 from .feature_model import FeatureModel, fit_feature_model
-from .fusion import Fusion, fit_fusion
+from .fusion import LeadSetFusion, fit_fusion
 from .loss_weights import benefit_weights, domain_annotation_mask
 from .losses import WeightedBCE, pack_targets
 from .models import build_model, ensemble_network, forward_flops, inference_model
 from .inference import score_signals, signal_probabilities
 from .decision import Decision, fit_decision
-from .preprocess import N_DEMOGRAPHICS, N_META, meta_size, network_meta
+from .lead_sets import views, views_of
+from .preprocess import LEAD_MASK, LEAD_SCALE, meta_size, network_meta
 from . import thresholds as thresholding
+
+ALL_LEADS = np.ones((1, 12), dtype=bool)  # one view: the examples as they are
 
 
 class Batches(keras.utils.PyDataset):
@@ -55,6 +58,7 @@ class Batches(keras.utils.PyDataset):
         super().__init__(**kwargs)
         self.examples, self.targets, self.cfg, self.with_domain = examples, targets, cfg, with_domain
         self.full_batches = full_batches
+        self.views = views(cfg.preprocess.derive_limb_leads)
         self.epoch = 0
         self.order = self._shuffle()
 
@@ -87,20 +91,34 @@ class Batches(keras.utils.PyDataset):
         wide = self.cfg.model.wide_features
         # Per-lead quantities travel with their lead through the lead augmentations: mask,
         # scale and (wide branch) the per-lead classic features.
-        parts = [meta[:, N_DEMOGRAPHICS : N_DEMOGRAPHICS + 12, None], meta[:, N_DEMOGRAPHICS + 12 : N_META, None]]
+        parts = [meta[:, LEAD_MASK, None], meta[:, LEAD_SCALE, None]]
         features = self.examples.features[rows] if wide else None
         if wide:
             parts.append(per_lead_block(features))
         leads = np.concatenate(parts, axis=-1)
         x, leads = augment_batch(x, leads, rng, aug.enabled, aug.probability, pre.fs,
-                                 aug.reduced_leads_probability)
-        meta[:, N_DEMOGRAPHICS : N_DEMOGRAPHICS + 12] = leads[..., 0]
-        meta[:, N_DEMOGRAPHICS + 12 : N_META] = leads[..., 1]
-        if wide:  # a removed lead's features are missing, as they are at inference
-            block = np.where(leads[..., :1] > 0, leads[..., 2:], np.nan)
-            features = with_per_lead_block(features, block)
+                                 aug.reduced_leads_probability, self.views[1:])
+        meta[:, LEAD_MASK] = leads[..., 0]
+        meta[:, LEAD_SCALE] = leads[..., 1]
+        if wide:
+            features = self._wide_features(rows, features, leads)
         meta = network_meta(meta, features, self.examples.beats[rows], self.cfg.model)
         return x.astype(np.float32), meta, rows
+
+    def _wide_features(self, rows: np.ndarray, features: np.ndarray, leads: np.ndarray) -> np.ndarray:
+        """The wide branch's features after the lead augmentations: a record left with a reduced
+        view's leads gets that view's features, as its reduced-lead copy is measured at
+        inference; otherwise its own, with a removed lead's features missing."""
+        present = leads[..., 0] > 0
+        block = np.where(present[..., None], leads[..., 2:], np.nan)
+        features = with_per_lead_block(features, block)
+        view = views_of(present, self.views)
+        reduced = np.flatnonzero(view > 0)
+        if reduced.size:
+            own = self.examples.view_features[rows[reduced], view[reduced] - 1]
+            features[reduced] = with_per_lead_block(own, np.where(present[reduced, :, None],
+                                                                  per_lead_block(own), np.nan))
+        return features
 
     def __getitem__(self, index: int):
         x, meta, rows = self.batch_inputs(index)
@@ -194,10 +212,12 @@ def class_targets(examples: Examples, classes: ClassSet, cfg: Config) -> np.ndar
     return pack_targets(examples.labels, weights)
 
 
-def held_out_probabilities(model: keras.Model, examples: Examples, cfg: Config) -> np.ndarray:
-    """Uncalibrated class probabilities of a training network on labelled examples."""
-    return signal_probabilities(inference_model(model), examples.signals,
-                                examples.network_meta(cfg.model), cfg.preprocess)
+def view_probabilities(model: keras.Model, examples: Examples, masks: np.ndarray, cfg: Config) -> list[np.ndarray]:
+    """Uncalibrated class probabilities of a training network on labelled examples, in each view
+    of `masks` (lead_sets.views; one view for the examples as they are)."""
+    network = inference_model(model)  # once: every view's pass reuses its compiled predict function
+    return [signal_probabilities(network, e.signals, e.network_meta(cfg.model), cfg.preprocess)
+            for e in (examples.in_view(v, masks) for v in range(len(masks)))]
 
 
 def compile_model(cfg: Config, window: int, num_classes: int, num_domains: int, steps_per_epoch: int,
@@ -226,18 +246,19 @@ def compile_model(cfg: Config, window: int, num_classes: int, num_domains: int, 
 @dataclass
 class Fitted:
     """A trained network (or ensemble) with its decision rule and the per-epoch history;
-    `held_out` are the uncalibrated probabilities the decision was fitted on (fused with the
-    feature model's when `fusion` is set)."""
+    `held_out` are the uncalibrated validation (or out-of-fold) probabilities of the 12-lead
+    view (fused with the feature model's when `fusion` is set); the decision was fitted on
+    those of every view."""
     model: keras.Model
     decision: Decision
     history: dict
     held_out: np.ndarray
-    fusion: Fusion | None = None
+    fusion: LeadSetFusion | None = None
 
     def probabilities(self, examples: Examples, cfg: Config) -> np.ndarray:
         """Uncalibrated (fused) probabilities of labelled examples, as the decision sees them."""
-        raw = held_out_probabilities(self.model, examples, cfg)
-        return self.fusion.combine(raw, self.fusion.feature_model.probabilities(examples)) if self.fusion else raw
+        raw = view_probabilities(self.model, examples, ALL_LEADS, cfg)[0]
+        return self.fusion.probabilities(raw, examples) if self.fusion else raw
 
 
 def _describe(model: keras.Model, training: Examples, validation: Examples, cfg: Config, devices: int) -> None:
@@ -285,44 +306,61 @@ def train_network(training: Examples, validation: Examples, classes: ClassSet, c
     return model, history
 
 
-def _feature_model(training: Examples, cfg: Config) -> tuple[FeatureModel | None, float]:
-    """The feature model for the fusion (None without it) and the seconds its fit took: the
-    history keeps them, for bench.scale and the size rule's cost model (sizes.py)."""
+def _feature_models(training: Examples, masks: np.ndarray, cfg: Config) -> tuple[list[FeatureModel] | None, float]:
+    """The fusion's feature model of every view (None without fusion) and the seconds their fits
+    took: the history keeps them, for bench.scale and the size rule's cost model (sizes.py)."""
     started = time.perf_counter()
-    feature_model = fit_feature_model(training, cfg.train.seed) if cfg.model.fusion else None
-    return feature_model, time.perf_counter() - started
+    models = ([fit_feature_model(training.in_view(v, masks), cfg.train.seed) for v in range(len(masks))]
+              if cfg.model.fusion else None)
+    return models, time.perf_counter() - started
+
+
+def _fuse_and_decide(masks: np.ndarray, network: list[np.ndarray], features: list[np.ndarray] | None,
+                     feature_models: list[FeatureModel] | None, labels: np.ndarray, train_labels: np.ndarray,
+                     classes: ClassSet, cfg: Config) -> tuple[LeadSetFusion | None, Decision, np.ndarray]:
+    """From held-out probabilities of the same records in every view (the network's and, with
+    fusion, the feature models'): the fusion weights of each view, and one decision rule fitted
+    on the (fused) probabilities of all views together, so the rule serves records of every
+    lead set.  Returns (fusion, decision, the 12-lead view's fused probabilities)."""
+    fusion = None
+    if feature_models is not None:
+        members = [fit_fusion(m, labels, n, f) for m, n, f in zip(feature_models, network, features)]
+        fusion = LeadSetFusion(masks, members)
+        network = [m.combine(n, f) for m, n, f in zip(members, network, features)]
+    decision = fit_decision(np.concatenate(network), np.tile(labels, (len(network), 1)), train_labels, classes, cfg)
+    return fusion, decision, network[0]
 
 
 def fit(training: Examples, validation: Examples, classes: ClassSet, cfg: Config, verbose: int = 1,
         budget: TimeBudget | None = None) -> Fitted:
-    """Train on `training`, select the epoch and fit the decision on `validation`.  The
-    experiments call this on their own splits; `train` calls it on a folder's split."""
-    feature_model, feature_model_s = _feature_model(training, cfg)
+    """Train on `training`, select the epoch and fit the fusion and the decision on `validation`
+    in every view.  The experiments call this on their own splits; `train` calls it on a
+    folder's split."""
+    masks = views(cfg.preprocess.derive_limb_leads)
+    feature_models, feature_model_s = _feature_models(training, masks, cfg)
     model, history = train_network(training, validation, classes, cfg, verbose, budget)
     history["feature_model_s"] = feature_model_s
-    probabilities = held_out_probabilities(model, validation, cfg)
-    if feature_model:
-        features = feature_model.probabilities(validation)
-        fusion = fit_fusion(feature_model, validation.labels, probabilities, features)
-        probabilities = fusion.combine(probabilities, features)
-    else:
-        fusion = None
-    decision = fit_decision(probabilities, validation.labels, training.labels, classes, cfg)
-    return Fitted(model, decision, history, probabilities, fusion)
+    network = view_probabilities(model, validation, masks, cfg)
+    features = ([m.probabilities(validation.in_view(v, masks)) for v, m in enumerate(feature_models)]
+                if feature_models else None)
+    fusion, decision, held_out = _fuse_and_decide(masks, network, features, feature_models, validation.labels,
+                                                  training.labels, classes, cfg)
+    return Fitted(model, decision, history, held_out, fusion)
 
 
 def fit_ensemble(examples: Examples, classes: ClassSet, cfg: Config, verbose: int = 1,
                  budget: TimeBudget | None = None) -> Fitted:
     """K members on K stratified folds of `examples` (member k validates on fold k, with its
-    own seed); their probabilities are averaged; the decision (and the fusion with the feature
-    model, whose out-of-fold view comes from one feature model per fold) is fitted on the
-    out-of-fold probabilities of every record, so no record's own member judges it."""
+    own seed); their probabilities are averaged; the fusion and the decision are fitted on the
+    out-of-fold probabilities of every record in every view (the feature models' out-of-fold
+    view comes from one set per fold), so no record's own member judges it."""
     k = cfg.train.ensemble_folds
+    masks = views(cfg.preprocess.derive_limb_leads)
     folds = stratified_folds(examples.labels, k, cfg.train.seed)
     members, histories = [], []
-    out_of_fold = np.zeros(examples.labels.shape)
-    features_out_of_fold = np.zeros(examples.labels.shape)
-    feature_model, feature_model_s = _feature_model(examples, cfg)
+    network = [np.zeros(examples.labels.shape) for _ in masks]
+    features = [np.zeros(examples.labels.shape) for _ in masks]
+    feature_models, feature_model_s = _feature_models(examples, masks, cfg)
     for f in range(k):
         member_cfg = with_overrides(cfg, {"train": {"seed": cfg.train.seed + 1000 * (f + 1)}})
         if verbose:
@@ -330,17 +368,16 @@ def fit_ensemble(examples: Examples, classes: ClassSet, cfg: Config, verbose: in
         training, held = examples.subset(np.flatnonzero(folds != f)), examples.subset(np.flatnonzero(folds == f))
         member_budget = budget.share(k - f) if budget else None
         model, history = train_network(training, held, classes, member_cfg, verbose, member_budget)
-        out_of_fold[folds == f] = held_out_probabilities(model, held, cfg)
-        if feature_model:  # the fusion weights need the feature model's out-of-fold view too
-            features_out_of_fold[folds == f] = fit_feature_model(training, cfg.train.seed).probabilities(held)
+        fold_models = _feature_models(training, masks, cfg)[0]
+        for v, probabilities in enumerate(view_probabilities(model, held, masks, cfg)):
+            network[v][folds == f] = probabilities
+            if fold_models:
+                features[v][folds == f] = fold_models[v].probabilities(held.in_view(v, masks))
         members.append(inference_model(model)), histories.append(history)
-    fusion = (fit_fusion(feature_model, examples.labels, out_of_fold, features_out_of_fold) if feature_model
-              else None)
-    if fusion:  # both models' out-of-fold views, as the weights were fitted on
-        out_of_fold = fusion.combine(out_of_fold, features_out_of_fold)
-    decision = fit_decision(out_of_fold, examples.labels, examples.labels, classes, cfg)
+    fusion, decision, held_out = _fuse_and_decide(masks, network, features if feature_models else None,
+                                                  feature_models, examples.labels, examples.labels, classes, cfg)
     history = {**histories[0], "members": histories, "feature_model_s": feature_model_s}
-    return Fitted(ensemble_network(members), decision, history, out_of_fold, fusion)
+    return Fitted(ensemble_network(members), decision, history, held_out, fusion)
 
 
 def train(data_dir: str | Path, model_dir: str | Path, cfg: Config | None = None,

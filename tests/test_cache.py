@@ -109,7 +109,8 @@ def test_training_from_cache_equals_training_from_files(folder, tmp_path, small_
                       SignalStore(np.concatenate([x for x, _ in prepared]).astype(np.float16),
                                   np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths),
                       np.stack([m for _, m in prepared]), np.stack([record_measures(r)[0] for r in records]),
-                      np.stack([record_measures(r)[1] for r in records]), built.labels, built.domains,
+                      built.view_features, np.stack([record_measures(r)[1] for r in records]), built.labels,
+                      built.domains,
                       built.domain_names)
     assert direct.names == built.names == reused.names
     expected = _first_batch(direct, cfg)

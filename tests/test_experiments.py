@@ -47,6 +47,10 @@ def test_cv_with_seeds_compares_with_the_baseline_and_resumes(synthetic_train, s
     with pytest.raises(AssertionError, match="trained again"):  # another configuration is another unit
         run_experiment("cv", synthetic_train, study_dir, quick=True, folds=2,
                        overrides={**TOY, "loss": {"alpha": 0.25}}, max_records=80, verbose=0, seeds=2)
+    monkeypatch.setattr(experiments, "source_hash", lambda: "other code")
+    with pytest.raises(AssertionError, match="trained again"):  # a unit of other code is recomputed
+        run_experiment("cv", synthetic_train, study_dir, quick=True, folds=2, overrides=TOY, max_records=80,
+                       verbose=0, seeds=2)
 
 
 def test_thresholds_reuse_the_cv_units_and_report_calibration(synthetic_train, study_dir, monkeypatch):
@@ -154,7 +158,8 @@ def test_an_arm_that_changes_preprocessing_trains_on_its_own_signals(synthetic_t
                                                                        monkeypatch):
     seen = {}
 
-    def record_lengths(cfg, rest, test, classes, arm, model_dir):
+    def record_lengths(cfg, rest, tests, classes, arm, model_dir):
+        test = tests[""]
         seen[arm] = (cfg.preprocess.fs, [len(rest.signals[i]) for i in range(3)],
                      [len(test.signals[i]) for i in range(3)], rest.names[:3], len(test))
         n, c = len(test), len(classes)

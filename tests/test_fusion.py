@@ -67,5 +67,6 @@ def test_a_fold_ensemble_fuses_on_out_of_fold_predictions(synthetic_train, small
     cfg = small_config(train={"epochs": 1, "max_records": 120, "ensemble_folds": 2})
     classes = load_classes()
     fitted = fit_ensemble(load_examples(synthetic_train, classes, cfg), classes, cfg, verbose=0)
-    assert fitted.fusion is not None and fitted.fusion.weights.shape == (len(classes), 3)
+    assert fitted.fusion is not None and len(fitted.fusion.members) == len(fitted.fusion.views) == 3
+    assert all(m.weights.shape == (len(classes), 3) for m in fitted.fusion.members)
     assert np.isfinite(fitted.held_out).all()
