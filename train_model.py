@@ -3,10 +3,10 @@
 import sys
 
 from ecgcinc.cli import run_cli
-from team_code import training_code
 
 
 def main() -> None:
+    from team_code import training_code  # after the usage check: Keras loads here
     training_code(sys.argv[1], sys.argv[2])
     print('Done.')
 

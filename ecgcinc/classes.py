@@ -99,13 +99,16 @@ def _parse_weights_table(text: str, source: str) -> tuple[list[str], list[str], 
     if any(len(row) != len(columns) + 1 for row in body):
         raise ValueError(f"{source}: weights table rows have different lengths")
     row_names = [row[0] for row in body]
-    values = np.full((len(body), len(columns)), np.nan)
+    values = np.empty((len(body), len(columns)))
     for i, row in enumerate(body):
         for j, cell in enumerate(row[1:]):
             try:
                 values[i, j] = float(cell)
             except ValueError:
-                pass
+                values[i, j] = np.nan
+            if not 0.0 <= values[i, j] <= 1.0:  # a NaN would spread into the metric and the thresholds
+                raise ValueError(f"{source}: row {i + 2} ({row[0]}), column {j + 2} ({columns[j]}): {cell!r} is not "
+                                 "a weight between 0 and 1")
     return row_names, columns, values
 
 

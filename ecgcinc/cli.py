@@ -13,6 +13,7 @@ from .executors import UnitsFailed
 
 DEBUG_ENV = "ECGCINC_DEBUG"
 USAGE_STATUS = 2
+FAILED_RECORDS_STATUS = 1   # the driver wrote every output, but some records failed
 # OSError: missing folders and files, permissions; ValueError: invalid values, JSON syntax;
 # KeyError: unknown configuration keys; UnitsFailed: experiment units that failed twice (their
 # tracebacks are already in the log, the line names them).
@@ -24,13 +25,14 @@ def _message(error: BaseException) -> str:
     return f"error: {text}"
 
 
-def run_cli(main: Callable[[], object]) -> int:
-    """Run main(); its exit status (0, or 2 with one line naming the problem)."""
+def run_cli(main: Callable[[], int | None]) -> int:
+    """Run main(); the exit status: main's own (an int; None is 0), or 2 with one line naming the
+    problem."""
     try:
-        main()
+        status = main()
     except USER_ERRORS as error:
         if os.environ.get(DEBUG_ENV):
             raise
         print(_message(error), file=sys.stderr, flush=True)
         return USAGE_STATUS
-    return 0
+    return status if isinstance(status, int) else 0

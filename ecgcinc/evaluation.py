@@ -21,6 +21,8 @@ def pair_files(label_dir: str | Path, output_dir: str | Path) -> tuple[list[Path
     headers = find_records(label_dir)
     if not headers:
         raise OSError(f"no label files (.hea) found in {label_dir}")
+    if not Path(output_dir).is_dir():
+        raise FileNotFoundError(f"output folder {Path(output_dir).resolve()} does not exist")
     outputs = [Path(output_dir) / (path.stem + ".csv") for path in headers]
     missing = [path.name for path in outputs if not path.is_file()]
     if missing:

@@ -62,7 +62,7 @@ def _read(path: Path) -> _Read:
         read.header = parse_header(read.header_text, path.stem)
         read.record_id = read.header.record
         read.recording = load_mat(path.with_suffix(".mat"), read.header.record)
-    except (RecordError, OSError, ValueError) as error:
+    except Exception as error:  # any failure is this record's: the loop reports it and goes on
         read.error = error
     return read
 
@@ -101,11 +101,16 @@ def write_folder(data_dir: str | Path, out_dir: str | Path, scorer: Callable[[tu
     run(scorer(record's leads), header text, recording); returns the number of failed records.
 
     The network's driver and the feature baseline write their outputs through this one loop.
-    A record that cannot be read or scored is reported on stderr as one line naming it and
-    gets the official harness's empty output, so every record has a file and the run goes on.
-    `timings`, when given, receives each record's seconds from its turn to its written file.
+    A record that cannot be read or scored, whatever the exception (as the official
+    test_model.py, which catches every one), is reported on stderr as one line naming it and
+    the exception, and gets the official harness's empty output, so every record has a file
+    and the run goes on.  A folder without any record is an error: a run that scored nothing
+    must not look like one that scored everything.  `timings`, when given, receives each
+    record's seconds from its turn to its written file.
     """
     headers = find_records(data_dir)
+    if not headers:
+        raise FileNotFoundError(f"data folder {Path(data_dir).resolve()} holds no record (no .hea file)")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     failures = 0
@@ -116,8 +121,8 @@ def write_folder(data_dir: str | Path, out_dir: str | Path, scorer: Callable[[tu
                 raise read.error
             classes, labels, probabilities = run(scorer(sort_leads(read.header.leads)), read.header_text,
                                                  read.recording)
-        except (RecordError, OSError, ValueError) as error:
-            message = str(error) if isinstance(error, RecordError) else f"{path.stem}: {error}"
+        except Exception as error:  # noqa: BLE001  one record's failure never stops the run
+            message = str(error) if isinstance(error, RecordError) else f"{path.stem}: {type(error).__name__}: {error}"
             print(f"ERROR {message}", file=sys.stderr, flush=True)
             failures += 1
             classes, labels, probabilities = [], [], []

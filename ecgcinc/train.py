@@ -18,8 +18,10 @@ from __future__ import annotations
 import math
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from .framework import keras
 import numpy as np
@@ -380,6 +382,21 @@ def fit_ensemble(examples: Examples, classes: ClassSet, cfg: Config, verbose: in
     return Fitted(ensemble_network(members), decision, history, held_out, fusion)
 
 
+@contextmanager
+def _model_folder(model_dir: str | Path) -> Iterator[Path]:
+    """The model folder, created now (a path that cannot hold it fails before training, not
+    after); a folder this call created is removed again if training fails before writing into it."""
+    path = Path(model_dir)
+    created = not path.exists()
+    path.mkdir(parents=True, exist_ok=True)
+    try:
+        yield path
+    except BaseException:
+        if created and path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+        raise
+
+
 def train(data_dir: str | Path, model_dir: str | Path, cfg: Config | None = None,
           weights_file: str | Path | None = None, verbose: int = 1) -> dict:
     """Train on data_dir and write the model folder within `train.time_budget_h` of this call;
@@ -387,8 +404,15 @@ def train(data_dir: str | Path, model_dir: str | Path, cfg: Config | None = None
     started = time.monotonic()
     cfg = cfg or load_config()
     budget = TimeBudget(cfg.train.time_budget_h * 3600.0, started)
-    Path(model_dir).mkdir(parents=True, exist_ok=True)  # a path that cannot hold it fails now, not after training
     records = sizes.count_records(data_dir)
+    if not records:
+        raise FileNotFoundError(f"data folder {Path(data_dir).resolve()} holds no record (no .hea file)")
+    with _model_folder(model_dir):
+        return _train(data_dir, model_dir, cfg, records, budget, weights_file, verbose)
+
+
+def _train(data_dir: str | Path, model_dir: str | Path, cfg: Config, records: int, budget: TimeBudget,
+           weights_file: str | Path | None, verbose: int) -> dict:
     cfg, choice = sizes.resolve(cfg, min(records, cfg.train.max_records or records))
     if verbose:
         print(f"size {cfg.model.size}: " + (choice.reason if choice else "named in the configuration"), flush=True)

@@ -22,10 +22,13 @@ def _run(*args: str) -> subprocess.CompletedProcess:
     (["driver.py", "{empty}", "{data}", "{out}"], "lacks model.keras"),
     (["-m", "ecgcinc", "predict", "{missing}", "{data}", "{out}"], "model folder {missing} does not exist"),
     (["train_model.py", "{missing}", "{out}"], "data folder {missing} does not exist"),
+    (["train_model.py", "{empty}", "{out}"], "data folder {empty} holds no record"),
     (["evaluate_model.py", "{missing}", "{data}"], "{missing}"),
+    (["evaluate_model.py", "{data}", "{missing}"], "output folder {missing} does not exist"),
     (["-m", "ecgcinc", "experiment", "cv", "--data", "{missing}", "--out", "{out}"], "{missing}"),
     (["-m", "ecgcinc", "signal-auroc", "{missing}", "--n", "8", "--seed", "1"], "{missing}"),
-], ids=["driver-no-model", "driver-empty-model", "predict-no-model", "train-no-data", "evaluate-no-labels",
+], ids=["driver-no-model", "driver-empty-model", "predict-no-model", "train-no-data", "train-empty-data",
+        "evaluate-no-labels", "evaluate-no-outputs",
         "experiment-no-data", "signal-auroc-no-arm"])
 def test_bad_folders_are_one_line_and_exit_status_2(command, expected, sample_dir, tmp_path):
     (tmp_path / "empty").mkdir()
@@ -35,7 +38,16 @@ def test_bad_folders_are_one_line_and_exit_status_2(command, expected, sample_di
     lines = run.stderr.strip().splitlines()
     assert run.returncode == 2 and len(lines) == 1, run.stderr
     assert lines[0].startswith("error: ") and expected.format(**names) in lines[0]
-    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())  # no record was read
+    assert not (tmp_path / "out").exists()  # no record was read, no empty model or output folder left behind
+
+
+@pytest.mark.parametrize("script", ["driver.py", "train_model.py"])
+def test_usage_lines_print_without_loading_keras(script):
+    code = ("import runpy, sys\nsys.argv = [%r]\ntry:\n    runpy.run_path(%r, run_name='__main__')\n"
+            "except SystemExit as stop:\n    print('keras' in sys.modules, stop.code)") % (script, script)
+    run = _run("-c", code)
+    loaded, usage = run.stdout.strip().split(" ", 1)
+    assert loaded == "False" and usage.startswith(f"Usage: python {script}")
 
 
 def test_framework_start_up_lines_are_silenced():

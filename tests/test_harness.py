@@ -152,3 +152,27 @@ def test_official_test_model_script(trained_model, sample_dir, tmp_path):
                    cwd=harness, env=env, check=True, capture_output=True, timeout=600)
     predict_folder(trained_model, sample_dir, tmp_path / "b", verbose=0)
     assert_same_bytes(tmp_path / "a", tmp_path / "b")
+
+
+def test_an_unexpected_exception_in_one_record_gets_the_empty_output_and_the_run_goes_on(sample_dir, tmp_path,
+                                                                                          capfd):
+    """As the official test_model.py, which catches every exception: the record that raised gets
+    the empty output and an error line naming it and the exception; the records after it get theirs."""
+    from ecgcinc.harness import write_folder
+    headers = find_records(sample_dir)[:4]
+    data = tmp_path / "data"
+    data.mkdir()
+    for header in headers:
+        shutil.copy(header, data), shutil.copy(header.with_suffix(".mat"), data)
+    broken = headers[1].stem
+
+    def run(scorer, header_text, recording):
+        if header_text.startswith(broken):
+            raise RuntimeError("a failure nobody foresaw")
+        return ["164889003"], [1], [0.9]
+    failures = write_folder(data, tmp_path / "out", lambda leads: None, run, verbose=0)
+    assert failures == 1
+    assert f"ERROR {broken}: RuntimeError: a failure nobody foresaw" in capfd.readouterr().err
+    for header in headers:
+        lines = (tmp_path / "out" / f"{header.stem}.csv").read_text().splitlines()
+        assert lines[1:] == (["", "", ""] if header.stem == broken else ["164889003", "1", "0.9"])

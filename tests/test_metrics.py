@@ -72,3 +72,15 @@ def test_perfect_and_sinus_only_outputs_score_one_and_zero():
     sinus = np.zeros_like(labels)
     sinus[:, CLASSES.sinus_index] = True
     assert metrics.challenge_metric(CLASSES.weights, labels, sinus, CLASSES.sinus_index) == pytest.approx(0.0)
+
+
+def test_a_weight_that_is_not_a_number_is_one_error_naming_its_row_and_column(tmp_path):
+    from ecgcinc.classes import DEFAULT_WEIGHTS, load_classes
+    lines = DEFAULT_WEIGHTS.read_text().splitlines()
+    cells = lines[3].split(",")
+    cells[5] = "n/a"
+    lines[3] = ",".join(cells)
+    bad = tmp_path / "weights.csv"
+    bad.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ValueError, match=r"row 4 \(.+\), column 6 \(.+\): 'n/a' is not a weight"):
+        load_classes(bad)
