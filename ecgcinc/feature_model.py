@@ -19,6 +19,7 @@ import numpy as np
 from .data import Examples
 from .loss_weights import domain_annotation_mask
 from .preprocess import N_DEMOGRAPHICS
+from .tree_ensemble import CompiledTrees, compile_trees
 
 MAX_ITER = 200
 LEARNING_RATE = 0.08
@@ -36,20 +37,19 @@ def design_matrix(meta: np.ndarray, features: np.ndarray) -> np.ndarray:
 class FeatureModel:
     """One fitted classifier per class, with the design columns it was fitted on; None for a
     class without both labels in training (its probability is then the training prevalence,
-    0 or 1)."""
+    0 or 1).  Predictions come from the classifiers' trees compiled into one evaluator
+    (tree_ensemble.py): every class in one call, without threads, equal to predict_proba."""
     classifiers: list
     prevalence: np.ndarray
     columns: list = field(default_factory=list)   # per class: the columns with a value in training
+    trees: CompiledTrees | None = None
 
     def probabilities(self, examples: Examples) -> np.ndarray:
         return self.probabilities_of(design_matrix(examples.meta, examples.features))
 
     def probabilities_of(self, x: np.ndarray) -> np.ndarray:
-        out = np.tile(self.prevalence, (len(x), 1))
-        for k, classifier in enumerate(self.classifiers):
-            if classifier is not None:
-                out[:, k] = classifier.predict_proba(x[:, self.columns[k]])[:, 1]
-        return out
+        out = self.trees.probabilities(x)
+        return np.where(np.isnan(self.trees.baseline), self.prevalence, out)
 
 
 def fit_feature_model(training: Examples, seed: int = 0) -> FeatureModel:
@@ -69,4 +69,4 @@ def fit_feature_model(training: Examples, seed: int = 0) -> FeatureModel:
         model = HistGradientBoostingClassifier(max_iter=MAX_ITER, learning_rate=LEARNING_RATE, max_leaf_nodes=15,
                                                min_samples_leaf=10, l2_regularization=1.0, random_state=seed)
         classifiers.append(model.fit(x[rows][:, usable], y[rows])), columns.append(usable)
-    return FeatureModel(classifiers, training.labels.mean(axis=0), columns)
+    return FeatureModel(classifiers, training.labels.mean(axis=0), columns, compile_trees(classifiers, columns))

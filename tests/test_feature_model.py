@@ -1,0 +1,35 @@
+"""The feature model: its compiled trees give scikit-learn's probabilities exactly, for every
+class in one call, with missing values routed as the trees learnt."""
+import numpy as np
+import pytest
+
+from ecgcinc.classes import load_classes
+from ecgcinc.data import load_examples
+from ecgcinc.feature_model import design_matrix, fit_feature_model
+
+
+@pytest.fixture(scope="module")
+def fitted(synthetic_train, small_config):
+    examples = load_examples(synthetic_train, load_classes(), small_config())
+    return fit_feature_model(examples, seed=0), design_matrix(examples.meta, examples.features)
+
+
+def test_compiled_trees_equal_predict_proba_to_the_last_bit(fitted):
+    model, x = fitted
+    rng = np.random.default_rng(0)
+    x = x.copy()
+    x[rng.random(x.shape) < 0.2] = np.nan              # missing values in columns that had none in training
+    got = model.probabilities_of(x)
+    fitted_classes = [k for k, c in enumerate(model.classifiers) if c is not None]
+    assert len(fitted_classes) >= 10
+    for k, classifier in enumerate(model.classifiers):
+        want = (classifier.predict_proba(x[:, model.columns[k]])[:, 1] if classifier is not None
+                else np.full(len(x), model.prevalence[k]))
+        np.testing.assert_array_equal(got[:, k], want)
+
+
+def test_one_record_and_a_batch_agree(fitted):
+    model, x = fitted
+    batch = model.probabilities_of(x[:20])
+    for i in range(3):
+        np.testing.assert_array_equal(model.probabilities_of(x[i : i + 1])[0], batch[i])
