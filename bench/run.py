@@ -2,8 +2,12 @@
 """Benchmark suite: python -m bench.run [--quick | --tiny] [--out DIR]  (from the repository root)
 
 Measures, in one run and on the same synthetic records (10-s, 500-Hz, 12-lead):
+  - what ships (bench/shipped.py): driver.py with the default configuration (auto size, the
+    wide features, the fusion with the feature model per lead-set view) per record, end to end
+    and in parts, idle and with two busy processes on the same cores;
   - the machine's fp32 GEMM rate (numpy sgemm), the yardstick for model throughput;
-  - inference of this entry for both backbones: load_model, the first run_model call,
+  - the networks alone, at the paper size (1.56 GFLOP; no features, no fusion: an extra
+    configuration, labelled so in the table), for both backbones: load_model, the first run_model call,
     run_model per record (read + preprocess + model), the model alone, batched
     throughput, driver.py's loop per record; FLOPs per record and the achieved
     fraction of the GEMM rate;
@@ -37,6 +41,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
+from bench import shipped  # noqa: E402
 from ecgcinc import synth, thresholds  # noqa: E402
 from ecgcinc.cache import open_cache  # noqa: E402
 from ecgcinc.classes import load_classes  # noqa: E402
@@ -54,9 +59,9 @@ from ecgcinc.decision import Decision  # noqa: E402
 from ecgcinc.train import Batches, class_targets, compile_model  # noqa: E402
 
 SIZES = {  # records, repeats, training steps, batch size, GEMM size
-    "tiny": dict(records=6, repeats=2, steps=2, batch=8, gemm=256),
-    "quick": dict(records=100, repeats=5, steps=6, batch=32, gemm=1024),
-    "full": dict(records=500, repeats=10, steps=10, batch=32, gemm=2048),
+    "tiny": dict(records=6, repeats=2, steps=2, batch=8, gemm=256, shipped_train=40),
+    "quick": dict(records=100, repeats=5, steps=6, batch=32, gemm=1024, shipped_train=200),
+    "full": dict(records=500, repeats=10, steps=10, batch=32, gemm=2048, shipped_train=400),
 }
 ENSEMBLE_SIZES = (1, 3, 5)  # train.ensemble_folds: members averaged by run_model
 
@@ -87,10 +92,10 @@ def gemm_rate(n: int, repeats: int) -> dict:
 
 
 def configuration(backbone: str, size: str) -> Config:
-    """The paper-sized network (ecgcinc/configs/paper.json: 250 Hz, 20-s window), the GPU targets' size;
-    the tiny size uses small.json.  The network alone: the wide branch's feature extraction (and
-    the fusion's feature model, which needs it) is per-record CPU work measured separately
-    (features_ms)."""
+    """An extra configuration, not the default: the paper-sized network alone (ecgcinc/configs/
+    paper.json: 250 Hz, 20-s window), the GPU targets' size; the tiny size uses small.json.  The
+    wide branch's features and the fusion are off here; what ships, with both, is measured by
+    bench/shipped.py."""
     overrides = json.loads((SMALL_CONFIG if size == "tiny" else PAPER_CONFIG).read_text())
     overrides.setdefault("model", {})["backbone"] = backbone
     overrides["model"].update(wide_features=False, fusion=False)
@@ -321,7 +326,7 @@ def table(results: dict) -> str:
     rows.append(("numpy sgemm (GFLOP/s)", *_range(gemm), "yardstick"))
     reference = results["reference"]["model_predict_per_record_ms"]
     for item in results["inference"]:
-        name = item["backbone"]
+        name = f"{item['backbone']} alone, paper size" if results["size"] != "tiny" else f"{item['backbone']} alone"
         rows.append((f"{name}: GFLOP per 20-s record", f"{item['gflop_per_record']:.2f}", "", ""))
         rows.append((f"{name}: load_model (s)", f"{item['load_model_s']:.2f}", "", "includes compiling"))
         rows.append((f"{name}: first run_model after load (ms)", f"{item['first_run_model_ms']:.1f}", "", ""))
@@ -366,7 +371,7 @@ def table(results: dict) -> str:
     width = max(len(r[0]) for r in rows)
     lines = [f"{'measure':<{width}}  {'median':>9}  {'min-max':>15}  notes", "-" * (width + 40)]
     lines += [f"{r[0]:<{width}}  {r[1]:>9}  {r[2]:>15}  {r[3]}" for r in rows]
-    return "\n".join(lines)
+    return results["shipped"]["table"] + "\n\n" + "\n".join(lines)
 
 
 def synthetic_records(folder: Path, n: int) -> Path:
@@ -399,9 +404,12 @@ def main(argv: list[str] | None = None) -> dict:
         if args.part == "training":
             print(json.dumps(bench_training(Path(args.data), work, size, s)))
             return {}
+        shipped_result = shipped.measure(s["shipped_train"], s["records"], 2, work / "shipped")
+        shipped_result["table"] = shipped.table(shipped_result)
         data = synthetic_records(work / "data", s["records"])
         gemm = gemm_rate(s["gemm"], s["repeats"])
-        results = {"size": size, "machine": machine(), "records": s["records"], "gemm_gflops": gemm,
+        results = {"size": size, "machine": machine(), "records": s["records"], "shipped": shipped_result,
+                   "gemm_gflops": gemm,
                    "reading": bench_reading(find_records(data), configuration("resnet_cwa", size)),
                    "inference": [bench_inference(b, size, data, work, s, gemm["median"]) for b in BACKBONES],
                    "ensembles": bench_ensembles(size, data, work, s),

@@ -38,13 +38,13 @@ import numpy as np
 
 from .config import PreprocessConfig
 from .beats import BEAT_COLUMNS, MAX_BEATS
-from .features import N_FEATURES, record_features, record_measures
-from .lead_sets import as_seen, views, with_limb_leads
+from .features import N_FEATURES, checked_measures
+from .lead_sets import as_seen, view_name, views, with_limb_leads
 from .preprocess import N_META, preprocess_record
 from .records import Record, RecordError, find_records, read_record, record_prefix
 
 CACHE_ENV = "ECGCINC_CACHE"
-FORMAT_VERSION = 5
+FORMAT_VERSION = 6
 SIGNALS_FILE = "signals.f16"
 INDEX_FILE = "index.npz"
 Progress = Callable[[int, int], None]
@@ -116,6 +116,7 @@ class CacheEntry:
     fs: np.ndarray         # (N,) original sampling frequency
     samples: np.ndarray    # (N,) original number of samples
     defects: np.ndarray    # (N,) str, "; "-joined repaired defects, "" for none
+    feature_problems: np.ndarray  # (N,) str, why the features could not be measured ("" when they were)
     errors: list[tuple[str, str]]  # (record, reason) for records that could not be read
     signals: SignalStore
     built_seconds: float   # time the build took; 0.0 when an existing entry was opened
@@ -126,7 +127,8 @@ class CacheEntry:
 
 # Per-record index fields and their stored dtypes.
 _FIELDS = {"names": str, "meta": np.float32, "features": np.float32, "view_features": np.float32, "beats": np.float16, "dx": str, "age": float,
-           "sex": str, "fs": float, "samples": np.int64, "defects": str}
+           "sex": str, "fs": float, "samples": np.int64, "defects": str,
+           "feature_problems": str}
 
 
 def _prepare(path: Path, cfg: PreprocessConfig) -> tuple[dict | None, np.ndarray | None, tuple[str, str] | None]:
@@ -142,19 +144,25 @@ def _prepare(path: Path, cfg: PreprocessConfig) -> tuple[dict | None, np.ndarray
     except (OSError, ValueError) as error:
         return None, None, (path.stem, str(error))
     h = record.header
-    features, beat_table = record_measures(record)
-    fields = {"names": record.name, "meta": meta, "features": features, "view_features": _view_features(raw, cfg),
-              "beats": beat_table, "dx": ",".join(h.dx),
+    features, beat_table, problem = checked_measures(record)
+    view_features, view_problem = _view_features(raw, cfg)
+    fields = {"names": record.name, "meta": meta, "features": features, "view_features": view_features,
+              "beats": beat_table, "feature_problems": problem or view_problem, "dx": ",".join(h.dx),
               "age": h.age, "sex": h.sex or "", "fs": h.fs, "samples": h.num_samples,
               "defects": "; ".join(record.defects)}
     return fields, x.astype(np.float16), None
 
 
-def _view_features(raw: Record, cfg: PreprocessConfig) -> np.ndarray:
+def _view_features(raw: Record, cfg: PreprocessConfig) -> tuple[np.ndarray, str]:
     """(V - 1, N_FEATURES): the record's classic features in each reduced view, measured as a
-    reduced-lead copy of it is at inference (restricted, then its limb leads derived)."""
-    out = [record_features(as_seen(raw, allowed, cfg.derive_limb_leads)) for allowed in views(cfg.derive_limb_leads)[1:]]
-    return np.stack(out) if out else np.zeros((0, N_FEATURES), np.float32)
+    reduced-lead copy of it is at inference (restricted, then its limb leads derived), and the
+    first view's failure ('' when none failed)."""
+    measured = [checked_measures(as_seen(raw, allowed, cfg.derive_limb_leads))
+                for allowed in views(cfg.derive_limb_leads)[1:]]
+    problems = [f"in the {view_name(allowed)} view: {problem}" for allowed, (_, _, problem)
+                in zip(views(cfg.derive_limb_leads)[1:], measured) if problem]
+    features = np.stack([f for f, _, _ in measured]) if measured else np.zeros((0, N_FEATURES), np.float32)
+    return features, problems[0] if problems else ""
 
 
 def _build(headers: Sequence[Path], cfg: PreprocessConfig, target: Path, workers: int,
@@ -210,6 +218,7 @@ def _open(path: Path, built_seconds: float) -> CacheEntry:
                       view_features=arrays["view_features"], beats=arrays["beats"],
                       dx=[tuple(d.split(",")) if d else () for d in arrays["dx"]], age=arrays["age"],
                       sex=arrays["sex"], fs=arrays["fs"], samples=arrays["samples"], defects=arrays["defects"],
+                      feature_problems=arrays["feature_problems"],
                       errors=list(zip(arrays["error_names"].tolist(), arrays["error_reasons"].tolist())),
                       signals=SignalStore(data, arrays["offsets"], arrays["lengths"]),
                       built_seconds=built_seconds)

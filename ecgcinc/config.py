@@ -145,13 +145,18 @@ class Config:
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     thresholds: ThresholdConfig = field(default_factory=ThresholdConfig)
+    # every key a caller set (a configuration file, an experiment's arm), whatever its value: what
+    # "auto" applies again on top of the size it picks (explicit_overrides); not saved
+    explicit: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        out.pop("explicit")
+        return out
 
 
 def _merge(instance: Any, overrides: dict[str, Any], path: str = "") -> Any:
-    names = {f.name: f for f in fields(instance)}
+    names = {f.name: f for f in fields(instance) if f.name != "explicit"}
     for key, value in overrides.items():
         if key not in names:
             raise KeyError(f"unknown configuration key {path}{key}")
@@ -173,7 +178,18 @@ def _apply(cfg: Config, overrides: dict[str, Any]) -> Config:
         if size not in SIZE_PRESETS:
             raise ValueError(f"model.size {size!r}: choose {AUTO!r} or one of {', '.join(SIZE_PRESETS)}")
         _merge(cfg, SIZE_PRESETS[size])
-    return _merge(cfg, overrides)
+    _merge(cfg, overrides)
+    _record(cfg.explicit, overrides)
+    return cfg
+
+
+def _record(explicit: dict[str, Any], overrides: dict[str, Any]) -> None:
+    """Deep-merge the overrides into the record of explicit settings."""
+    for key, value in overrides.items():
+        if isinstance(value, dict):
+            _record(explicit.setdefault(key, {}), value)
+        else:
+            explicit[key] = copy.deepcopy(value)
 
 
 def config_from_dict(overrides: dict[str, Any]) -> Config:
@@ -186,19 +202,13 @@ def with_overrides(cfg: Config, overrides: dict[str, Any]) -> Config:
 
 
 def explicit_overrides(cfg: Config) -> dict[str, Any]:
-    """The keys of cfg that differ from the defaults, as a partial configuration: what a caller
-    changed, to be applied again on top of the size that "auto" resolves to."""
-    def diff(value: dict, default: dict) -> dict:
-        out = {}
-        for key, v in value.items():
-            if isinstance(v, dict):
-                nested = diff(v, default[key])
-                if nested:
-                    out[key] = nested
-            elif v != default[key]:
-                out[key] = v
-        return out
-    return diff(cfg.to_dict(), Config().to_dict())
+    """Every key a caller set, with its value, as a partial configuration (even a value equal
+    to a default: {"preprocess": {"fs": 100}} must survive "auto" picking the paper size's 250 Hz),
+    to be applied again on top of the size that "auto" resolves to.  "model.size" is left out:
+    it is what the size rule replaces."""
+    explicit = copy.deepcopy(cfg.explicit)
+    explicit.get("model", {}).pop("size", None)
+    return explicit
 
 
 def load_config(path: str | Path | None = None) -> Config:

@@ -80,6 +80,11 @@ def load_examples(data_dir: str | Path, classes: ClassSet, cfg: Config, progress
     entry = open_cache(data_dir, cfg.preprocess, cache_root, cfg.train.max_records, workers, progress)
     for name, reason in entry.errors:
         warn(f"skipping {name}: {reason}")
+    failed = np.flatnonzero(entry.feature_problems != "")
+    if failed.size:
+        first = failed[0]
+        warn(f"classic features could not be measured for {failed.size} of {len(entry)} records of {data_dir} "
+             f"(their features are missing values); the first, {entry.names[first]}: {entry.feature_problems[first]}")
     keep = np.ones(len(entry), dtype=bool)
     if cfg.train.skip_defective:
         for i in np.flatnonzero(entry.defects != ""):

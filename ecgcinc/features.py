@@ -350,11 +350,18 @@ def record_features(record: Record) -> np.ndarray:
 def record_measures(record: Record) -> tuple[np.ndarray, np.ndarray]:
     """(feature vector, beat table (beats.MAX_BEATS, len(beats.BEAT_COLUMNS))) of a record, from
     one R-peak detection and one median beat; a record that cannot be delineated gets missing
-    features and an empty table."""
+    features and an empty table (checked_measures says why)."""
+    return checked_measures(record)[:2]
+
+
+def checked_measures(record: Record) -> tuple[np.ndarray, np.ndarray, str]:
+    """record_measures and, when the measurement failed, the cause ('ValueError: ...'; '' when it
+    did not): the cache counts the failures of a run and shows the first, the driver warns per
+    record, so a failure is never only a row of missing values."""
     try:
-        return _record_measures(record)
-    except (ValueError, IndexError, FloatingPointError, np.linalg.LinAlgError):
-        return np.full(N_FEATURES, np.nan, dtype=np.float32), empty_table()
+        return (*_record_measures(record), "")
+    except (ValueError, IndexError, FloatingPointError, np.linalg.LinAlgError) as error:
+        return np.full(N_FEATURES, np.nan, dtype=np.float32), empty_table(), f"{type(error).__name__}: {error}"
 
 
 def _record_measures(record: Record) -> tuple[np.ndarray, np.ndarray]:

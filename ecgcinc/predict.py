@@ -7,6 +7,7 @@ averaged, a shorter one is zero-padded.
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Sequence
 
@@ -19,13 +20,23 @@ from .classes import ClassSet
 from .config import Config
 from .data import Examples
 from .feature_model import design_matrix
-from .features import record_measures
+from .features import checked_measures
 from .fusion import LeadSetFusion
 from .inference import signal_probabilities
 from .preprocess import network_meta, preprocess_record
 from .harness import decided_outputs, harness_record, per_lead_set, write_folder
 from .lead_sets import as_seen, lead_mask
 from .records import TWELVE_LEADS, Record
+
+
+def _measures(record: Record) -> tuple[np.ndarray, np.ndarray]:
+    """The record's classic features and beat table; a failed measurement is one warning line
+    naming the record and the cause (its features are then missing values)."""
+    features, beat_table, problem = checked_measures(record)
+    if problem:
+        print(f"WARNING {record.name}: classic features not measurable ({problem}); they are missing values",
+              file=sys.stderr, flush=True)
+    return features, beat_table
 
 
 class Predictor:
@@ -51,7 +62,7 @@ class Predictor:
         x, meta = preprocess_record(record, self.cfg.preprocess)
         model = self.cfg.model
         measured = model.wide_features or model.beat_branch or self.fusion is not None
-        features, beat_table = record_measures(record) if measured else (None, None)
+        features, beat_table = _measures(record) if measured else (None, None)
         measures = (features[None], beat_table[None]) if measured else (None, None)
         design = design_matrix(meta[None], features[None])[0] if self.fusion else None
         return x, network_meta(meta[None], *measures, model)[0], design, record.mask

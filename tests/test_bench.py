@@ -14,7 +14,8 @@ def test_tiny_benchmark_prints_its_table_and_writes_json(tmp_path, capsys):
     spec.loader.exec_module(bench)
     results = bench.main(["--tiny", "--no-jax", "--out", str(tmp_path)])
     printed = capsys.readouterr().out
-    for row in ("numpy sgemm", "run_model per record", "driver.py loop", "reference Keras conv net",
+    for row in ("shipped default", "driver.py, whole run per record, idle", "of which feature model and fusion",
+                "2 busy processes", "numpy sgemm", "run_model per record", "driver.py loop", "reference Keras conv net",
                 "wfdb.rdrecord", "training from cache", "cache reuse", "fold ensemble of 3: run_model"):
         assert row in printed
     written = json.loads(next(tmp_path.glob("tiny-*.json")).read_text())
@@ -24,6 +25,10 @@ def test_tiny_benchmark_prints_its_table_and_writes_json(tmp_path, capsys):
         assert item["driver_ms"]["n"] == written["records"] and 0 < item["run_model_ms"]["median"] < 10_000
         assert 0 < item["batched_fraction_of_gemm"] < float("inf")  # a ratio of two timings: no bound under load
     assert written["cache"]["records"] == written["records"] and written["cache"]["speedup"] > 0
+    shipped = written["shipped"]
+    assert shipped["idle"]["driver"]["records"] == written["records"] == shipped["idle"]["loop"]["n"]
+    assert shipped["contended"]["loop"]["n"] == written["records"] and shipped["busy_processes"] == 2
+    assert set(shipped["parts_idle"]) == {"read", "preprocess", "features", "network", "feature model and fusion"}
     assert [item["members"] for item in written["ensembles"]] == [1, 3, 5]
     assert all(item["run_model_ms"]["n"] == written["records"] for item in written["ensembles"])
 

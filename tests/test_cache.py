@@ -124,3 +124,21 @@ def test_unwritable_root_falls_back_to_a_temporary_folder(folder, tmp_path, smal
     blocker.write_text("")
     entry = open_cache(folder, small_config().preprocess, blocker / "cache")
     assert len(entry) == 40 and "not writable" in capsys.readouterr().err
+
+
+def test_failed_feature_measurements_are_counted_and_the_first_cause_shown(folder, tmp_path, small_config, capfd,
+                                                                           monkeypatch):
+    from ecgcinc import features
+    broken = find_records(folder)[3].stem
+    measure = features._record_measures
+
+    def failing(record):
+        if record.name == broken:
+            raise ValueError("no beat to delineate")
+        return measure(record)
+    monkeypatch.setattr(features, "_record_measures", failing)
+    examples = load_examples(folder, load_classes(), small_config(), cache_root=tmp_path / "c")
+    err = capfd.readouterr().err
+    assert (f"classic features could not be measured for 1 of 40 records of {folder} (their features are missing "
+            f"values); the first, {broken}: ValueError: no beat to delineate") in err
+    assert np.isnan(examples.features[examples.names.index(broken)]).all()

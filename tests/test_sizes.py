@@ -144,3 +144,17 @@ def test_training_prints_and_saves_the_auto_choice(synthetic_train, small_config
     saved = json.loads((tmp_path / "model" / "history.json").read_text())
     assert saved["size"] == history["size"] and saved["size"]["size"] == "small"
     assert json.loads((tmp_path / "model" / "config.json").read_text())["model"]["size"] == "small"
+
+
+def test_an_explicit_setting_survives_the_auto_choice_even_when_it_equals_the_default():
+    """{"preprocess": {"fs": 100}} equals the default, and must still win over the paper size's
+    250 Hz that "auto" picks for the 2021 corpus; the preset's other keys apply."""
+    machine = Machine(cores=10, gpus=0)
+    written = config_from_dict({"preprocess": {"fs": 100}})
+    sized, choice = sizes.resolve(written, 88_253, machine)
+    assert choice.size == "paper" and sized.model.size == "paper"
+    assert sized.preprocess.fs == 100 and sized.preprocess.window_s == 20
+    unwritten, _ = sizes.resolve(Config(), 88_253, machine)
+    assert unwritten.preprocess.fs == 250
+    # the record of explicit settings is not saved with the configuration
+    assert "explicit" not in sized.to_dict() and config_from_dict(sized.to_dict()).preprocess.fs == 100
