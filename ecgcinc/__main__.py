@@ -1,29 +1,8 @@
-"""Command line: python -m ecgcinc COMMAND ...
+"""Command line: python -m ecgcinc COMMAND ... (or the `ecgcinc` command after pip install -e .).
 
-  synth OUT --n N --seed S [--sources XA,XB] [--workers W]   synthetic multi-source records
-  synth OUT --challenge-scale F [--seed S]                   the 2021 training set's shape at fraction F
-  leads IN OUT --leads I II [...]                            reduced-lead copy of a folder
-  train DATA MODEL [--config FILE]                           train (as train_model.py)
-  predict MODEL DATA OUT                                     outputs (as driver.py)
-  evaluate LABELS OUT [--scores F] [--class-scores F]        scores (as evaluate_model.py)
-  demo [--out DIR] [--n N]                                   synthesise, train, predict, evaluate
-  thresholds MODEL [--method M] [--beta B] [--weights W.csv] [--data DIR]
-                                                             re-target decisions, network untouched
-  compare-thresholds MODEL --data DIR [--csv F] [--de]       threshold methods side by side
-  experiment cv|ablation|lodo|thresholds|ensemble|holdout --data DIR --out DIR [--quick] [--folds K]
-             [--seeds K] [--variants A,B] [--test DIR] [--config F]
-             [--executor local|process|ray] [--workers N] [--address A] [--gpus-per-unit G]
-                                                             experiments with seeds and paired 95 % intervals
-  compare-arms REFERENCE VARIANT --out DIR [--names A B]     two arms saved by separate runs (e.g. two code
-                                                             versions), paired: challenge interval, AUROC per class
-  signal-auroc ARM --n N --seed S [--sources XA,XB] [--out F.md]
-                                                             an arm's AUROC per class on a synthetic folder, also
-                                                             without positives whose signal does not show the class
-  curve --data DIR --test DIR --out DIR [--records N ...] [--sizes small medium] [--seeds K]
-                                                             data-scale curve: challenge metric vs training records per size
-  baseline TRAIN TEST OUT [--config F]                       feature model (gradient boosting) outputs for TEST
-  report MODEL --data DIR --out DIR                          HTML report with curves and heat maps
-  explain MODEL RECORD --out FIG.png                         class-wise attention under the 12 leads
+The harness's own scripts (train_model.py, driver.py, evaluate_model.py) do the same as `train`,
+`predict` and `evaluate`; everything else is for users and for the evidence in docs/results.md.
+`python -m ecgcinc COMMAND --help` describes a command's arguments and defaults.
 """
 from __future__ import annotations
 
@@ -103,8 +82,14 @@ def cmd_demo(args: argparse.Namespace) -> None:
     train(out / "train", out / "model", load_config(args.config or SMALL_CONFIG), verbose=1)
     predict_folder(out / "model", out / "test", out / "outputs", verbose=0)
     _, scores = evaluate_folders(out / "test", out / "outputs")
+    (out / "scores.csv").write_text(format_scores(scores) + "\n")
     print(f"[demo] held-out synthetic test set, {time.time() - started:.0f} s in all:")
     print(format_scores(scores))
+    print(f"[demo] left in {out}: the model folder model/, the test records test/, driver.py's outputs "
+          f"outputs/ and these scores, scores.csv.  Next:\n"
+          f"  python -m ecgcinc report {out / 'model'} --data {out / 'test'} --out {out / 'report'}\n"
+          f"  python -m ecgcinc explain {out / 'model'} {out / 'test' / 'XA00001'} --out {out / 'explain.png'}\n"
+          f"  python train_model.py DATA MODEL   # on a Challenge folder of your own")
 
 
 def cmd_thresholds(args: argparse.Namespace) -> None:
@@ -176,86 +161,116 @@ def cmd_explain(args: argparse.Namespace) -> None:
     print(f"{explanation.record.name}: {', '.join(positive) or 'no class'} -> {plot_explanation(explanation, args.out)}")
 
 
+class _Help(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Every argument's help ends with its default; descriptions keep their line breaks."""
+
+
+def _command(sub, name: str, summary: str, run, description: str = "") -> argparse.ArgumentParser:
+    s = sub.add_parser(name, help=summary, description=description or summary, formatter_class=_Help)
+    s.set_defaults(run=run)
+    return s
+
+
 def parser() -> argparse.ArgumentParser:
     prog = "ecgcinc" if Path(sys.argv[0]).name == "ecgcinc" else "python -m ecgcinc"  # console command or -m
-    p = argparse.ArgumentParser(prog=prog, description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = p.add_subparsers(dest="command", required=True)
-    s = sub.add_parser("synth", help="write synthetic multi-source records")
-    s.add_argument("out"), s.add_argument("--n", type=int, default=200), s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--sources", default=""), s.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    p = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    s = _command(sub, "synth", "write synthetic multi-source records in the Challenge's format", cmd_synth)
+    s.add_argument("out", help="folder to write (created)")
+    s.add_argument("--n", type=int, default=200, help="records, spread over the sources")
+    s.add_argument("--seed", type=int, default=0, help="random seed: the same seed writes the same records")
+    s.add_argument("--sources", default="", help="comma-separated source prefixes (XA,XB,XC,XD); '' for all four")
+    s.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes writing records")
     s.add_argument("--challenge-scale", type=float, default=0.0,
                    help="instead of --n: the 2021 training set's eight sources, record counts, rates and lengths "
                         "at this fraction (1 = 88,253 records)")
-    s.set_defaults(run=cmd_synth)
-    s = sub.add_parser("leads", help="copy a folder keeping only some leads")
-    s.add_argument("src"), s.add_argument("dst"), s.add_argument("--leads", nargs="+", required=True)
-    s.set_defaults(run=cmd_leads)
-    s = sub.add_parser("train", help="train a model folder")
-    s.add_argument("data"), s.add_argument("model"), s.add_argument("--config")
-    s.set_defaults(run=cmd_train)
-    s = sub.add_parser("predict", help="write Challenge outputs for a folder")
-    s.add_argument("model"), s.add_argument("data"), s.add_argument("out")
-    s.set_defaults(run=cmd_predict)
-    s = sub.add_parser("evaluate", help="score outputs against labels")
-    s.add_argument("labels"), s.add_argument("outputs"), s.add_argument("--scores"), s.add_argument("--class-scores")
-    s.set_defaults(run=cmd_evaluate)
-    s = sub.add_parser("demo", help="synthesise, train, predict and evaluate")
-    s.add_argument("--out", default="demo"), s.add_argument("--n", type=int, default=400)
+    s = _command(sub, "leads", "copy a folder keeping only some leads, as the organisers make reduced-lead records",
+                 cmd_leads)
+    s.add_argument("src", help="folder of Challenge records"), s.add_argument("dst", help="folder to write")
+    s.add_argument("--leads", nargs="+", required=True, help="the leads to keep, in this order (e.g. I II)")
+    s = _command(sub, "train", "train a model folder (as train_model.py)", cmd_train)
+    s.add_argument("data", help="folder of labelled Challenge records"), s.add_argument("model", help="folder to write")
+    s.add_argument("--config", help="JSON file with the configuration keys to change (default: $ECGCINC_CONFIG, "
+                                    "else the defaults of ecgcinc/config.py)")
+    s = _command(sub, "predict", "write a Challenge output file per record (as driver.py)", cmd_predict)
+    s.add_argument("model", help="trained model folder"), s.add_argument("data", help="folder of records")
+    s.add_argument("out", help="folder for the <record>.csv outputs")
+    s = _command(sub, "evaluate", "score outputs against labels (as evaluate_model.py)", cmd_evaluate)
+    s.add_argument("labels", help="folder of labelled headers"), s.add_argument("outputs", help="folder of outputs")
+    s.add_argument("--scores", help="write the scores to this CSV file")
+    s.add_argument("--class-scores", help="write the per-class scores to this CSV file")
+    s = _command(sub, "demo", "synthesise records, train, predict and evaluate: the whole pipeline in minutes", cmd_demo)
+    s.add_argument("--out", default="demo", help="folder for the records, the model, the outputs and the scores")
+    s.add_argument("--n", type=int, default=400, help="training records (test records: a quarter, at least 20)")
     s.add_argument("--config", help="configuration JSON (default: ecgcinc/configs/small.json)")
-    s.set_defaults(run=cmd_demo)
-    s = sub.add_parser("thresholds", help="recompute a model's thresholds (new costs or method)")
-    s.add_argument("model"), s.add_argument("--method", default="cicst", choices=METHODS)
-    s.add_argument("--beta", type=float), s.add_argument("--weights"), s.add_argument("--data")
-    s.set_defaults(run=cmd_thresholds)
-    s = sub.add_parser("compare-thresholds", help="compare threshold methods on held-out data")
-    s.add_argument("model"), s.add_argument("--data", required=True), s.add_argument("--csv")
-    s.add_argument("--seed", type=int, default=0), s.add_argument("--de", action="store_true")
-    s.set_defaults(run=cmd_compare)
-    s = sub.add_parser("experiment", help="cross-validation, ablation, leave-one-domain-out, thresholds")
-    s.add_argument("name", choices=EXPERIMENT_NAMES)
-    s.add_argument("--data", required=True), s.add_argument("--out", required=True)
+    s = _command(sub, "thresholds", "recompute a model's thresholds (new costs or method), the network untouched",
+                 cmd_thresholds)
+    s.add_argument("model", help="trained model folder"), s.add_argument("--method", default="cicst", choices=METHODS,
+                                                                        help="threshold method")
+    s.add_argument("--beta", type=float, help="CICST's modulating factor (default: the model's)")
+    s.add_argument("--weights", help="a weights.csv with other costs (default: the model's)")
+    s.add_argument("--data", help="labelled folder, for the methods that search held-out data")
+    s = _command(sub, "compare-thresholds", "compare threshold methods on held-out data", cmd_compare)
+    s.add_argument("model", help="trained model folder"), s.add_argument("--data", required=True,
+                                                                        help="labelled folder")
+    s.add_argument("--csv", help="write the table to this CSV file")
+    s.add_argument("--seed", type=int, default=0, help="seed of the held-out split")
+    s.add_argument("--de", action="store_true", help="also differential evolution (slow)")
+    s = _command(sub, "experiment", "experiments with seeds and paired 95 %% intervals", cmd_experiment,
+                 "cv: K-fold network vs feature baseline; ablation: the papers' components; lodo: leave one source "
+                 "out; thresholds: threshold methods on the cv units; ensemble: fold ensembles; holdout: train on "
+                 "--data, test on --test and its reduced-lead copies.")
+    s.add_argument("name", choices=EXPERIMENT_NAMES, help="the experiment")
+    s.add_argument("--data", required=True, help="folder of labelled training records")
+    s.add_argument("--out", required=True, help="folder for the units and the tables (re-running resumes)")
     s.add_argument("--quick", action="store_true", help="8 epochs, at most 600 records")
-    s.add_argument("--folds", type=int, default=5), s.add_argument("--config")
-    s.add_argument("--max-records", type=int, help="random subset of this size (default: 600 with --quick)")
+    s.add_argument("--folds", type=int, default=5, help="cross-validation folds")
+    s.add_argument("--config", help="configuration JSON applied to every arm")
+    s.add_argument("--max-records", type=int, help="random subset of this size (default: 600 with --quick, else all)")
     s.add_argument("--seeds", type=int, default=1, help="train every unit with this many seeds")
     s.add_argument("--variants", help="comma-separated arms of ablation/lodo/holdout (default: all; holdout: none)")
     s.add_argument("--test", help="holdout: the folder of unseen test records")
     s.add_argument("--lead-sets", default="6,4,3,2",
                    help="holdout: also score the test records' reduced-lead copies of these lead sets, comma-separated "
-                        "Challenge sets by size or leads joined by '+' (e.g. 6,4,3,2,I,II; default: %(default)s; "
-                        "'' for none)")
+                        "Challenge sets by size or leads joined by '+' (e.g. 6,4,3,2,I,II; '' for none)")
     s.add_argument("--executor", choices=EXECUTORS, default="local",
-                   help="where units run: one after another here (default), worker processes, or Ray tasks")
-    s.add_argument("--workers", type=int, default=0, help="process/local Ray: units at a time (default: cores)")
+                   help="where units run: one after another here, worker processes, or Ray tasks")
+    s.add_argument("--workers", type=int, default=0, help="process/local Ray: units at a time (0: the cores)")
     s.add_argument("--address", help="ray: address of an existing cluster (default: start a local instance)")
     s.add_argument("--gpus-per-unit", type=float, default=0.0, help="ray: GPUs reserved for each unit")
-    s.set_defaults(run=cmd_experiment)
-    s = sub.add_parser("compare-arms", help="compare two arms saved by separate experiment runs, paired")
+    s = _command(sub, "compare-arms", "compare two arms saved by separate experiment runs, paired", cmd_compare_arms)
     s.add_argument("reference", help="an arm's folder of units (<split>-seed<k>/), e.g. of the code before a change")
-    s.add_argument("variant", help="the same arm's folder from the other run"), s.add_argument("--out", required=True)
-    s.add_argument("--names", nargs=2, default=["reference", "variant"], metavar=("REFERENCE", "VARIANT"))
-    s.set_defaults(run=cmd_compare_arms)
-    s = sub.add_parser("signal-auroc", help="an arm's AUROC per class against what a synthetic folder's signals show")
+    s.add_argument("variant", help="the same arm's folder from the other run")
+    s.add_argument("--out", required=True, help="folder for compare.md and compare_classes.md")
+    s.add_argument("--names", nargs=2, default=["reference", "variant"], metavar=("REFERENCE", "VARIANT"),
+                   help="the two arms' names in the tables")
+    s = _command(sub, "signal-auroc", "an arm's AUROC per class against what a synthetic folder's signals show",
+                 cmd_signal_auroc)
     s.add_argument("arm", help="an arm's folder of units (<split>-seed<k>/) tested on the synthetic folder")
-    s.add_argument("--n", type=int, required=True), s.add_argument("--seed", type=int, required=True)
-    s.add_argument("--sources", help="the folder's sources, as given to synth"), s.add_argument("--out")
-    s.set_defaults(run=cmd_signal_auroc)
-    s = sub.add_parser("curve", help="challenge metric against the number of training records, per network size")
-    s.add_argument("--data", required=True), s.add_argument("--test", required=True), s.add_argument("--out", required=True)
-    s.add_argument("--records", type=int, nargs="+", default=[1200, 2400, 4800])
-    s.add_argument("--sizes", nargs="+", default=["small", "medium"]), s.add_argument("--seeds", type=int, default=2)
-    s.set_defaults(run=cmd_curve)
-    s = sub.add_parser("baseline", help="train the feature baseline and write outputs for a test folder")
-    s.add_argument("train"), s.add_argument("test"), s.add_argument("out"), s.add_argument("--config")
-    s.set_defaults(run=cmd_baseline)
-    s = sub.add_parser("report", help="HTML report of a model on a labelled folder")
-    s.add_argument("model"), s.add_argument("--data", required=True), s.add_argument("--out", required=True)
-    s.set_defaults(run=cmd_report)
-    s = sub.add_parser("explain", help="plot a record's class-wise attention")
-    s.add_argument("model"), s.add_argument("record", help="record path (with or without .hea)")
-    s.add_argument("--out", required=True)
-    s.set_defaults(run=cmd_explain)
+    s.add_argument("--n", type=int, required=True, help="the folder's --n, as given to synth")
+    s.add_argument("--seed", type=int, required=True, help="the folder's --seed, as given to synth")
+    s.add_argument("--sources", help="the folder's sources, as given to synth")
+    s.add_argument("--out", help="write the table to this Markdown file")
+    s = _command(sub, "curve", "challenge metric against the number of training records, per network size", cmd_curve)
+    s.add_argument("--data", required=True, help="folder of labelled training records")
+    s.add_argument("--test", required=True, help="folder of unseen test records")
+    s.add_argument("--out", required=True, help="folder for the units, the table and the plot")
+    s.add_argument("--records", type=int, nargs="+", default=[1200, 2400, 4800], help="training set sizes")
+    s.add_argument("--sizes", nargs="+", default=["small", "medium"], help="network sizes")
+    s.add_argument("--seeds", type=int, default=2, help="seeds per point")
+    s = _command(sub, "baseline", "train the feature baseline and write its outputs for a test folder", cmd_baseline)
+    s.add_argument("train", help="folder of labelled training records"), s.add_argument("test", help="records to score")
+    s.add_argument("out", help="folder for the <record>.csv outputs")
+    s.add_argument("--config", help="configuration JSON (its preprocessing, split and thresholds apply)")
+    s = _command(sub, "report", "HTML report of a model on a labelled folder, scored as the evaluator scores the "
+                                "driver's outputs", cmd_report)
+    s.add_argument("model", help="trained model folder"), s.add_argument("--data", required=True,
+                                                                        help="labelled folder")
+    s.add_argument("--out", required=True, help="folder for report.html and its figures")
+    s = _command(sub, "explain", "plot a record's class-wise attention under its leads", cmd_explain)
+    s.add_argument("model", help="trained model folder")
+    s.add_argument("record", help="record path (with or without .hea)")
+    s.add_argument("--out", required=True, help="PNG file to write")
     return p
 
 

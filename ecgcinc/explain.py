@@ -32,6 +32,7 @@ class Explanation:
     attention: np.ndarray       # (n', C) at the network's sampling rate, mean over windows, sums to ~1/class
     fs: float                   # rate of `attention` (the preprocessing rate)
     names: list[str]            # class abbreviations
+    labels: list[str]           # the record's own scored labels (abbreviations), from its header
 
 
 @lru_cache(maxsize=4)
@@ -47,7 +48,7 @@ def class_attention(predictor: Predictor, record: Record) -> np.ndarray:
     if "cwa" not in {layer.name for layer in predictor.network.layers}:
         raise ValueError(f"{predictor.model_dir}: attention maps need a ResNet-CWA model with class-wise attention")
     cfg = predictor.cfg.preprocess
-    x, meta, _ = predictor.inputs(record)
+    x, meta, _, _ = predictor.inputs(record)
     windows = inference_windows(x, cfg)
     _, attention = _attention_network(predictor.network).predict_on_batch(
         [windows, np.repeat(meta[None], len(windows), axis=0)])
@@ -65,13 +66,18 @@ def class_attention(predictor: Predictor, record: Record) -> np.ndarray:
 
 
 def explain_record(model_dir: str | Path, record_path: str | Path) -> Explanation:
-    record = read_record(Path(record_path).with_suffix(".hea"))
+    header = Path(record_path).with_suffix(".hea")
+    if not header.is_file():
+        raise FileNotFoundError(f"record {Path(record_path).resolve()}: no header file {header.resolve()}")
+    record = read_record(header)
     predictor = load_predictor(model_dir)
     probabilities = predictor.probabilities([record])[0]
     decisions = decide(probabilities[None], predictor.thresholds, predictor.classes, predictor.cfg.thresholds)[0]
+    own = predictor.classes.encode_many([record.header.dx])[0]
+    names = predictor.classes.abbreviations
     return Explanation(record, probabilities, decisions.astype(bool), predictor.thresholds,
-                       class_attention(predictor, record), predictor.cfg.preprocess.fs,
-                       predictor.classes.abbreviations)
+                       class_attention(predictor, record), predictor.cfg.preprocess.fs, names,
+                       [names[k] for k in np.flatnonzero(own)])
 
 
 def plot_explanation(e: Explanation, out: str | Path) -> Path:
@@ -101,7 +107,9 @@ def plot_explanation(e: Explanation, out: str | Path) -> Path:
         ax.set_yticks([])
         ax.spines[["top", "right"]].set_visible(False)
     axes[-1].set_xlabel("time (s) of the original record")
-    fig.suptitle(f"{e.record.name}: class-wise attention of the classes decided positive", fontsize=10)
+    fig.suptitle(f"{e.record.name}: class-wise attention of the classes decided positive "
+                 f"({', '.join(e.names[k] for k in positive) or 'none'}); the record's own labels: "
+                 f"{', '.join(e.labels) or 'none scored'}", fontsize=10)
     fig.tight_layout()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

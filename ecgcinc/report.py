@@ -11,31 +11,46 @@ from __future__ import annotations
 
 import base64
 import html
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from . import metrics
-from .data import Examples, load_examples
 from . import model_folder
-from .inference import Scored, score_probabilities
-from .predict import Predictor, load_predictor
+from .data import domain_of
+from .evaluation import evaluate_folders, load_label_matrix, pair_files
+from .inference import Scored
+from .outputs import read_outputs
+from .predict import Predictor, load_predictor, predict_folder
 
 
 @dataclass
 class Evaluated:
+    """A folder as the driver predicts it and the evaluator scores it."""
     predictor: Predictor
-    examples: Examples
+    names: list[str]
+    labels: np.ndarray        # (N, C) bool, from the headers
+    domains: list[str]        # each record's source
     scored: Scored
 
 
 def evaluate_folder(model_dir: str | Path, data_dir: str | Path) -> Evaluated:
+    """Every record of data_dir through the driver's own loop (predict_folder: records that need
+    repairs get the best guess, unreadable ones the empty output) and scored by the evaluator's
+    own code on the written files: the report's scores are the official evaluator's on the
+    driver's outputs, for the same records."""
     predictor = load_predictor(model_dir)
-    examples = load_examples(data_dir, predictor.classes, predictor.cfg)
-    return Evaluated(predictor, examples, score_probabilities(predictor.examples_probabilities(examples),
-                                                              examples.labels, predictor.thresholds,
-                                                              predictor.classes, predictor.cfg))
+    with tempfile.TemporaryDirectory(prefix="ecgcinc-report-") as outputs:
+        predict_folder(model_dir, data_dir, outputs, verbose=0)
+        classes, scores = evaluate_folders(data_dir, outputs)
+        headers, files = pair_files(data_dir, outputs)
+        binary, probabilities = (np.stack(parts) for parts in zip(*(read_outputs(f, classes) for f in files)))
+    names = [h.stem for h in headers]
+    return Evaluated(predictor, names, load_label_matrix(headers, classes),
+                     [domain_of(n, predictor.cfg.train.domains) for n in names],
+                     Scored(probabilities, binary, scores))
 
 
 def _pyplot():
@@ -131,15 +146,26 @@ def plot_confusion(labels: np.ndarray, binary: np.ndarray, weights: np.ndarray, 
     return _save(fig, out)
 
 
+def threshold_notes(thresholds: np.ndarray, train_labels: np.ndarray) -> list[str]:
+    """Why a class is never predicted (threshold 1): no positive among the training records, so
+    CICST has nothing to justify predicting it, or the threshold method set it so."""
+    positives = train_labels.astype(bool).sum(axis=0)
+    return ["" if t < 1.0 else
+            f"never predicted: no positive among the {len(train_labels)} training records" if positives[k] == 0 else
+            f"never predicted: the threshold method set 1 ({positives[k]} training positives)"
+            for k, t in enumerate(thresholds)]
+
+
 def domain_scores(e: Evaluated) -> list[tuple[str, int, float, float, float]]:
     """(domain, records, challenge, AUROC, macro F) per source, with the model's thresholds."""
     classes = e.predictor.classes
     rows = []
-    for d in np.unique(e.examples.domains):
-        rows_d = e.examples.domains == d
-        s = metrics.score_all(classes.weights, classes.sinus_index, e.examples.labels[rows_d],
+    domains = np.array(e.domains)
+    for domain in sorted(set(e.domains)):
+        rows_d = domains == domain
+        s = metrics.score_all(classes.weights, classes.sinus_index, e.labels[rows_d],
                               e.scored.binary[rows_d], e.scored.probabilities[rows_d])
-        rows.append((e.examples.domain_names[d], int(rows_d.sum()), s.challenge_metric, s.auroc, s.f_measure))
+        rows.append((domain, int(rows_d.sum()), s.challenge_metric, s.auroc, s.f_measure))
     return rows
 
 
@@ -180,7 +206,7 @@ def build_report(model_dir: str | Path, data_dir: str | Path, out_dir: str | Pat
     """Write <out_dir>/report.html and the PNGs it embeds; returns the HTML path."""
     model_dir, out = Path(model_dir), Path(out_dir)
     e = evaluate_folder(model_dir, data_dir)
-    classes, labels = e.predictor.classes, e.examples.labels
+    classes, labels = e.predictor.classes, e.labels
     names = classes.abbreviations
     scores, probabilities, binary = e.scored.scores, e.scored.probabilities, e.scored.binary
     history = model_folder.read_history(model_dir)
@@ -194,9 +220,10 @@ def build_report(model_dir: str | Path, data_dir: str | Path, out_dir: str | Pat
                "confusion": plot_confusion(labels, binary, classes.weights, names, out / "confusion.png"),
                "domains": plot_domains(domains, out / "domains.png")}
     ece = metrics.expected_calibration_error(labels, probabilities)
+    notes = threshold_notes(e.predictor.thresholds, model_folder.read_train_labels(model_dir))
     per_class = [[names[k], int(labels[:, k].sum()), int(binary[:, k].sum()), float(e.predictor.thresholds[k]),
                   float(scores.auroc_classes[k]), float(scores.auprc_classes[k]), float(scores.f_measure_classes[k]),
-                  float(ece[k])] for k in range(len(classes))]
+                  float(ece[k]), notes[k]] for k in range(len(classes))]
     finite_ece = ece[np.isfinite(ece)]
     summary = [["records", len(labels)], ["challenge metric", scores.challenge_metric], ["AUROC", scores.auroc],
                ["AUPRC", scores.auprc], ["accuracy", scores.accuracy], ["macro F", scores.f_measure],
@@ -212,7 +239,7 @@ img{{max-width:100%}}</style></head><body>
 <h2>ROC curves</h2>{_img(figures["roc"])}
 <h2>Precision-recall curves</h2>{_img(figures["pr"])}
 <h2>Thresholds ({html.escape(method)})</h2>{_img(figures["thresholds"])}
-{_table(["class", "positives", "predicted", "threshold", "AUROC", "AUPRC", "F", "ECE"], per_class)}
+{_table(["class", "positives", "predicted", "threshold", "AUROC", "AUPRC", "F", "ECE", "note"], per_class)}
 <h2>Confusion (challenge credit) and benefit matrix</h2>{_img(figures["confusion"])}
 <h2>Scores per source domain</h2>{_img(figures["domains"])}
 {_table(["domain", "records", "challenge", "AUROC", "macro F"], [list(r) for r in domains])}

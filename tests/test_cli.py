@@ -67,3 +67,17 @@ def test_commands_that_need_no_network_import_no_framework():
 def test_the_parsers_experiment_names_are_the_experiments():
     from ecgcinc import __main__ as cli, experiments
     assert set(cli.EXPERIMENT_NAMES) == set(experiments.EXPERIMENTS)
+
+
+def test_every_command_describes_each_argument_and_the_top_level_help_names_each_command_once():
+    from ecgcinc.__main__ import parser
+    top = parser()
+    commands = next(a for a in top._actions if a.dest == "command").choices
+    text = top.format_help()
+    for name, command in commands.items():
+        assert sum(line.split()[0] == name for line in text.splitlines() if line.strip()) == 1, name
+        for action in command._actions:
+            if action.dest != "help":
+                assert action.help and action.help.strip(), f"{name} {action.dest}"
+        assert "(default:" in command.format_help() or not any(a.option_strings and a.default not in (None, False)
+                                                                for a in command._actions if a.dest != "help")

@@ -77,3 +77,29 @@ def test_pvc_attention_script_runs(trained_model, tmp_path):
     assert result["records"] == 6 and 0 <= result["hit_rate"] <= 1 and 0 < result["chance_rate"] < 1
     generated = next(script.records_with_pvcs(1, seed=5))
     assert "pvc" in generated.beat_kinds and len(generated.beat_times) == len(generated.beat_kinds)
+
+
+def test_the_report_scores_what_the_official_evaluator_scores_on_the_drivers_outputs(trained_model, sample_dir,
+                                                                                     tmp_path):
+    """The same records (records needing repairs included) and the same challenge metric as
+    driver.py's outputs scored by the evaluator."""
+    from ecgcinc.evaluation import evaluate_folders
+    from ecgcinc.predict import predict_folder
+    from ecgcinc.report import evaluate_folder
+    predict_folder(trained_model, sample_dir, tmp_path / "out", verbose=0)
+    _, official = evaluate_folders(sample_dir, tmp_path / "out")
+    report = evaluate_folder(trained_model, sample_dir)
+    assert len(report.labels) == len(find_records(sample_dir))
+    assert report.scored.scores.challenge_metric == official.challenge_metric
+    assert report.scored.scores.auroc == official.auroc
+
+
+def test_a_threshold_of_one_says_why():
+    from ecgcinc.report import threshold_notes
+    train = np.zeros((50, 3), dtype=bool)
+    train[:5, 0] = True
+    train[:3, 2] = True
+    notes = threshold_notes(np.array([0.3, 1.0, 1.0]), train)
+    assert notes[0] == ""
+    assert notes[1] == "never predicted: no positive among the 50 training records"
+    assert notes[2] == "never predicted: the threshold method set 1 (3 training positives)"
