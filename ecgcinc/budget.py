@@ -14,6 +14,17 @@ predictions that fit the thresholds) plus SAVE_ALLOWANCE_S for writing the model
   epoch is cut at this batch.  Its weights are still scored and may be kept, so a budget too
   small for one epoch still leaves a trained model.
 The guard's `reason` says when and why it ended training; train.py prints and saves it.
+
+Before the epochs, two steps are planned against what this machine measures, not against the
+cost constants of sizes.py alone (which come from one idle 2-core machine):
+- Caching: its cost per record is timed on a few records before the cache is built
+  (cache.seconds_per_record); when caching every record would take more than CACHE_SHARE of
+  the time left, training uses as many records, spread through the folder, as fit in it.
+- The fusion's feature models, one per lead-set view: the first view's fit is timed, and when
+  all of them would take more than FEATURE_SHARE of the time left, the fusion is dropped (the
+  network alone is a complete model) and the log says so.
+The guard then keeps back the held-out predictions of every view (`passes`) for the fusion and
+the thresholds, plus the saving.
 """
 from __future__ import annotations
 
@@ -25,6 +36,22 @@ from .framework import keras
 
 SAVE_ALLOWANCE_S = 20.0          # writing model.keras and the JSON files; seconds even for the paper size
 PREDICT_PER_TRAIN = 1 / 3        # a prediction's share of a training step's time, until one is measured
+CACHE_SHARE = 0.5                # caching may use at most this share of the time left; the rest trains
+FEATURE_SHARE = 0.25             # and the fusion's feature models this share of what is left after caching
+MIN_RECORDS = 64                 # fewer records than this teach nothing: the plan never caps below it
+
+
+def records_within(budget: "TimeBudget", records: int, seconds_per_record: float, cores: float) -> int:
+    """How many records caching may take: all of them, unless caching them on `cores` would take
+    more than CACHE_SHARE of the time left, then as many as fit (never fewer than MIN_RECORDS)."""
+    affordable = int(CACHE_SHARE * max(budget.remaining(), 0.0) * max(cores, 1.0) / max(seconds_per_record, 1e-9))
+    return records if affordable >= records else min(records, max(affordable, MIN_RECORDS))
+
+
+def feature_models_fit(budget: "TimeBudget", first_view_s: float, views: int) -> bool:
+    """Whether the feature models of every view fit in FEATURE_SHARE of the time left, from the
+    first view's measured fit (the others cost about as much)."""
+    return first_view_s * (views - 1) <= FEATURE_SHARE * budget.remaining()
 
 
 @dataclass
@@ -54,9 +81,10 @@ class EpochGuard(keras.callbacks.Callback):
     """Ends training so that the rest of the run fits in the budget (see the module docstring).
     Put it after the checkpoint-selection callback, whose validation scoring it times."""
 
-    def __init__(self, budget: TimeBudget, steps: int, batch_size: int, validation_records: int):
+    def __init__(self, budget: TimeBudget, steps: int, batch_size: int, validation_records: int, passes: int = 1):
+        """`passes`: the validation predictions after training (one per lead-set view)."""
         super().__init__()
-        self.budget, self.steps = budget, steps
+        self.budget, self.steps, self.passes = budget, steps, passes
         self.batch_size, self.validation_records = batch_size, validation_records
         self.epoch_seconds: list[float] = []
         self.scoring_s: float | None = None
@@ -75,8 +103,9 @@ class EpochGuard(keras.callbacks.Callback):
         return self.validation_records * per_record * PREDICT_PER_TRAIN
 
     def reserve(self) -> float:
-        """Seconds kept back for the held-out predictions, thresholds and saving."""
-        return self._scoring_estimate() + SAVE_ALLOWANCE_S
+        """Seconds kept back for the held-out predictions of every view, the fusion, the
+        thresholds and saving."""
+        return self.passes * self._scoring_estimate() + SAVE_ALLOWANCE_S
 
     def _stop(self, reason: str) -> None:
         self.reason = reason

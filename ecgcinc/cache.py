@@ -238,12 +238,35 @@ def _writable_root(root: Path) -> Path:
         return fallback
 
 
+def spread(headers: Sequence[Path], count: int) -> list[Path]:
+    """`count` of the headers, evenly spaced through the sorted folder: records are named by
+    source, so each source keeps its share (the first `count` would be the first sources only)."""
+    if count <= 0 or count >= len(headers):
+        return list(headers)
+    return [headers[i] for i in np.unique(np.linspace(0, len(headers) - 1, count).round().astype(int))]
+
+
+def seconds_per_record(headers: Sequence[Path], cfg: PreprocessConfig, sample: int = 8) -> float:
+    """What caching costs per record on one core, timed on `sample` records spread through the
+    folder, in this process (the time budget's plan uses it before the cache is built)."""
+    chosen = spread(headers, sample)
+    started = time.perf_counter()
+    for path in chosen:
+        _prepare(path, cfg)
+    return (time.perf_counter() - started) / max(len(chosen), 1)
+
+
+def is_cached(data_dir: str | Path, cfg: PreprocessConfig, root: str | Path | None = None, max_records: int = 0) -> bool:
+    """Whether open_cache would open an existing entry rather than build one."""
+    headers = spread(find_records(data_dir), max_records)
+    return (Path(root) if root else default_root()).joinpath(cache_key(headers, cfg), INDEX_FILE).is_file()
+
+
 def open_cache(data_dir: str | Path, cfg: PreprocessConfig, root: str | Path | None = None,
                max_records: int = 0, workers: int = -1, progress: Progress | None = None) -> CacheEntry:
-    """The cache entry of data_dir under cfg, built first if there is none (or the files changed)."""
-    headers = find_records(data_dir)
-    if max_records:
-        headers = headers[:max_records]
+    """The cache entry of data_dir under cfg, built first if there is none (or the files changed);
+    with `max_records`, of that many records spread through the folder."""
+    headers = spread(find_records(data_dir), max_records)
     root = _writable_root(Path(root) if root else default_root())
     target = root / cache_key(headers, cfg)
     if (target / INDEX_FILE).is_file():

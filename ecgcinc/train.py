@@ -28,11 +28,12 @@ import numpy as np
 
 from . import metrics, model_folder, sizes
 from .augment import augment_batch, crop_or_pad
-from .budget import EpochGuard, TimeBudget
-from .cache import progress_printer
+from .budget import CACHE_SHARE, EpochGuard, TimeBudget, feature_models_fit, records_within
+from .cache import is_cached, progress_printer, seconds_per_record
 from .classes import ClassSet, load_classes
 from .config import Config, load_config, with_overrides
 from .data import Examples, load_examples, stratified_folds, stratified_split
+from .records import find_records
 from .devices import data_parallel, device_count
 from .features import per_lead_block, with_per_lead_block
 from .feature_model import FeatureModel, fit_feature_model
@@ -291,7 +292,8 @@ def train_network(training: Examples, validation: Examples, classes: ClassSet, c
         callbacks: list[keras.callbacks.Callback] = [selection]
         if "domain" in model.output_names:
             callbacks.insert(0, DomainRamp(cfg.model.domain_lambda, cfg.model.domain_ramp_epochs))
-        guard = EpochGuard(budget, len(batches), cfg.train.batch_size, len(validation)) if budget else None
+        guard = (EpochGuard(budget, len(batches), cfg.train.batch_size, len(validation),
+                            passes=len(views(cfg.preprocess.derive_limb_leads))) if budget else None)
         if guard:
             callbacks.append(guard)  # after the selection, whose validation scoring it times
         if verbose:
@@ -308,13 +310,22 @@ def train_network(training: Examples, validation: Examples, classes: ClassSet, c
     return model, history
 
 
-def _feature_models(training: Examples, masks: np.ndarray, cfg: Config) -> tuple[list[FeatureModel] | None, float]:
-    """The fusion's feature model of every view (None without fusion) and the seconds their fits
-    took: the history keeps them, for bench.scale and the size rule's cost model (sizes.py)."""
+def _feature_models(training: Examples, masks: np.ndarray, cfg: Config,
+                    budget: TimeBudget | None = None) -> tuple[list[FeatureModel] | None, float, str]:
+    """The fusion's feature model of every view (None without fusion), the seconds their fits
+    took (the history keeps them, for bench.scale and the size rule's cost model, sizes.py), and
+    why the fusion was dropped ('' when it was not): with a budget, the first view's fit is
+    timed, and when the others would not fit (budget.feature_models_fit) the network goes alone."""
+    if not cfg.model.fusion:
+        return None, 0.0, ""
     started = time.perf_counter()
-    models = ([fit_feature_model(training.in_view(v, masks), cfg.train.seed) for v in range(len(masks))]
-              if cfg.model.fusion else None)
-    return models, time.perf_counter() - started
+    models = [fit_feature_model(training.in_view(0, masks), cfg.train.seed)]
+    first = time.perf_counter() - started
+    if budget and not feature_models_fit(budget, first, len(masks)):
+        return None, first, (f"time budget: the fusion is dropped: its feature models would take about "
+                             f"{first * len(masks):.0f} s of the {budget.remaining():.0f} s left")
+    models += [fit_feature_model(training.in_view(v, masks), cfg.train.seed) for v in range(1, len(masks))]
+    return models, time.perf_counter() - started, ""
 
 
 def _fuse_and_decide(masks: np.ndarray, network: list[np.ndarray], features: list[np.ndarray] | None,
@@ -339,9 +350,11 @@ def fit(training: Examples, validation: Examples, classes: ClassSet, cfg: Config
     in every view.  The experiments call this on their own splits; `train` calls it on a
     folder's split."""
     masks = views(cfg.preprocess.derive_limb_leads)
-    feature_models, feature_model_s = _feature_models(training, masks, cfg)
+    feature_models, feature_model_s, dropped = _feature_models(training, masks, cfg, budget)
+    if dropped and verbose:
+        print(dropped, flush=True)
     model, history = train_network(training, validation, classes, cfg, verbose, budget)
-    history["feature_model_s"] = feature_model_s
+    history.update(feature_model_s=feature_model_s, fusion_dropped=dropped)
     network = view_probabilities(model, validation, masks, cfg)
     features = ([m.probabilities(validation.in_view(v, masks)) for v, m in enumerate(feature_models)]
                 if feature_models else None)
@@ -362,7 +375,7 @@ def fit_ensemble(examples: Examples, classes: ClassSet, cfg: Config, verbose: in
     members, histories = [], []
     network = [np.zeros(examples.labels.shape) for _ in masks]
     features = [np.zeros(examples.labels.shape) for _ in masks]
-    feature_models, feature_model_s = _feature_models(examples, masks, cfg)
+    feature_models, feature_model_s, dropped = _feature_models(examples, masks, cfg, budget)
     for f in range(k):
         member_cfg = with_overrides(cfg, {"train": {"seed": cfg.train.seed + 1000 * (f + 1)}})
         if verbose:
@@ -370,7 +383,7 @@ def fit_ensemble(examples: Examples, classes: ClassSet, cfg: Config, verbose: in
         training, held = examples.subset(np.flatnonzero(folds != f)), examples.subset(np.flatnonzero(folds == f))
         member_budget = budget.share(k - f) if budget else None
         model, history = train_network(training, held, classes, member_cfg, verbose, member_budget)
-        fold_models = _feature_models(training, masks, cfg)[0]
+        fold_models = _feature_models(training, masks, cfg)[0] if feature_models else None
         for v, probabilities in enumerate(view_probabilities(model, held, masks, cfg)):
             network[v][folds == f] = probabilities
             if fold_models:
@@ -378,7 +391,7 @@ def fit_ensemble(examples: Examples, classes: ClassSet, cfg: Config, verbose: in
         members.append(inference_model(model)), histories.append(history)
     fusion, decision, held_out = _fuse_and_decide(masks, network, features if feature_models else None,
                                                   feature_models, examples.labels, examples.labels, classes, cfg)
-    history = {**histories[0], "members": histories, "feature_model_s": feature_model_s}
+    history = {**histories[0], "members": histories, "feature_model_s": feature_model_s, "fusion_dropped": dropped}
     return Fitted(ensemble_network(members), decision, history, held_out, fusion)
 
 
@@ -411,9 +424,28 @@ def train(data_dir: str | Path, model_dir: str | Path, cfg: Config | None = None
         return _train(data_dir, model_dir, cfg, records, budget, weights_file, verbose)
 
 
+def _affordable_records(data_dir: str | Path, cfg: Config, records: int, budget: TimeBudget, verbose: int) -> Config:
+    """cfg with train.max_records lowered when caching every record would not leave time to train
+    (budget.records_within, from caching's cost timed on a few records here); an existing cache
+    entry costs nothing to open."""
+    wanted = min(records, cfg.train.max_records or records)
+    if is_cached(data_dir, cfg.preprocess, max_records=cfg.train.max_records):
+        return cfg
+    per_record = seconds_per_record(find_records(data_dir), cfg.preprocess)
+    affordable = records_within(budget, wanted, per_record, sizes.available_cores())
+    if affordable >= wanted:
+        return cfg
+    if verbose:
+        print(f"time budget: caching takes about {per_record * 1e3:.0f} ms per record here; {affordable:,} of the "
+              f"{wanted:,} records (spread through the folder) fit in {CACHE_SHARE:.0%} of the "
+              f"{budget.remaining():.0f} s left", flush=True)
+    return with_overrides(cfg, {"train": {"max_records": affordable}})
+
+
 def _train(data_dir: str | Path, model_dir: str | Path, cfg: Config, records: int, budget: TimeBudget,
            weights_file: str | Path | None, verbose: int) -> dict:
     cfg, choice = sizes.resolve(cfg, min(records, cfg.train.max_records or records))
+    cfg = _affordable_records(data_dir, cfg, records, budget, verbose)
     if verbose:
         print(f"size {cfg.model.size}: " + (choice.reason if choice else "named in the configuration"), flush=True)
     classes = load_classes(weights_file)
@@ -427,6 +459,8 @@ def _train(data_dir: str | Path, model_dir: str | Path, cfg: Config, records: in
         training = examples.subset(train_idx)
         fitted = fit(training, examples.subset(val_idx), classes, cfg, verbose, budget)
         train_labels = training.labels
+    if fitted.fusion is None and cfg.model.fusion:  # dropped for time: the folder must say so
+        cfg = with_overrides(cfg, {"model": {"fusion": False}})
     history = {**fitted.history, "size": {"size": cfg.model.size, "reason": choice.reason if choice else "configured"},
                "seconds_before_saving": round(budget.elapsed(), 1), "time_budget_h": cfg.train.time_budget_h}
     model_folder.save(model_dir, fitted.model, cfg, classes, fitted.decision, history, train_labels, fitted.fusion)

@@ -94,3 +94,80 @@ def test_a_tiny_budget_leaves_a_model_the_harness_uses(tmp_path, synthetic_train
     header = find_records(synthetic_train)[0]
     classes, labels, probabilities = predictor.run(header.read_text(), load_mat(header.with_suffix(".mat"), header.stem))
     assert len(classes) == len(labels) == len(probabilities) == 26 and np.isfinite(probabilities).all()
+
+
+def test_a_slow_cache_caps_the_records_to_what_fits():
+    """Caching may use half of the time left: 100 s left, 2 cores and 0.5 s a record afford 200
+    records; a fast cache takes them all; a hopeless one still keeps MIN_RECORDS."""
+    clock = FakeClock()
+    budget = TimeBudget(130.0, 0.0, clock)
+    clock.now = 30.0
+    assert budget_module.records_within(budget, 1000, 0.5, 2.0) == 200
+    assert budget_module.records_within(budget, 150, 0.5, 2.0) == 150
+    assert budget_module.records_within(budget, 1000, 0.01, 2.0) == 1000
+    clock.now = 129.0
+    assert budget_module.records_within(budget, 1000, 0.5, 2.0) == budget_module.MIN_RECORDS
+
+
+def test_slow_feature_models_drop_the_fusion():
+    clock = FakeClock()
+    budget = TimeBudget(100.0, 0.0, clock)
+    assert budget_module.feature_models_fit(budget, first_view_s=10.0, views=3)       # 20 s of 25
+    clock.now = 40.0
+    assert not budget_module.feature_models_fit(budget, first_view_s=10.0, views=3)   # 20 s of 15
+
+
+def test_the_guard_keeps_back_the_predictions_of_every_view():
+    clock = FakeClock()
+    one, three = (EpochGuard(TimeBudget(1000.0, 0.0, clock), steps=10, batch_size=4, validation_records=8, passes=p)
+                  for p in (1, 3))
+    for guard in (one, three):
+        guard.scoring_s = 7.0
+    assert three.reserve() - one.reserve() == pytest.approx(14.0)
+
+
+def test_feature_models_that_do_not_fit_leave_the_network_alone(synthetic_train, small_config, capsys):
+    from ecgcinc.classes import load_classes
+    from ecgcinc.data import load_examples
+    from ecgcinc.lead_sets import views
+    from ecgcinc.train import _feature_models
+    cfg = small_config()
+    examples = load_examples(synthetic_train, load_classes(), cfg).subset(np.arange(120))
+    clock = FakeClock()
+    models, seconds, dropped = _feature_models(examples, views(True), cfg, TimeBudget(0.5, 0.0, clock))
+    assert models is None and seconds > 0 and dropped.startswith("time budget: the fusion is dropped")
+    models, _, dropped = _feature_models(examples, views(True), cfg, TimeBudget(3600.0, 0.0, clock))
+    assert len(models) == 3 and dropped == ""
+
+
+@pytest.mark.slow
+def test_a_budget_that_caching_nearly_uses_up_ends_in_time_with_a_model_the_driver_uses(tmp_path, monkeypatch):
+    """Caching slowed to about 0.4 s a record on one core (a slow disk, a busy machine): the 300
+    records would take two minutes of a 40-s budget.  The plan caches the 64 it keeps at least
+    (built in this process, slowly: about 26 s of the 40), the run ends within the budget plus
+    10 s, and the driver scores records with the folder."""
+    import time as time_module
+
+    from ecgcinc import cache, sizes, synth
+    from ecgcinc.config import Config, with_overrides
+    from ecgcinc.predict import predict_folder
+    from ecgcinc.train import train
+    data = tmp_path / "data"
+    synth.write_dataset(data, 300, seed=4)
+    synth.write_dataset(tmp_path / "test", 12, seed=5)
+    prepare = cache._prepare
+
+    def slow(path, cfg):
+        time_module.sleep(0.35)
+        return prepare(path, cfg)
+    monkeypatch.setattr(cache, "_prepare", slow)
+    monkeypatch.setattr(sizes, "available_cores", lambda: 1.0)
+    seconds = 40.0
+    cfg = with_overrides(Config(), {"train": {"time_budget_h": seconds / 3600, "loader_workers": 1},
+                                    "model": {"size": "small"}})
+    started = time_module.monotonic()
+    history = train(data, tmp_path / "model", cfg, verbose=0)
+    assert time_module.monotonic() - started <= seconds + 10.0
+    assert history["train_records"] + history["validation_records"] <= budget_module.MIN_RECORDS
+    assert predict_folder(tmp_path / "model", tmp_path / "test", tmp_path / "out", verbose=0) == 0
+    assert len(list((tmp_path / "out").glob("*.csv"))) == 12
