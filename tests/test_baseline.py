@@ -39,7 +39,15 @@ def test_every_record_gets_an_output_named_by_its_file(synthetic_train, small_co
         assert len(lines) == 4 and len(lines[1].split(",")) == 26 and "1" in lines[2].split(","), name
     assert "WARNING HR06001: " in capfd.readouterr().err
     _, scores = evaluate_folders(test_folder, out)  # the official evaluator's reading finds every file
-    assert 0.0 <= scores.auroc <= 1.0
+    assert len(names) == len(list(out.glob("*.csv")))
+
+
+def test_the_baseline_learns_the_classes_it_was_shown(synthetic_train, synthetic_test, small_config, tmp_path):
+    """Far above chance on unseen synthetic records (a baseline that learnt nothing scores an
+    AUROC of 0.5 and a challenge metric near 0)."""
+    run_baseline(synthetic_train, synthetic_test, tmp_path / "out", small_config())
+    _, scores = evaluate_folders(synthetic_test, tmp_path / "out")
+    assert scores.auroc > 0.85 and scores.challenge_metric > 0.5
 
 
 def test_an_unlabelled_test_folder_is_predicted(synthetic_train, small_config, sample_dir, tmp_path):

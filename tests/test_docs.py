@@ -69,3 +69,29 @@ def test_no_module_edits_sys_path():
     offenders = [str(p.relative_to(ROOT)) for p in files
                  if "sys.path.insert" in p.read_text() and p.name != "test_docs.py"]
     assert offenders == []
+
+
+def _table_after(text: str, marker: str) -> list[list[str]]:
+    """The rows of the first Markdown table after `marker`."""
+    lines = text[text.index(marker):].splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("|"))
+    rows = []
+    for line in lines[start:]:
+        if not line.startswith("|"):
+            break
+        if not set(line) <= set("|-: "):
+            rows.append([cell.strip() for cell in line.strip("|").split("|")])
+    return rows
+
+
+def test_the_readme_results_are_the_summary_of_docs_results():
+    """Every number of the README's results table stands in the same row of docs/results.md's
+    summary of the current default, which names the commit and the table each comes from."""
+    readme = _table_after((ROOT / "README.md").read_text(), "## What it scores")
+    summary = _table_after((ROOT / "docs" / "results.md").read_text(), "## The current default")
+    assert readme and len(readme) == len(summary)
+    number = re.compile(r"[−+-]?\d+\.\d+")
+    for ours, theirs in zip(readme, summary):
+        assert ours[0] == theirs[0]
+        assert number.findall(" ".join(ours)) == number.findall(" ".join(theirs[: len(ours)]))
+    assert (ROOT / "README.md").stat().st_size <= 12 * 1024

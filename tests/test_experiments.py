@@ -1,6 +1,7 @@
 """The experiments end to end at toy size: tables with intervals, seeds, resumable units."""
 import csv
 import json
+import re
 
 import numpy as np
 import pytest
@@ -31,7 +32,10 @@ def test_cv_with_seeds_compares_with_the_baseline_and_resumes(synthetic_train, s
     assert set(rows) == {BASELINE, "network (configured)"}
     assert rows[BASELINE]["units"] == "4" and rows["network (configured)"]["units"] == "4"
     assert rows[BASELINE]["Δ challenge vs reference [95 % CI]"] == "(reference)"
-    assert rows["network (configured)"]["verdict"] in ("helps", "hurts", "no detectable difference")
+    low, high = (float(v) for v in re.findall(r"[-+]\d+\.\d+", rows["network (configured)"][
+        "Δ challenge vs reference [95 % CI]"])[1:3])
+    expected = "helps" if low > 0 else "hurts" if high < 0 else "no detectable difference"
+    assert rows["network (configured)"]["verdict"] == expected
     seeds = {json.loads(p.read_text())["seed"] for p in study_dir.glob("cv/network-configured/fold1-seed*/result.json")}
     assert len(seeds) == 2  # two seeds really trained two networks
     assert (study_dir / "cv" / "network-configured" / "fold1-seed0" / "model" / "model.keras").is_file()

@@ -158,3 +158,28 @@ def test_an_explicit_setting_survives_the_auto_choice_even_when_it_equals_the_de
     assert unwritten.preprocess.fs == 250
     # the record of explicit settings is not saved with the configuration
     assert "explicit" not in sized.to_dict() and config_from_dict(sized.to_dict()).preprocess.fs == 100
+
+
+@pytest.mark.parametrize("files, cores", [
+    ({"cpu.max": "150000 100000\n"}, 1.5),                                    # cgroup v2, docker --cpus 1.5
+    ({"cpu.max": "max 100000\n"}, None),                                      # v2, no quota
+    ({"cpu/cpu.cfs_quota_us": "250000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 2.5),   # cgroup v1
+    ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, None),      # v1, no quota
+    ({"cpu.max": "garbage\n"}, None),                                         # unreadable: no quota assumed
+    ({}, None),                                                               # no cgroup files at all
+])
+def test_the_cgroup_quota_reader_on_a_fake_cgroup_tree(tmp_path, files, cores):
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert sizes._cgroup_cores(tmp_path) == cores
+
+
+def test_gpu_count_asks_the_backend(monkeypatch):
+    import keras
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("the TensorFlow path")
+    import tensorflow as tf
+    assert sizes.gpu_count() == len(tf.config.list_physical_devices("GPU"))
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind: ["/gpu:0", "/gpu:1"] if kind == "GPU" else [])
+    assert sizes.gpu_count() == 2 and sizes.detect_machine().gpus == 2

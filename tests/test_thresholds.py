@@ -71,19 +71,23 @@ def test_apply_thresholds_post_rules():
 # --- searches, re-targeting, comparison ---------------------------------------
 
 
-def test_grid_search_never_scores_below_its_start():
+def test_grid_search_finds_the_thresholds_that_separate_the_classes():
+    """Positives at 0.3-0.4, negatives at 0.05-0.15: every class separates at a threshold
+    between the highest negative and the lowest positive.  From a start of 0.6 (nothing predicted, the at-least-one rule aside) the search
+    must find such thresholds and score the perfect 1.0."""
     classes = load_classes()
     rng = np.random.default_rng(4)
-    def score(labels, probabilities, t):
-        return metrics.challenge_metric(classes.weights, labels, apply_thresholds(probabilities, t),
-                                        classes.sinus_index)
+    labels = rng.random((200, 26)) < 0.15
+    labels[np.arange(26), np.arange(26)] = True           # every class has a positive
+    probabilities = np.where(labels, rng.uniform(0.3, 0.4, labels.shape), rng.uniform(0.05, 0.15, labels.shape))
 
-    for _ in range(3):
-        labels = rng.random((120, 26)) < 0.1
-        probabilities = np.clip(labels * 0.4 + rng.random((120, 26)) * 0.6, 0, 1)
-        start = rng.uniform(0.1, 0.9, 26)
-        found = grid_search(probabilities, labels, classes.weights, classes.sinus_index, start, rounds=1)
-        assert score(labels, probabilities, found) >= score(labels, probabilities, start)
+    def score(t):
+        return metrics.challenge_metric(classes.weights, labels, apply_thresholds(probabilities, t, at_least_one=False),
+                                        classes.sinus_index)
+    start = np.full(26, 0.6)
+    found = grid_search(probabilities, labels, classes.weights, classes.sinus_index, start, rounds=2)
+    assert score(start) < 0.5 and score(found) == pytest.approx(1.0)
+    assert ((found > probabilities[~labels].max()) & (found <= probabilities[labels].min())).all()
 
 
 def test_proportional_and_rank_based():

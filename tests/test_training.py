@@ -81,13 +81,13 @@ def test_decision_is_fitted_on_held_out_predictions(trained_model, synthetic_tes
             d = fit_decision(probabilities, examples.labels, examples.labels, classes, cfg)
             assert d.thresholds.shape == (26,) and ((d.thresholds >= 0) & (d.thresholds <= 1)).all()
             assert d.calibration.method == calibration
-    # grid search never scores below its CICST start on the records it searched
+    # grid search, started from CICST, improves on it on the records it searched (CICST never looks at them)
     cicst = fit_decision(probabilities, examples.labels, examples.labels, classes, predictor.cfg)
     grid = fit_decision(probabilities, examples.labels, examples.labels, classes,
                         replace(predictor.cfg, thresholds=replace(predictor.cfg.thresholds, method="grid")))
     score = lambda t: metrics.challenge_metric(classes.weights, examples.labels,  # noqa: E731
                                                apply_thresholds(probabilities, t), classes.sinus_index)
-    assert score(grid.thresholds) >= score(cicst.thresholds)
+    assert score(grid.thresholds) > score(cicst.thresholds)
 
 
 def test_fold_ensemble_trains_saves_loads_and_runs(synthetic_train, tmp_path, small_config):
