@@ -27,9 +27,10 @@ def _run(*args: str) -> subprocess.CompletedProcess:
     (["evaluate_model.py", "{data}", "{missing}"], "output folder {missing} does not exist"),
     (["-m", "ecgcinc", "experiment", "cv", "--data", "{missing}", "--out", "{out}"], "{missing}"),
     (["-m", "ecgcinc", "signal-auroc", "{missing}", "--n", "8", "--seed", "1"], "{missing}"),
+    (["-m", "ecgcinc", "explain", "{empty}", "{missing}", "--out", "{out}/x.png"], "record {missing}: no header file"),
 ], ids=["driver-no-model", "driver-empty-model", "predict-no-model", "train-no-data", "train-empty-data",
         "evaluate-no-labels", "evaluate-no-outputs",
-        "experiment-no-data", "signal-auroc-no-arm"])
+        "experiment-no-data", "signal-auroc-no-arm", "explain-no-record"])
 def test_bad_folders_are_one_line_and_exit_status_2(command, expected, sample_dir, tmp_path):
     (tmp_path / "empty").mkdir()
     names = {"missing": str(tmp_path / "no" / "such"), "empty": str((tmp_path / "empty").resolve()),

@@ -54,6 +54,18 @@ def test_a_fused_model_folder_runs_through_the_harness(tmp_path, synthetic_train
     classes, labels, probabilities = team_code.run_model(model, text, load_mat(header.with_suffix(".mat"),
                                                                               header.stem))
     assert len(classes) == 26 and np.isfinite(probabilities).all() and sum(labels) >= 1
+    # the outputs are the network's probabilities fused by the member of the record's view, and
+    # the fusion moved them away from the network's own
+    from ecgcinc.harness import harness_record
+    from ecgcinc.inference import signal_probabilities
+    from ecgcinc.lead_sets import view_of
+    from ecgcinc.outputs import PROBABILITY_DECIMALS
+    x, meta, design, present = model.inputs(harness_record(text, load_mat(header.with_suffix(".mat"), header.stem)))
+    raw = signal_probabilities(model.network, [x], meta[None], model.cfg.preprocess)
+    member = model.fusion.members[view_of(present, model.fusion.views)]
+    fused = member.combine(raw, member.feature_model.probabilities_of(design[None]))[0]
+    np.testing.assert_allclose(probabilities, np.round(fused, PROBABILITY_DECIMALS), atol=1e-12)
+    assert np.abs(fused - raw[0]).max() > 1e-3
     train(synthetic_train, tmp_path, small_config(model={"fusion": False}, train={"epochs": 1, "max_records": 160}),
           verbose=0)
     assert not (tmp_path / FUSION_FILE).exists() and team_code.load_model(str(tmp_path), None).fusion is None

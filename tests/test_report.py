@@ -44,9 +44,18 @@ def test_attention_is_a_distribution_over_the_record(trained_model, synthetic_te
 def test_explain_plots_the_positive_classes(trained_model, synthetic_test, tmp_path, capsys):
     header = find_records(synthetic_test)[1]
     explanation = explain_record(trained_model, header)
-    predictor = load_predictor(trained_model)
-    assert np.allclose(explanation.probabilities, predictor.probabilities([read_record(header)])[0])
+    # the explanation shows what the harness outputs for the record (team_code.run_model's probabilities)
+    import team_code
+    from ecgcinc.outputs import PROBABILITY_DECIMALS
+    from ecgcinc.records import load_mat
+    text = header.read_text()
+    model = team_code.load_model(str(trained_model), read_record(header).header.leads)
+    _, _, written = team_code.run_model(model, text, load_mat(header.with_suffix(".mat"), header.stem))
+    np.testing.assert_allclose(np.round(explanation.probabilities, PROBABILITY_DECIMALS), written, atol=1e-12)
     assert explanation.decisions.any()
+    classes = load_classes()
+    own = classes.encode_many([read_record(header).header.dx])[0]
+    assert explanation.labels == [classes.abbreviations[k] for k in np.flatnonzero(own)] and explanation.labels
     out = plot_explanation(explanation, tmp_path / "fig.png")
     assert out.stat().st_size > 30_000
     main(["explain", str(trained_model), str(header.with_suffix("")), "--out", str(tmp_path / "cli.png")])
