@@ -66,15 +66,19 @@ class Machine:
         return f"{self.cores:g} CPU core(s)" + (f", {self.gpus} GPU(s)" if self.gpus else ", no GPU")
 
 
-def _cgroup_cores() -> float | None:
-    """The container's CPU quota (cgroup v2 cpu.max, else v1 cfs quota), None when unlimited."""
-    v2 = Path("/sys/fs/cgroup/cpu.max")
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+def _cgroup_cores(root: Path = CGROUP_ROOT) -> float | None:
+    """The container's CPU quota (cgroup v2 cpu.max, else v1 cfs quota), None when unlimited or
+    unreadable; `root` is the cgroup file system's mount point."""
+    v2 = root / "cpu.max"
     try:
         if v2.is_file():
             quota, period = v2.read_text().split()[:2]
             return None if quota == "max" else int(quota) / int(period)
-        quota = int(Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us").read_text())
-        period = int(Path("/sys/fs/cgroup/cpu/cpu.cfs_period_us").read_text())
+        quota = int((root / "cpu" / "cpu.cfs_quota_us").read_text())
+        period = int((root / "cpu" / "cpu.cfs_period_us").read_text())
         return None if quota <= 0 else quota / period
     except (OSError, ValueError):
         return None
