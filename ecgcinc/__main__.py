@@ -119,7 +119,8 @@ def cmd_experiment(args: argparse.Namespace) -> None:
 
 def cmd_compare_arms(args: argparse.Namespace) -> None:
     from .class_scores import compare_saved
-    print(compare_saved(args.reference, args.variant, args.out, tuple(args.names)))
+    print(compare_saved(args.reference, args.variant, args.out, tuple(args.names),
+                        [s.strip() for s in args.lead_sets.split(",") if s.strip()]))
 
 
 def cmd_signal_auroc(args: argparse.Namespace) -> None:
@@ -244,6 +245,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="folder for compare.md and compare_classes.md")
     s.add_argument("--names", nargs=2, default=["reference", "variant"], metavar=("REFERENCE", "VARIANT"),
                    help="the two arms' names in the tables")
+    s.add_argument("--lead-sets", default="", help="comma-separated lead sets of a holdout's reduced-lead copies to "
+                                                    "compare the arms on too, as its tables name them ('6 leads,2 leads')")
     s = _command(sub, "signal-auroc", "an arm's AUROC per class against what a synthetic folder's signals show",
                  cmd_signal_auroc)
     s.add_argument("arm", help="an arm's folder of units (<split>-seed<k>/) tested on the synthetic folder")

@@ -76,3 +76,19 @@ def arm_rows(classes: ClassSet, results: dict[str, list[Unit]], reference: str) 
             row += [comparison.text(), comparison.verdict]
         rows.append(row)
     return rows
+
+
+def unit_scores(classes: ClassSet, labels: np.ndarray, binary: np.ndarray, probabilities: np.ndarray) -> dict:
+    """The official scores (one implementation with the evaluator) plus the 2020 F2/G2."""
+    s = metrics.score_all(classes.weights, classes.sinus_index, labels, binary, probabilities)
+    f_beta, g_beta = metrics.beta_measures(labels, binary, beta=2.0)
+    return {"challenge": s.challenge_metric, "auroc": s.auroc, "auprc": s.auprc, "accuracy": s.accuracy,
+            "f_measure": s.f_measure, "f_beta": f_beta, "g_beta": g_beta}
+
+
+def in_lead_set(classes: ClassSet, unit: Unit, name: str) -> Unit:
+    """A holdout unit as scored on the reduced-lead copies `name` of its test records."""
+    arrays = {key.removesuffix(f"@{name}"): value for key, value in unit.arrays.items()
+              if "@" not in key or key.endswith(f"@{name}")}
+    return Unit(unit.stratum, unit.seed, unit_scores(classes, unit.labels, arrays["binary"], arrays["probabilities"]),
+                unit.labels, arrays["binary"], arrays)

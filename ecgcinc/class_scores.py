@@ -19,7 +19,7 @@ import numpy as np
 from . import metrics
 from .classes import ClassSet, load_classes
 from .evidence import PairedUnit, paired_bootstrap
-from .arms import ARM_HEADER, RESULT_FILE, TEST_FILE, Unit, arm_rows, markdown_table, mean_sd
+from .arms import ARM_HEADER, RESULT_FILE, TEST_FILE, Unit, arm_rows, in_lead_set, markdown_table, mean_sd
 from .outputs import atomic_write_text
 
 
@@ -130,15 +130,17 @@ def check_paired(reference: Sequence[Unit], variant: Sequence[Unit]) -> None:
 
 
 def compare_saved(reference_dir: str | Path, variant_dir: str | Path, out_dir: str | Path,
-                  names: tuple[str, str]) -> str:
+                  names: tuple[str, str], lead_sets: Sequence[str] = ()) -> str:
     """The arm table (challenge metric with the paired interval) and the per-class AUROC table
     (with each class's paired interval) of two saved arms, written to out_dir as compare.md and
-    compare_classes.md."""
+    compare_classes.md; with `lead_sets` (names of a holdout's reduced-lead copies, '6 leads'),
+    the arm table also compares the two on each lead set's copies (compare_lead_sets.md)."""
     reference, variant = load_arm(reference_dir), load_arm(variant_dir)
     check_paired(reference, variant)
     classes = load_classes()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    lead_text = _compare_lead_sets(classes, reference, variant, names, lead_sets, out) if lead_sets else ""
     rows = arm_rows(classes, dict(zip(names, (reference, variant))), names[0])
     note = (f"Saved units of two runs ({reference_dir}, {variant_dir}), paired by split, seed and test records; "
             "two-stage paired bootstrap (ecgcinc/evidence.py), 1000 replicates.")
@@ -153,5 +155,17 @@ def compare_saved(reference_dir: str | Path, variant_dir: str | Path, out_dir: s
     classes_text = markdown_table(header, class_table, "AUROC per class, mean ± sd over seeds; Δ: the two-stage "
                                   "paired bootstrap of the class's AUROC.")
     atomic_write_text(out / "compare_classes.md", classes_text)
-    return text + "\n" + classes_text
+    return text + "\n" + classes_text + lead_text
+
+
+def _compare_lead_sets(classes: ClassSet, reference: Sequence[Unit], variant: Sequence[Unit], names: tuple[str, str],
+                       lead_sets: Sequence[str], out: Path) -> str:
+    rows = []
+    for name in lead_sets:
+        by_arm = {arm: [in_lead_set(classes, u, name) for u in units] for arm, units in zip(names, (reference, variant))}
+        rows += [[name, *row] for row in arm_rows(classes, by_arm, names[0])]
+    text = markdown_table(["leads", *ARM_HEADER], rows, "The two arms on each lead set's reduced-lead copies of the "
+                          "same test records, paired by split and seed; two-stage paired bootstrap, 1000 replicates.")
+    atomic_write_text(out / "compare_lead_sets.md", text)
+    return "\n" + text
 

@@ -43,8 +43,8 @@ from .classes import ClassSet, load_classes
 from .config import AugmentConfig, Config, load_config, with_overrides
 from .data import Examples, load_examples, reprocessed, stratified_folds, stratified_split
 from .records import LEAD_SETS, TWELVE_LEADS, extract_leads, lead_slot
-from .arms import (ARM_HEADER, RESULT_FILE, TEST_FILE, Unit, arm_rows, challenge_of, compare_units,
-                   markdown_table, mean_sd)
+from .arms import (ARM_HEADER, RESULT_FILE, TEST_FILE, Unit, arm_rows, challenge_of, compare_units, in_lead_set,
+                   markdown_table, mean_sd, unit_scores)
 from .class_scores import class_differences, class_rows
 from .executors import Executor
 from .outputs import atomic_write, atomic_write_text
@@ -208,14 +208,6 @@ def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
-def _scores(classes: ClassSet, labels: np.ndarray, binary: np.ndarray, probabilities: np.ndarray) -> dict:
-    """The official scores (one implementation with the evaluator) plus the 2020 F2/G2."""
-    s = metrics.score_all(classes.weights, classes.sinus_index, labels, binary, probabilities)
-    f_beta, g_beta = metrics.beta_measures(labels, binary, beta=2.0)
-    return {"challenge": s.challenge_metric, "auroc": s.auroc, "auprc": s.auprc, "accuracy": s.accuracy,
-            "f_measure": s.f_measure, "f_beta": f_beta, "g_beta": g_beta}
-
-
 def _train_arm(cfg: Config, rest: Examples, tests: dict[str, Examples], classes: ClassSet, arm: str,
                model_dir: Path) -> dict[str, np.ndarray]:
     """Fit one arm on `rest` and predict every test set (keyed by name; "" is the test records as
@@ -273,8 +265,8 @@ def run_unit(study: Study, directory: Path, cfg: Config, arm: str, split: Split,
     directory.mkdir(parents=True, exist_ok=True)
     arrays = _train_arm(cfg, rest, tests, study.classes, arm, directory / "model")
     arrays["labels"] = test.labels
-    scores = _scores(study.classes, test.labels, arrays["binary"], arrays["probabilities"])
-    by_set = {name: _scores(study.classes, test.labels, arrays[f"binary@{name}"], arrays[f"probabilities@{name}"])
+    scores = unit_scores(study.classes, test.labels, arrays["binary"], arrays["probabilities"])
+    by_set = {name: unit_scores(study.classes, test.labels, arrays[f"binary@{name}"], arrays[f"probabilities@{name}"])
               for name in lead_sets}
     atomic_write(directory / TEST_FILE, lambda handle: np.savez(handle, names=np.array(test.names), **arrays))
     atomic_write_text(result_file, json.dumps({"fingerprint": fingerprint, "scores": scores, "lead_sets": by_set,
@@ -285,14 +277,6 @@ def run_unit(study: Study, directory: Path, cfg: Config, arm: str, split: Split,
               f"AUROC {scores['auroc']:.3f}" + "".join(f"; {n}: {s['challenge']:.3f}" for n, s in by_set.items()),
               flush=True)
     return Unit(stratum, seed, scores, test.labels, arrays["binary"], arrays)
-
-
-def in_lead_set(classes: ClassSet, unit: Unit, name: str) -> Unit:
-    """A holdout unit as scored on the reduced-lead copies `name` of its test records."""
-    arrays = {key.removesuffix(f"@{name}"): value for key, value in unit.arrays.items()
-              if "@" not in key or key.endswith(f"@{name}")}
-    return Unit(unit.stratum, unit.seed, _scores(classes, unit.labels, arrays["binary"], arrays["probabilities"]),
-                unit.labels, arrays["binary"], arrays)
 
 
 def run_arms(study: Study, experiment: str, arms: dict[str, dict[str, Any]], splits: list[Split]) -> dict[str, list]:
@@ -425,7 +409,7 @@ def threshold_methods(study: Study) -> str:
         for u in units:
             probabilities, thresholds = method(u)
             binary = decide(probabilities, thresholds, c, t).astype(bool)
-            results[name].append(Unit(u.stratum, u.seed, _scores(c, u.labels, binary, probabilities), u.labels,
+            results[name].append(Unit(u.stratum, u.seed, unit_scores(c, u.labels, binary, probabilities), u.labels,
                                       binary, {}))
             ece[name].append(float(np.nanmean(metrics.expected_calibration_error(u.labels, probabilities))))
     table = arm_table(study, "thresholds", results, "CICST (raw probabilities)",

@@ -157,3 +157,29 @@ def test_a_two_lead_record_uses_the_two_lead_feature_model(trained_model, sample
     two_lead = as_seen(seen, lead_mask(["I", "II"]), True)
     assert two_lead.mask[:6].all() and not two_lead.mask[6:].any()
     np.testing.assert_allclose(design[:-5], record_features(two_lead), equal_nan=True, rtol=1e-5, atol=1e-6)
+
+
+def test_compare_arms_compares_two_saved_arms_on_a_lead_set(tmp_path):
+    """Two arms' saved holdout units: on '2 leads' the variant is right where the reference is
+    wrong, so its paired difference there is positive; on 12 leads they are equal."""
+    import json
+
+    from ecgcinc.arms import RESULT_FILE, TEST_FILE
+    from ecgcinc.class_scores import compare_saved
+    classes = load_classes()
+    rng = np.random.default_rng(0)
+    labels = rng.random((60, len(classes))) < 0.2
+    labels[:, classes.sinus_index] = ~labels.any(axis=1)
+    for arm, reduced in (("reference", ~labels), ("variant", labels)):
+        for seed in range(2):
+            unit = tmp_path / arm / f"holdout-seed{seed}"
+            unit.mkdir(parents=True)
+            arrays = {"names": np.array([f"R{i}" for i in range(60)]), "labels": labels, "binary": labels,
+                      "probabilities": labels * 1.0, "binary@2 leads": reduced, "probabilities@2 leads": reduced * 1.0}
+            np.savez(unit / TEST_FILE, **arrays)
+            (unit / RESULT_FILE).write_text(json.dumps({"scores": {"challenge": 1.0, "auroc": 1.0, "f_measure": 1.0}}))
+    compare_saved(tmp_path / "reference", tmp_path / "variant", tmp_path / "out", ("reference", "variant"),
+                  ["2 leads"])
+    text = (tmp_path / "out" / "compare_lead_sets.md").read_text()
+    variant = next(line for line in text.splitlines() if line.startswith("| 2 leads | variant"))
+    assert "| helps |" in variant and "1.000 ± 0.000" in variant
