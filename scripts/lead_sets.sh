@@ -5,6 +5,8 @@
 # alone, the copies written the organisers' way (records.extract_leads: a header and a .mat with only
 # those leads).  First the candidates on the development folder (the default, which derives missing limb
 # leads, against the same network without them), then one look at a fresh folder drawn for this issue.
+# Run it from a checkout nobody edits while it runs (a git worktree of the commit to measure): every
+# unit records the hash of the package's source, and worker processes import the code from disk.
 # Usage: bash scripts/lead_sets.sh [WORKDIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
