@@ -8,6 +8,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow  # it trains the shipped default's model folder (bench/shipped.py)
 def test_tiny_benchmark_prints_its_table_and_writes_json(tmp_path, capsys):
     spec = importlib.util.spec_from_file_location("bench_run", ROOT / "bench" / "run.py")
     bench = importlib.util.module_from_spec(spec)
