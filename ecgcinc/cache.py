@@ -126,9 +126,9 @@ class CacheEntry:
 
 
 # Per-record index fields and their stored dtypes.
-_FIELDS = {"names": str, "meta": np.float32, "features": np.float32, "view_features": np.float32, "beats": np.float16, "dx": str, "age": float,
-           "sex": str, "fs": float, "samples": np.int64, "defects": str,
-           "feature_problems": str}
+_FIELDS = {"names": str, "meta": np.float32, "features": np.float32, "view_features": np.float32,
+           "beats": np.float16, "dx": str, "age": float, "sex": str, "fs": float, "samples": np.int64,
+           "defects": str, "feature_problems": str}
 
 
 def _prepare(path: Path, cfg: PreprocessConfig) -> tuple[dict | None, np.ndarray | None, tuple[str, str] | None]:
@@ -157,10 +157,10 @@ def _view_features(raw: Record, cfg: PreprocessConfig) -> tuple[np.ndarray, str]
     """(V - 1, N_FEATURES): the record's classic features in each reduced view, measured as a
     reduced-lead copy of it is at inference (restricted, then its limb leads derived), and the
     first view's failure ('' when none failed)."""
-    measured = [checked_measures(as_seen(raw, allowed, cfg.derive_limb_leads))
-                for allowed in views(cfg.derive_limb_leads)[1:]]
+    reduced = views(cfg.derive_limb_leads)[1:]
+    measured = [checked_measures(as_seen(raw, allowed, cfg.derive_limb_leads)) for allowed in reduced]
     problems = [f"in the {view_name(allowed)} view: {problem}" for allowed, (_, _, problem)
-                in zip(views(cfg.derive_limb_leads)[1:], measured) if problem]
+                in zip(reduced, measured) if problem]
     features = np.stack([f for f, _, _ in measured]) if measured else np.zeros((0, N_FEATURES), np.float32)
     return features, problems[0] if problems else ""
 

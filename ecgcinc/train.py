@@ -33,7 +33,6 @@ from .cache import is_cached, progress_printer, seconds_per_record
 from .classes import ClassSet, load_classes
 from .config import Config, load_config, with_overrides
 from .data import Examples, load_examples, stratified_folds, stratified_split
-from .records import find_records
 from .devices import data_parallel, device_count
 from .features import per_lead_block, with_per_lead_block
 from .feature_model import FeatureModel, fit_feature_model
@@ -45,6 +44,7 @@ from .inference import score_signals, signal_probabilities
 from .decision import Decision, fit_decision
 from .lead_sets import views, views_of
 from .preprocess import LEAD_MASK, LEAD_SCALE, meta_size, network_meta
+from .records import find_records
 from . import thresholds as thresholding
 
 ALL_LEADS = np.ones((1, 12), dtype=bool)  # one view: the examples as they are
