@@ -244,6 +244,7 @@ def bench_training(data: Path, work: Path, size: str, s: dict, backbone: str = "
     cfg = configuration(backbone, size)
     cfg.train.batch_size = s["batch"]
     cfg.train.mixed_precision = s.get("mixed_precision", False)
+    cfg.train.loader_workers = s.get("loader_workers", cfg.train.loader_workers)
     classes = load_classes()
     examples = load_examples(data, classes, cfg, cache_root=work / "cache_train")
     while len(examples) < s["batch"] * (s["steps"] + 1):
@@ -255,12 +256,15 @@ def bench_training(data: Path, work: Path, size: str, s: dict, backbone: str = "
     (x, meta), y = batches[0]
     step = repeat(lambda: model.train_on_batch((x, meta), y), s["steps"], warmup=2)
     rates = []
-    model.fit(Batches(examples, targets, cfg, with_domain), epochs=1, steps_per_epoch=2, verbose=0)  # compile
+
+    def loader() -> Batches:
+        return Batches(examples, targets, cfg, with_domain, workers=cfg.train.loader_workers,
+                       max_queue_size=4 * cfg.train.loader_workers)
+
+    model.fit(loader(), epochs=1, steps_per_epoch=2, verbose=0)  # compiles fit on the measured pipeline's batches
     for _ in range(max(s["repeats"] // 2, 1)):
         meter = SteadyRate(s["batch"])
-        model.fit(Batches(examples, targets, cfg, with_domain, workers=cfg.train.loader_workers,
-                          max_queue_size=4 * cfg.train.loader_workers),
-                  epochs=1, steps_per_epoch=s["steps"] + 1, callbacks=[meter], verbose=0)
+        model.fit(loader(), epochs=1, steps_per_epoch=s["steps"] + 1, callbacks=[meter], verbose=0)
         rates.append(meter.rate())
     return {"backbone": backbone, "batch": s["batch"], "mixed_precision": cfg.train.mixed_precision,
             "step_records_per_s": summary([s["batch"] / t for t in step]),

@@ -35,8 +35,11 @@ from .preprocess import N_META
 
 PACKAGE = "ecgcinc"
 # The heads (attention softmax, sigmoids, domain softmax) always compute in float32: under the
-# mixed_bfloat16 policy only the convolutions and LSTMs run in bfloat16.
+# mixed_bfloat16 policy only the convolutions run in bfloat16.
 HEAD_DTYPE = "float32"
+# The BiLSTMs too: on a GPU, JAX runs Keras's LSTM through cuDNN's fused kernel, which has no
+# bfloat16 variant ("Unknown output type bfloat16", seen on an H200; docs/performance.md).
+RNN_DTYPE = "float32"
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -185,7 +188,7 @@ def _branch(signal, kernels: list[int], filters: list[int], units: int, name: st
         x = layers.BatchNormalization(name=f"{name}_bn{i + 1}")(x)
         x = layers.Activation("relu", name=f"{name}_relu{i + 1}")(x)
         x = layers.MaxPooling1D(4 if i < len(kernels) - 1 else 2, padding="same", name=f"{name}_pool{i + 1}")(x)
-    return layers.Bidirectional(layers.LSTM(units), name=f"{name}_bilstm")(x)
+    return layers.Bidirectional(layers.LSTM(units, dtype=RNN_DTYPE), name=f"{name}_bilstm", dtype=RNN_DTYPE)(x)
 
 
 def _meta_branch(meta_input, cfg: ModelConfig):

@@ -67,3 +67,18 @@ def test_features_benchmark_times_each_caching_step(tmp_path, capsys, sample_dir
     assert [row["step"] for row in result["rows"]] == ["read", "preprocess (100 Hz)", "features and beat table"]
     assert result["rows"][0]["vs_read"] == 1.0 and abs(sum(r["share"] for r in result["rows"]) - 1) < 1e-9
     assert "features and beat table" in capsys.readouterr().out and (tmp_path / "features.json").is_file()
+
+
+@pytest.mark.slow  # trains a few steps of the paper-sized CNN+BiLSTM
+def test_gpu_benchmark_reports_each_network_and_the_corpus_epoch(tmp_path, capsys):
+    from bench import gpu
+    results = gpu.main(["--records", "6", "--batch", "4", "--steps", "1", "--repeats", "2", "--workers", "1",
+                        "--backbones", "cnn_bilstm", "--precisions", "fp32", "--out", str(tmp_path)])
+    (row,) = results["rows"]
+    assert (row["backbone"], row["batch"], row["mixed_precision"]) == ("cnn_bilstm", 4, False)
+    rate = row["end_to_end_records_per_s"]["median"]
+    assert row["epoch_s"] == pytest.approx(gpu.CORPUS_RECORDS / rate)
+    saved = json.loads((tmp_path / "gpu-tensorflow.json").read_text())
+    assert saved["rows"][0]["epoch_s"] == pytest.approx(row["epoch_s"])
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("cnn_bilstm"))
+    assert line.split()[1:3] == ["fp32", f"{row['step_records_per_s']['median']:.0f}"]
