@@ -17,8 +17,10 @@ The rule (`choose`), in order:
    the next smaller size is tried.  Small is always possible: the budget's guard (budget.py)
    stops any size in time.
 The estimate scales costs measured on the 2-core development machine (EPOCH_MS_PER_RECORD, from
-`python -m bench.scale`) by the cores available, sub-linearly, and assumes a GPU trains
-GPU_SPEEDUP times faster than those 2 cores: an assumption, unmeasured here (no GPU was lent).
+`python -m bench.scale`) by the cores available, sub-linearly, and takes a GPU to train
+GPU_SPEEDUP times faster than those 2 cores: an H200 trained the paper size 46 times faster
+(`python -m bench.gpu`, docs/performance.md); a T4, the 2021 organisers' optional GPU, has about
+an eighth of its float32 rate, so the rule counts on 5.
 """
 from __future__ import annotations
 
@@ -36,7 +38,7 @@ MEDIUM_MIN_RECORDS = 4_800                   # the data-scale curve: medium dete
 FIT_SHARE = 0.6                               # of the budget, for estimation error and the thresholds
 REFERENCE_CORES = 2
 CORE_SCALING = 0.75                           # speed grows as cores ** 0.75 (threads share memory bandwidth)
-GPU_SPEEDUP = 10.0                            # assumed, unmeasured: see the module docstring
+GPU_SPEEDUP = 5.0                             # a T4, scaled from an H200's measure: see the module docstring
 
 
 # Costs on the 2-core reference machine, TensorFlow on CPU, from `python -m bench.scale --scale
