@@ -78,6 +78,11 @@ class ModelConfig:
     # fusion.py: per class, a logistic regression on the network's and the feature model's logits,
     # fitted on held-out predictions (docs/results.md, "Beat timing", for the evidence behind the default)
     fusion: bool = True
+    # One network per lead-set view (lead_sets.views: 12 leads; the six limb leads; the limb leads
+    # and V2), each trained on its view's copies of the records, as the Challenge's example trains
+    # one model per lead set; off: one network for every view, trained with reduced-lead copies
+    # (augment.reduced_leads_probability).  docs/results.md, "One network or one per view".
+    network_per_view: bool = False
     # domain head (see docs/results.md for the evidence behind its default)
     domain_head: bool = False
     domain_attach: str = "pooled"    # "pooled" features or the class-wise "class_vectors"
@@ -180,6 +185,8 @@ def _apply(cfg: Config, overrides: dict[str, Any]) -> Config:
         _merge(cfg, SIZE_PRESETS[size])
     _merge(cfg, overrides)
     _record(cfg.explicit, overrides)
+    if cfg.model.network_per_view and cfg.train.ensemble_folds > 1:
+        raise ValueError("model.network_per_view and train.ensemble_folds > 1 do not combine: choose one")
     return cfg
 
 

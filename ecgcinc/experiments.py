@@ -87,6 +87,8 @@ ABLATIONS: dict[str, dict[str, Any]] = {
     "ResNet-CWA, 20-s window": {"preprocess": {"window_s": 20.0}},
     "ResNet-CWA, without derived limb leads": {"preprocess": {"derive_limb_leads": False}},
     "ResNet-CWA, with derived limb leads": {"preprocess": {"derive_limb_leads": True}},
+    "ResNet-CWA, one network per lead-set view": {"model": {"network_per_view": True}},
+    "ResNet-CWA, one network for every view": {"model": {"network_per_view": False}},
 }
 # The adversarial domain head and the settings issue #11 asks about, each against plain.
 DOMAIN_VARIANTS: dict[str, dict[str, Any]] = {

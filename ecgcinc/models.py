@@ -22,6 +22,7 @@
 """
 from __future__ import annotations
 
+import warnings
 from typing import Callable
 
 from .framework import keras
@@ -31,7 +32,7 @@ from keras import layers, ops
 from .beat_branch import Columns, beat_vector
 from .beats import BEAT_TABLE_SIZE
 from .config import ModelConfig
-from .preprocess import N_META
+from .preprocess import LEAD_MASK, N_META
 
 PACKAGE = "ecgcinc"
 # The heads (attention softmax, sigmoids, domain softmax) always compute in float32: under the
@@ -136,9 +137,11 @@ class FeatureScaling(layers.Layer):
         self.scale = self.add_weight(shape=(n,), initializer="ones", trainable=False, name="scale")
 
     def set_statistics(self, features) -> None:
-        """Median and robust spread (IQR / 1.349, floored) of the training features, NaN ignored."""
+        """Median and robust spread (IQR / 1.349, floored) of the training features, NaN ignored;
+        a feature missing in every record (a lead absent from a whole lead-set view) keeps 0 and 1."""
         finite = np.where(np.isfinite(features), features, np.nan)
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # numpy's all-NaN-column warnings
             centre = np.nan_to_num(np.nanmedian(finite, axis=0))
             q75, q25 = np.nanpercentile(finite, [75, 25], axis=0)
             spread = np.nan_to_num((q75 - q25) / 1.349, nan=1.0)
@@ -290,6 +293,54 @@ def ensemble_network(members: list[keras.Model]) -> keras.Model:
         member.name = f"member{i}"
         outputs.append(member([signal, meta]))
     return keras.Model([signal, meta], layers.Average(name="classes", dtype=HEAD_DTYPE)(outputs), name="ensemble")
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class ViewRouter(layers.Layer):
+    """[meta (B, M), p_1 (B, C), ..., p_V (B, C)] -> (B, C): each record's probabilities from the
+    network of its lead-set view, the smallest of `masks` (V, 12) holding every lead the meta
+    vector's lead mask (12 columns from `mask_start`) marks present, as lead_sets.views_of
+    chooses; a record with leads outside every view goes to the first (all twelve)."""
+
+    def __init__(self, masks: list[list[bool]], mask_start: int, **kwargs):
+        super().__init__(**kwargs)
+        self.masks = [[bool(x) for x in row] for row in masks]
+        self.mask_start = int(mask_start)
+
+    def call(self, inputs):
+        meta, *probabilities = inputs
+        present = ops.cast(meta[:, self.mask_start : self.mask_start + 12] > 0.5, "float32")
+        masks = ops.convert_to_tensor(np.asarray(self.masks, dtype="float32"))
+        outside = ops.matmul(present, ops.transpose(1.0 - masks))          # (B, V) leads a view lacks
+        size = ops.where(outside > 0, 13.0, ops.sum(masks, axis=1)[None])
+        chosen = ops.one_hot(ops.argmin(size, axis=1), len(self.masks), dtype=probabilities[0].dtype)
+        return ops.einsum("bv,bvc->bc", chosen, ops.stack(probabilities, axis=1))
+
+    def get_config(self):
+        return {**super().get_config(), "masks": self.masks, "mask_start": self.mask_start}
+
+
+def view_network(members: list[keras.Model], masks: np.ndarray) -> keras.Model:
+    """One inference network from one member per lead-set view (lead_sets.views: `masks`), each
+    record answered by its view's member (ViewRouter), so the folder, the experiments and every
+    caller treat it as one network; the Predictor runs only the member a record needs
+    (view_members).  Its output layer is named `classes` like a single network's."""
+    signal = keras.Input(members[0].inputs[0].shape[1:], name="signal")
+    meta = keras.Input(members[0].inputs[1].shape[1:], name="meta")
+    outputs = []
+    for v, member in enumerate(members):
+        member.name = f"view{v}"
+        outputs.append(member([signal, meta]))
+    routed = ViewRouter(np.asarray(masks).tolist(), LEAD_MASK.start, name="classes", dtype=HEAD_DTYPE)([meta, *outputs])
+    return keras.Model([signal, meta], routed, name="views")
+
+
+def view_members(network: keras.Model) -> list[keras.Model] | None:
+    """The per-view members of a view_network (None for any other network), so inference can
+    run one member per record instead of all of them."""
+    if not isinstance(network.get_layer("classes"), ViewRouter):
+        return None
+    return [network.get_layer(f"view{v}") for v in range(len(network.get_layer("classes").masks))]
 
 
 def attention_model(model: keras.Model) -> keras.Model:

@@ -23,9 +23,10 @@ from .feature_model import design_matrix
 from .features import checked_measures
 from .fusion import LeadSetFusion
 from .inference import signal_probabilities
-from .preprocess import network_meta, preprocess_record
+from .models import view_members
+from .preprocess import LEAD_MASK, network_meta, preprocess_record
 from .harness import decided_outputs, harness_record, per_lead_set, write_folder
-from .lead_sets import as_seen, lead_mask
+from .lead_sets import as_seen, by_view, lead_mask, views
 from .records import TWELVE_LEADS, Record
 
 
@@ -53,6 +54,8 @@ class Predictor:
         self.calibration = calibration or Calibration.identity(len(classes))
         self.fusion = fusion
         self.allowed = lead_mask(leads)
+        self.members = view_members(network)  # one network per lead-set view: run only a record's own
+        self.masks = views(cfg.preprocess.derive_limb_leads)
 
     def inputs(self, record: Record) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
         """(preprocessed signal (n', 12), network meta input, the feature model's input or None
@@ -70,16 +73,27 @@ class Predictor:
     def probabilities(self, records: Sequence[Record]) -> np.ndarray:
         """Calibrated class probabilities of records, as the decision rule sees them."""
         signals, metas, designs, present = zip(*(self.inputs(record) for record in records))
-        raw = signal_probabilities(self.network, signals, np.stack(metas), self.cfg.preprocess)
+        raw = self.network_probabilities(signals, np.stack(metas))
         fused = self.fusion.combine_designs(raw, np.stack(designs), np.stack(present)) if self.fusion else raw
         return self.calibration.apply(fused)
 
     def examples_probabilities(self, examples: Examples) -> np.ndarray:
         """Calibrated probabilities of cached examples (retargeting, the report), by the same
         network, fusion and calibration as records."""
-        raw = signal_probabilities(self.network, examples.signals, examples.network_meta(self.cfg.model),
-                                   self.cfg.preprocess)
+        raw = self.network_probabilities(examples.signals, examples.network_meta(self.cfg.model))
         return self.calibration.apply(self.fusion.probabilities(raw, examples) if self.fusion else raw)
+
+    def network_probabilities(self, signals: Sequence[np.ndarray], metas: np.ndarray) -> np.ndarray:
+        """The network's probabilities of preprocessed signals with their network meta inputs; a
+        folder with one network per view runs each record through its view's network alone,
+        which the routed whole (models.ViewRouter) would answer too, at every member's cost."""
+        if self.members is None:
+            return signal_probabilities(self.network, signals, metas, self.cfg.preprocess)
+        out = np.zeros((len(metas), len(self.classes)))
+        for v, rows in by_view(metas[:, LEAD_MASK] > 0.5, self.masks):
+            out[rows] = signal_probabilities(self.members[v], [signals[i] for i in rows], metas[rows],
+                                             self.cfg.preprocess)
+        return out
 
     def outputs(self, record: Record) -> tuple[list[str], list[int], list[float]]:
         """Class names, 0/1 labels and probabilities for one record (Challenge order)."""

@@ -133,23 +133,26 @@ class Estimate:
     feature_model_s: float
     epoch_s: float
     epochs: int
+    networks: int = 1  # one per lead-set view with model.network_per_view
 
     @property
     def total_s(self) -> float:
-        return self.caching_s + self.feature_model_s + self.epoch_s * self.epochs
+        return self.caching_s + self.feature_model_s + self.epoch_s * self.epochs * self.networks
 
 
-def estimate(size: str, records: int, machine: Machine, fusion: bool = True, views: int = 1) -> Estimate:
+def estimate(size: str, records: int, machine: Machine, fusion: bool = True, views: int = 1,
+             networks: int = 1) -> Estimate:
     """Training time of `size` on `records` records (an epoch crops one window per record, so a
     record's length changes its caching cost only), with the feature model the fusion fits
-    first unless `fusion` is off; caching measures and the fusion fits once per lead-set view."""
+    first unless `fusion` is off; caching measures and the fusion fits once per lead-set view,
+    and `networks` networks train in turn (one per view with model.network_per_view)."""
     epochs = SIZE_PRESETS[size]["train"]["epochs"]
     epoch_ms = records * EPOCH_MS_PER_RECORD[size]
     cache_ms = CACHE_MS_PER_RECORD * (1.0 + (views - 1) * FEATURE_SHARE_OF_CACHE)
     caching_s = records * cache_ms / 1e3 / max(machine.cores, 1.0)
     feature_model_s = (views * records * FEATURE_MODEL_MS_PER_RECORD / 1e3 / cpu_speed_factor(machine) if fusion
                        else 0.0)
-    return Estimate(caching_s, feature_model_s, epoch_ms / 1e3 / speed_factor(machine), epochs)
+    return Estimate(caching_s, feature_model_s, epoch_ms / 1e3 / speed_factor(machine), epochs, networks)
 
 
 @dataclass(frozen=True)
@@ -164,14 +167,16 @@ def _data_size(records: int) -> str:
     return "medium" if records >= MEDIUM_MIN_RECORDS else "small"
 
 
-def choose(records: int, machine: Machine, budget_s: float, fusion: bool = True, views: int = 1) -> Choice:
+def choose(records: int, machine: Machine, budget_s: float, fusion: bool = True, views: int = 1,
+           networks: int = 1) -> Choice:
     """The size for `records` training records on `machine` within `budget_s` (the rule above),
-    counting the feature models' fits when `fusion` is on, one per lead-set view."""
+    counting the feature models' fits when `fusion` is on, one per lead-set view, and the
+    `networks` that train (one per view with model.network_per_view)."""
     wanted = _data_size(records)
     why = (f"{records:,} records: {wanted} is the largest size this much data supports "
            f"(medium from {MEDIUM_MIN_RECORDS:,}, paper from {PAPER_MIN_RECORDS:,})")
     for size in reversed(LADDER[: LADDER.index(wanted) + 1]):
-        need = estimate(size, records, machine, fusion, views).total_s
+        need = estimate(size, records, machine, fusion, views, networks).total_s
         fits = need <= FIT_SHARE * budget_s
         if fits or size == LADDER[0]:
             if size != wanted:
@@ -197,7 +202,8 @@ def resolve(cfg: Config, records: int, machine: Machine | None = None) -> tuple[
     if cfg.model.size != AUTO:
         return cfg, None
     machine = machine or detect_machine()
-    choice = choose(records, machine, cfg.train.time_budget_h * 3600, cfg.model.fusion,
-                    len(lead_views(cfg.preprocess.derive_limb_leads)))
+    views = len(lead_views(cfg.preprocess.derive_limb_leads))
+    choice = choose(records, machine, cfg.train.time_budget_h * 3600, cfg.model.fusion, views,
+                    views if cfg.model.network_per_view else 1)
     sized = with_overrides(Config(), {"model": {"size": choice.size}})
     return with_overrides(sized, explicit_overrides(cfg)), choice

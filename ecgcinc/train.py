@@ -39,10 +39,10 @@ from .feature_model import FeatureModel, fit_feature_model
 from .fusion import LeadSetFusion, fit_fusion
 from .loss_weights import benefit_weights, domain_annotation_mask
 from .losses import WeightedBCE, pack_targets
-from .models import build_model, ensemble_network, forward_flops, inference_model
+from .models import build_model, ensemble_network, forward_flops, inference_model, view_network
 from .inference import score_signals, signal_probabilities
 from .decision import Decision, fit_decision
-from .lead_sets import views, views_of
+from .lead_sets import view_name, views, views_of
 from .preprocess import LEAD_MASK, LEAD_SCALE, meta_size, network_meta
 from .records import find_records
 from . import thresholds as thresholding
@@ -344,6 +344,25 @@ def _fuse_and_decide(masks: np.ndarray, network: list[np.ndarray], features: lis
     return fusion, decision, network[0]
 
 
+def _view_networks(training: Examples, validation: Examples, classes: ClassSet, cfg: Config, masks: np.ndarray,
+                   verbose: int, budget: TimeBudget | None) -> tuple[keras.Model, dict, list[np.ndarray]]:
+    """One network per lead-set view (model.network_per_view), each trained and its epoch
+    selected on its view's copies of the records, without reduced-lead augmentation (its
+    records always have its view's leads); returns their view_network, the history (the first
+    view's, every view's under "views") and each view's validation probabilities."""
+    view_cfg = with_overrides(cfg, {"augment": {"reduced_leads_probability": 0.0}})
+    members, histories, network = [], [], []
+    for v in range(len(masks)):
+        if verbose:
+            print(f"lead-set view {v + 1}/{len(masks)}: {view_name(masks[v])}", flush=True)
+        view_validation = validation.in_view(v, masks)
+        model, history = train_network(training.in_view(v, masks), view_validation, classes, view_cfg, verbose,
+                                       budget.share(len(masks) - v) if budget else None)
+        network.append(view_probabilities(model, view_validation, ALL_LEADS, cfg)[0])
+        members.append(inference_model(model)), histories.append(history)
+    return view_network(members, masks), {**histories[0], "views": histories}, network
+
+
 def fit(training: Examples, validation: Examples, classes: ClassSet, cfg: Config, verbose: int = 1,
         budget: TimeBudget | None = None) -> Fitted:
     """Train on `training`, select the epoch and fit the fusion and the decision on `validation`
@@ -353,9 +372,12 @@ def fit(training: Examples, validation: Examples, classes: ClassSet, cfg: Config
     feature_models, feature_model_s, dropped = _feature_models(training, masks, cfg, budget)
     if dropped and verbose:
         print(dropped, flush=True)
-    model, history = train_network(training, validation, classes, cfg, verbose, budget)
+    if cfg.model.network_per_view:
+        model, history, network = _view_networks(training, validation, classes, cfg, masks, verbose, budget)
+    else:
+        model, history = train_network(training, validation, classes, cfg, verbose, budget)
+        network = view_probabilities(model, validation, masks, cfg)
     history.update(feature_model_s=feature_model_s, fusion_dropped=dropped)
-    network = view_probabilities(model, validation, masks, cfg)
     features = ([m.probabilities(validation.in_view(v, masks)) for v, m in enumerate(feature_models)]
                 if feature_models else None)
     fusion, decision, held_out = _fuse_and_decide(masks, network, features, feature_models, validation.labels,
