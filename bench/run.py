@@ -59,11 +59,10 @@ from ecgcinc.decision import Decision  # noqa: E402
 from ecgcinc.train import Batches, class_targets, compile_model  # noqa: E402
 
 SIZES = {  # records, repeats, training steps, batch size, GEMM size
-    "tiny": dict(records=6, repeats=2, steps=2, batch=8, gemm=256, shipped_train=40),
-    "quick": dict(records=100, repeats=5, steps=6, batch=32, gemm=1024, shipped_train=200),
-    "full": dict(records=500, repeats=10, steps=10, batch=32, gemm=2048, shipped_train=400),
-}
-ENSEMBLE_SIZES = (1, 3, 5)  # train.ensemble_folds: members averaged by run_model
+    "tiny": dict(records=6, repeats=2, steps=2, batch=8, gemm=256, shipped_train=40, ensembles=(1, 3)),
+    "quick": dict(records=100, repeats=5, steps=6, batch=32, gemm=1024, shipped_train=200, ensembles=(1, 3, 5)),
+    "full": dict(records=500, repeats=10, steps=10, batch=32, gemm=2048, shipped_train=400, ensembles=(1, 3, 5)),
+}  # ensembles: train.ensemble_folds, members averaged by run_model
 
 
 def summary(samples: list[float], scale: float = 1.0) -> dict:
@@ -200,7 +199,7 @@ def bench_ensembles(size: str, data: Path, work: Path, s: dict) -> list[dict]:
     decision = Decision(Calibration.identity(len(classes)), thresholds.cicst(labels, classes.weights, 0.5))
     one = (np.zeros((1, cfg.preprocess.window, 12), np.float32), np.zeros((1, N_META), np.float32))
     rows = []
-    for k in ENSEMBLE_SIZES:
+    for k in s["ensembles"]:
         members = [inference_model(compile_model(cfg, cfg.preprocess.window, len(classes), 0, 10)) for _ in range(k)]
         folder = work / f"ensemble_{k}"
         model_folder.save(folder, ensemble_network(members), cfg, classes, decision, {}, labels)

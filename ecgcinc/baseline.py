@@ -75,16 +75,26 @@ class FeaturePredictor:
         return decided_outputs(probabilities, self.fitted.decision.thresholds, self.classes, self.cfg)
 
 
-def run_baseline(train_dir: str | Path, test_dir: str | Path, out_dir: str | Path, cfg: Config) -> int:
-    """Train on train_dir's labelled records, then write a Challenge output file for every record
-    of test_dir, labelled or not, through the driver's own loop (harness.write_folder): named
-    by the header file, a best guess with a warning for repairable records, the empty output
-    with an error line for unreadable ones.  Returns the number of files written; score them
-    with evaluate_model.py."""
+def train_baseline(train_dir: str | Path, cfg: Config) -> FittedBaseline:
+    """The feature models of every view and their decision, fitted on train_dir's labelled
+    records (a stratified validation split fits the decision)."""
     classes = load_classes()
     examples = load_examples(train_dir, classes, cfg)
     train_idx, val_idx = stratified_split(examples.labels, cfg.train.validation_fraction, cfg.train.seed)
-    fitted = fit_baseline(examples.subset(train_idx), examples.subset(val_idx), classes, cfg)
+    return fit_baseline(examples.subset(train_idx), examples.subset(val_idx), classes, cfg)
+
+
+def write_outputs(fitted: FittedBaseline, test_dir: str | Path, out_dir: str | Path, cfg: Config) -> int:
+    """A Challenge output file for every record of test_dir, labelled or not, through the
+    driver's own loop (harness.write_folder): named by the header file, a best guess with a
+    warning for repairable records, the empty output with an error line for unreadable ones.
+    Returns the number of records; score them with evaluate_model.py."""
+    classes = load_classes()
     scorer = per_lead_set(lambda leads: FeaturePredictor(fitted, classes, cfg, lead_mask(leads)))
     write_folder(test_dir, out_dir, scorer, FeaturePredictor.run, verbose=0)
     return len(find_records(test_dir))
+
+
+def run_baseline(train_dir: str | Path, test_dir: str | Path, out_dir: str | Path, cfg: Config) -> int:
+    """`ecgcinc baseline`: train on train_dir, then write the outputs of test_dir (write_outputs)."""
+    return write_outputs(train_baseline(train_dir, cfg), test_dir, out_dir, cfg)

@@ -23,6 +23,12 @@ from .tree_ensemble import CompiledTrees, compile_trees
 
 MAX_ITER = 200
 LEARNING_RATE = 0.08
+# Below this many training records the classifiers fit on one thread: on a few thousand records
+# OpenMP's per-iteration synchronisation costs more than the threads save, and far more when the
+# cores are busy (2026-12-04, a 2-core machine running a training beside it, load average 5-6,
+# the same model either way: 320 records 7.5-21 s on one thread against 26-36 s on all, three
+# runs each, interleaved; 2,400 records 27 s against 79-81 s).  Larger folders keep every core.
+SINGLE_THREAD_BELOW = 10_000
 
 
 def design_matrix(meta: np.ndarray, features: np.ndarray) -> np.ndarray:
@@ -54,6 +60,12 @@ class FeatureModel:
 
 def fit_feature_model(training: Examples, seed: int = 0) -> FeatureModel:
     """Gradient boosting per class, sample-weighted by the domain mask Md."""
+    from threadpoolctl import threadpool_limits  # scikit-learn's own dependency, loaded with it
+    with threadpool_limits(1 if len(training) < SINGLE_THREAD_BELOW else None, user_api="openmp"):
+        return _fit(training, seed)
+
+
+def _fit(training: Examples, seed: int) -> FeatureModel:
     from sklearn.ensemble import HistGradientBoostingClassifier  # scikit-learn loads when a model is fitted
     x = design_matrix(training.meta, training.features)
     mask = domain_annotation_mask(training.labels, training.domains)

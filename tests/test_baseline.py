@@ -6,11 +6,17 @@ import shutil
 import numpy as np
 import pytest
 
-from ecgcinc.baseline import run_baseline
+from ecgcinc.baseline import run_baseline, train_baseline, write_outputs
 from ecgcinc.evaluation import evaluate_folders
 from ecgcinc.records import find_records, load_mat, write_mat
 
 pytestmark = pytest.mark.slow  # fits gradient boosting on the synthetic folder
+
+
+@pytest.fixture(scope="module")
+def fitted(synthetic_train, small_config):
+    """One baseline fit shared by the tests that only read records with it."""
+    return train_baseline(synthetic_train, small_config())
 
 
 @pytest.fixture(scope="module")
@@ -28,10 +34,10 @@ def test_folder(tmp_path_factory, sample_dir):
     return folder
 
 
-def test_every_record_gets_an_output_named_by_its_file(synthetic_train, small_config, test_folder, tmp_path, capfd):
+def test_every_record_gets_an_output_named_by_its_file(fitted, small_config, test_folder, tmp_path, capfd):
     out = tmp_path / "out"
     assert (test_folder / "E00009.hea").read_text().startswith("E00009.mat ")
-    written = run_baseline(synthetic_train, test_folder, out, small_config())
+    written = write_outputs(fitted, test_folder, out, small_config())
     names = sorted(p.stem for p in find_records(test_folder))
     assert written == len(names) and sorted(p.stem for p in out.glob("*.csv")) == names
     for name in names:
@@ -50,12 +56,12 @@ def test_the_baseline_learns_the_classes_it_was_shown(synthetic_train, synthetic
     assert scores.auroc > 0.85 and scores.challenge_metric > 0.5
 
 
-def test_an_unlabelled_test_folder_is_predicted(synthetic_train, small_config, sample_dir, tmp_path):
+def test_an_unlabelled_test_folder_is_predicted(fitted, small_config, sample_dir, tmp_path):
     hidden = tmp_path / "hidden"
     hidden.mkdir()
     for header in find_records(sample_dir)[:4]:
         text = "\n".join(line for line in header.read_text().splitlines() if "Dx" not in line) + "\n"
         (hidden / header.name).write_text(text)
         shutil.copy(header.with_suffix(".mat"), hidden)
-    assert run_baseline(synthetic_train, hidden, tmp_path / "out", small_config()) == 4
+    assert write_outputs(fitted, hidden, tmp_path / "out", small_config()) == 4
     assert len(list((tmp_path / "out").glob("*.csv"))) == 4

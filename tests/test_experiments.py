@@ -12,7 +12,10 @@ from ecgcinc.experiments import BASELINE, DOMAIN_VARIANTS, run_experiment
 
 pytestmark = pytest.mark.slow  # trains networks
 
-TOY = {"train": {"epochs": 1, "patience": 1, "batch_size": 16, "min_epochs": 1}}
+# The experiments' machinery at toy size; the fusion's feature models (three per network unit) are
+# off except in the holdout of test_ensemble_and_holdout, which scores the fused default as it ships.
+TOY = {"train": {"epochs": 1, "patience": 1, "batch_size": 16, "min_epochs": 1}, "model": {"fusion": False}}
+FUSED = {**TOY, "model": {"fusion": True}}
 
 
 def _rows(path):
@@ -91,8 +94,9 @@ def test_ensemble_and_holdout(synthetic_train, synthetic_test, tmp_path):
                    verbose=0)
     arms = [r["arm"] for r in _rows(tmp_path / "ensemble.csv")]
     assert arms[0] == "single network" and "3-fold ensemble" in arms[1]
-    run_experiment("holdout", synthetic_train, tmp_path, quick=True, overrides=TOY, max_records=60, verbose=0,
+    run_experiment("holdout", synthetic_train, tmp_path, quick=True, overrides=FUSED, max_records=60, verbose=0,
                    test_dir=synthetic_test)
+    assert next(tmp_path.glob("holdout/network-configured/*/model/fusion.joblib")).is_file()
     rows = _rows(tmp_path / "holdout.csv")
     assert [r["arm"] for r in rows] == [BASELINE, "network (configured)"]
     classes = _rows(tmp_path / "holdout_classes.csv")

@@ -33,3 +33,20 @@ def test_one_record_and_a_batch_agree(fitted):
     batch = model.probabilities_of(x[:20])
     for i in range(3):
         np.testing.assert_array_equal(model.probabilities_of(x[i : i + 1])[0], batch[i])
+
+
+def test_a_small_folder_fits_on_one_openmp_thread(monkeypatch):
+    """Thread synchronisation dominates gradient boosting on a few thousand records (feature_model.py)."""
+    import os
+    from threadpoolctl import threadpool_info
+    from ecgcinc import feature_model
+
+    def threads(training, seed):
+        return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "openmp"}
+
+    import sklearn.ensemble  # noqa: F401  (loads the OpenMP runtime the limit applies to)
+    monkeypatch.setattr(feature_model, "_fit", threads)
+    assert feature_model.fit_feature_model(range(500)) == {1}
+    monkeypatch.setattr(feature_model, "SINGLE_THREAD_BELOW", 100)
+    if (os.cpu_count() or 1) > 1:
+        assert feature_model.fit_feature_model(range(500)) != {1}

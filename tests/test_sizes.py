@@ -124,7 +124,8 @@ def test_every_size_trains_saves_and_serves_the_harness(size, synthetic_train, t
     from ecgcinc.predict import load_predictor
     from ecgcinc.records import find_records, load_mat
     from ecgcinc.train import train
-    cfg = config_from_dict({"model": {"size": size}, "train": {"epochs": 1, "min_epochs": 1, "max_records": 64}})
+    cfg = config_from_dict({"model": {"size": size, "fusion": False},  # the network is what differs by size
+                            "train": {"epochs": 1, "min_epochs": 1, "max_records": 64}})
     train(synthetic_train, tmp_path / "model", cfg, verbose=0)
     saved = json.loads((tmp_path / "model" / "config.json").read_text())
     assert saved["model"]["size"] == size and saved["preprocess"]["fs"] == cfg.preprocess.fs
