@@ -16,6 +16,9 @@ tables="$work/tables"
 [ -d "$work/development" ] || python -m ecgcinc synth "$work/development" --n 600 --seed 40 --workers 2
 python -m ecgcinc experiment holdout --data "$work/corpus" --test "$work/development" --max-records 0 --seeds 3 \
     --variants resnet-cwa-without-derived-limb-leads --lead-sets 6,4,3,2,I,II --out "$tables/lead-sets-development"
+# One network per lead-set view against one for every view (issue "Every lead set", item 4), same folders.
+python -m ecgcinc experiment holdout --data "$work/corpus" --test "$work/development" --max-records 0 --seeds 3 \
+    --variants resnet-cwa-one-network-per-lead-set-view --lead-sets 6,4,3,2,I,II --out "$tables/per-view-development"
 [ -d "$work/unseen-f" ] || python -m ecgcinc synth "$work/unseen-f" --n 1200 --seed 37 --workers 2
 python -m ecgcinc experiment holdout --data "$work/corpus" --test "$work/unseen-f" --max-records 0 --seeds 3 \
     --lead-sets 6,4,3,2,I,II --out "$tables/lead-sets"

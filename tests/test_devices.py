@@ -121,7 +121,7 @@ def test_a_network_trained_on_two_devices_runs_anywhere(tmp_path, synthetic_trai
     """Train on two JAX devices; the model folder then predicts the same on one JAX device and
     on TensorFlow."""
     model_dir = tmp_path / "model"
-    config = _config(tmp_path, small_config, devices=2, epochs=2, min_epochs=1)
+    config = _config(tmp_path, small_config, devices=2, epochs=2, min_epochs=1, max_records=96)
     env = {**os.environ, "KERAS_BACKEND": "jax", "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
            "ECGCINC_CONFIG": str(config)}
     done = subprocess.run([sys.executable, "train_model.py", str(synthetic_train), str(model_dir)], cwd=ROOT, env=env,
