@@ -87,7 +87,11 @@ def unit_scores(classes: ClassSet, labels: np.ndarray, binary: np.ndarray, proba
 
 
 def in_lead_set(classes: ClassSet, unit: Unit, name: str) -> Unit:
-    """A holdout unit as scored on the reduced-lead copies `name` of its test records."""
+    """A holdout unit as scored on the reduced-lead copies `name` of its test records; a name the
+    unit was not scored on is an error naming those it was (never its 12-lead scores instead)."""
+    held = sorted({key.split("@", 1)[1] for key in unit.arrays if "@" in key})
+    if name not in held:
+        raise ValueError(f"lead set {name!r}: the unit was scored on {', '.join(held) or 'no reduced-lead copies'}")
     arrays = {key.removesuffix(f"@{name}"): value for key, value in unit.arrays.items()
               if "@" not in key or key.endswith(f"@{name}")}
     return Unit(unit.stratum, unit.seed, unit_scores(classes, unit.labels, arrays["binary"], arrays["probabilities"]),

@@ -183,3 +183,6 @@ def test_compare_arms_compares_two_saved_arms_on_a_lead_set(tmp_path):
     text = (tmp_path / "out" / "compare_lead_sets.md").read_text()
     variant = next(line for line in text.splitlines() if line.startswith("| 2 leads | variant"))
     assert "| helps |" in variant and "1.000 ± 0.000" in variant
+    with pytest.raises(ValueError, match="lead set '2': the unit was scored on 2 leads"):
+        compare_saved(tmp_path / "reference", tmp_path / "variant", tmp_path / "out2", ("reference", "variant"),
+                      ["2"])  # a set the units were not scored on is not their 12-lead scores
