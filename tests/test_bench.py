@@ -25,7 +25,7 @@ def test_tiny_benchmark_prints_its_table_and_writes_json(tmp_path, capsys):
     for item in written["inference"]:
         assert item["driver_ms"]["n"] == written["records"] and 0 < item["run_model_ms"]["median"] < 10_000
         assert 0 < item["batched_fraction_of_gemm"] < float("inf")  # a ratio of two timings: no bound under load
-    assert written["cache"]["records"] == written["records"] and written["cache"]["speedup"] > 0
+    assert written["cache"]["records"] == written["records"] and written["cache"]["speedup"] > 1  # reusing beats rebuilding
     shipped = written["shipped"]
     assert shipped["idle"]["driver"]["records"] == written["records"] == shipped["idle"]["loop"]["n"]
     assert shipped["contended"]["loop"]["n"] == written["records"] and shipped["busy_processes"] == 2
