@@ -24,7 +24,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from bench.run import ROOT, bench_training, configuration, machine, repeat, summary, synthetic_records
+from bench.run import ROOT, bench_training, configuration, machine, repeat, save, summary, synthetic_records
 from ecgcinc.inference import forward
 from ecgcinc.models import BACKBONES, inference_model
 from ecgcinc.preprocess import meta_size
@@ -96,10 +96,7 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"GPU targets, {m['date']}, {m['accelerators'] or 'no accelerator'}, {m['cores']} cores, "
           f"Keras {m['keras']} on {keras.backend.backend()}")
     print(results["table"])
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"gpu-{keras.backend.backend()}.json").write_text(json.dumps(results, indent=2))
-    return results
+    return save(results, Path(args.out), "gpu")
 
 
 if __name__ == "__main__":

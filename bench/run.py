@@ -426,9 +426,13 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"{size} benchmark, {results['machine']['date']}, {results['machine']['cpu']}, "
           f"{results['machine']['cores']} cores, Keras {results['machine']['keras']} on {keras.backend.backend()}")
     print(text)
-    out = Path(args.out)
+    return save(results, Path(args.out), size)
+
+
+def save(results: dict, out: Path, name: str) -> dict:
+    """Write <out>/<name>-<backend>.json and return the results."""
     out.mkdir(parents=True, exist_ok=True)
-    (out / f"{size}-{keras.backend.backend()}.json").write_text(json.dumps(results, indent=2))
+    (out / f"{name}-{keras.backend.backend()}.json").write_text(json.dumps(results, indent=2))
     return results
 
 
