@@ -20,6 +20,8 @@ cost constants of sizes.py alone (which come from one idle 2-core machine):
 - Caching: its cost per record is timed on a few records before the cache is built
   (cache.seconds_per_record); when caching every record would take more than CACHE_SHARE of
   the time left, training uses as many records, spread through the folder, as fit in it.
+- The size: once the cache is built, "auto"'s choice is checked against the time actually left
+  and steps down when the rest of its training no longer fits (sizes.revise).
 - The fusion's feature models, one per lead-set view: the first view's fit is timed, and when
   all of them would take more than FEATURE_SHARE of the time left, the fusion is dropped (the
   network alone is a complete model) and the log says so.

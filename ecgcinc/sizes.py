@@ -16,6 +16,11 @@ The rule (`choose`), in order:
    scoring, at most the configured epochs) needs at most FIT_SHARE of the budget; otherwise
    the next smaller size is tried.  Small is always possible: the budget's guard (budget.py)
    stops any size in time.
+3. Caching is then measured, not estimated (`revise`): when it took so long that the rest of the
+   chosen size's training no longer fits FIT_SHARE of the time left, the size steps down to the
+   largest one that fits and trains on the same cached signals (medium to small; the paper
+   size, at another sampling rate, would need a second cache, so it keeps its size and its
+   guard stops it early).
 The estimate scales costs measured on the 2-core development machine (EPOCH_MS_PER_RECORD, from
 `python -m bench.scale`) by the cores available, sub-linearly, and takes a GPU to train
 GPU_SPEEDUP times faster than those 2 cores: an H200 trained the paper size 46 times faster
@@ -196,14 +201,48 @@ def count_records(data_dir: str | Path) -> int:
     return len(find_records(data_dir))
 
 
+def _trainings(cfg: Config) -> tuple[int, int]:
+    """The lead-set views that caching measures and the fusion fits, and the networks that train."""
+    views = len(lead_views(cfg.preprocess.derive_limb_leads))
+    return views, views if cfg.model.network_per_view else 1
+
+
+def _sized(cfg: Config, size: str) -> Config:
+    """The preset of `size`, with the caller's own settings (config.explicit_overrides) on top."""
+    return with_overrides(with_overrides(Config(), {"model": {"size": size}}), explicit_overrides(cfg))
+
+
 def resolve(cfg: Config, records: int, machine: Machine | None = None) -> tuple[Config, Choice | None]:
     """cfg with "auto" replaced by the chosen size's preset, the caller's own settings kept on top
     (config.explicit_overrides); cfg unchanged (and no choice) when its size is named."""
     if cfg.model.size != AUTO:
         return cfg, None
     machine = machine or detect_machine()
-    views = len(lead_views(cfg.preprocess.derive_limb_leads))
-    choice = choose(records, machine, cfg.train.time_budget_h * 3600, cfg.model.fusion, views,
-                    views if cfg.model.network_per_view else 1)
-    sized = with_overrides(Config(), {"model": {"size": choice.size}})
-    return with_overrides(sized, explicit_overrides(cfg)), choice
+    views, networks = _trainings(cfg)
+    choice = choose(records, machine, cfg.train.time_budget_h * 3600, cfg.model.fusion, views, networks)
+    return _sized(cfg, choice.size), choice
+
+
+def revise(cfg: Config, choice: Choice | None, records: int, remaining_s: float,
+           machine: Machine | None = None) -> tuple[Config, Choice | None]:
+    """After caching (rule 3): cfg and its choice again, stepped down to a smaller size on the
+    same cached signals when the rest of the chosen size's training (the feature models and
+    the epochs, on `records` records) needs more than FIT_SHARE of the `remaining_s` seconds
+    actually left.  A plan whose caching took what was estimated is never revised; a size the
+    caller named (no choice) is never changed."""
+    if choice is None:
+        return cfg, None
+    machine = machine or detect_machine()
+    views, networks = _trainings(cfg)
+
+    def rest_s(size: str) -> float:
+        planned = estimate(size, records, machine, cfg.model.fusion, views, networks)
+        return planned.total_s - planned.caching_s
+    same_cache = [size for size in reversed(LADDER[: LADDER.index(cfg.model.size) + 1])
+                  if _sized(cfg, size).preprocess == cfg.preprocess]
+    size = next((s for s in same_cache if rest_s(s) <= FIT_SHARE * remaining_s), same_cache[-1])
+    if size == cfg.model.size:
+        return cfg, choice
+    return _sized(cfg, size), Choice(size, f"{choice.reason}; after caching, {cfg.model.size} needed about "
+                                           f"{_hours(rest_s(cfg.model.size))} of the {_hours(remaining_s)} left: "
+                                           f"{size} trains instead, on the same cached signals")

@@ -446,7 +446,8 @@ def train(data_dir: str | Path, model_dir: str | Path, cfg: Config | None = None
         return _train(data_dir, model_dir, cfg, records, budget, weights_file, verbose)
 
 
-def _affordable_records(data_dir: str | Path, cfg: Config, records: int, budget: TimeBudget, verbose: int) -> Config:
+def _affordable_records(data_dir: str | Path, cfg: Config, records: int, budget: TimeBudget, cores: float,
+                        verbose: int) -> Config:
     """cfg with train.max_records lowered when caching every record would not leave time to train
     (budget.records_within, from caching's cost timed on a few records here); an existing cache
     entry costs nothing to open."""
@@ -454,7 +455,7 @@ def _affordable_records(data_dir: str | Path, cfg: Config, records: int, budget:
     if is_cached(data_dir, cfg.preprocess, max_records=cfg.train.max_records):
         return cfg
     per_record = seconds_per_record(find_records(data_dir), cfg.preprocess)
-    affordable = records_within(budget, wanted, per_record, sizes.available_cores())
+    affordable = records_within(budget, wanted, per_record, cores)
     if affordable >= wanted:
         return cfg
     if verbose:
@@ -466,12 +467,17 @@ def _affordable_records(data_dir: str | Path, cfg: Config, records: int, budget:
 
 def _train(data_dir: str | Path, model_dir: str | Path, cfg: Config, records: int, budget: TimeBudget,
            weights_file: str | Path | None, verbose: int) -> dict:
-    cfg, choice = sizes.resolve(cfg, min(records, cfg.train.max_records or records))
-    cfg = _affordable_records(data_dir, cfg, records, budget, verbose)
+    machine = sizes.detect_machine()
+    cfg, choice = sizes.resolve(cfg, min(records, cfg.train.max_records or records), machine)
+    cfg = _affordable_records(data_dir, cfg, records, budget, machine.cores, verbose)
     if verbose:
         print(f"size {cfg.model.size}: " + (choice.reason if choice else "named in the configuration"), flush=True)
     classes = load_classes(weights_file)
     examples = load_examples(data_dir, classes, cfg, progress_printer("caching records") if verbose else None)
+    planned = cfg.model.size
+    cfg, choice = sizes.revise(cfg, choice, len(examples), budget.remaining(), machine)
+    if verbose and cfg.model.size != planned:
+        print(f"time budget: size {cfg.model.size}: {choice.reason}", flush=True)
     if cfg.train.ensemble_folds > 1:
         fitted, train_labels = fit_ensemble(examples, classes, cfg, verbose, budget), examples.labels
     else:

@@ -85,6 +85,58 @@ def test_resolve_keeps_the_callers_settings_and_leaves_named_sizes_alone():
     assert sizes.resolve(named, 88_000, ORGANISERS_CPU) == (named, None)
 
 
+def test_a_slow_cache_steps_the_size_down_on_the_same_cached_signals():
+    """Rule 3: medium, chosen for 6,000 records on a laptop's 40 h, keeps its size when caching
+    left the time it planned for; when caching ate the budget it steps down to small (the same
+    100-Hz cache); the paper size, at 250 Hz, keeps its size (its guard stops it early); a named
+    size is never changed; the caller's settings survive the step."""
+    cfg = config_from_dict({"train": {"time_budget_h": 40, "epochs": 5}})
+    medium, choice = sizes.resolve(cfg, 6_000, LAPTOP)
+    assert choice.size == medium.model.size == "medium"
+    rest = sizes.estimate("medium", 6_000, LAPTOP, views=3)  # the three lead-set views of the default
+    plenty = (rest.total_s - rest.caching_s) / sizes.FIT_SHARE + 1.0
+    assert sizes.revise(medium, choice, 6_000, plenty, LAPTOP) == (medium, choice)
+    small, revised = sizes.revise(medium, choice, 6_000, plenty / 2, LAPTOP)
+    assert revised.size == small.model.size == "small" and small.preprocess == medium.preprocess
+    assert small.train.epochs == 5 and small.model.filters == config_from_dict({"model": {"size": "small"}}).model.filters
+    assert revised.reason.startswith(choice.reason) and "after caching, medium needed" in revised.reason
+    paper, paper_choice = sizes.resolve(cfg, 88_000, ORGANISERS_CPU)
+    assert paper.model.size == "paper"
+    assert sizes.revise(paper, paper_choice, 88_000, 60.0, ORGANISERS_CPU) == (paper, paper_choice)
+    named = config_from_dict({"model": {"size": "medium"}})
+    assert sizes.revise(named, None, 6_000, 1.0, LAPTOP) == (named, None)
+
+
+def test_training_revises_the_size_with_the_time_caching_left(tmp_path, monkeypatch, capsys):
+    """train() asks sizes.revise after the cache is built, with the budget's time left then: a
+    clock that jumps by an hour while caching turns a planned medium into small."""
+    import ecgcinc.train as train_module
+    from ecgcinc import synth
+    from ecgcinc.train import train
+    synth.write_dataset(tmp_path / "data", 40, seed=3)
+    from ecgcinc.budget import TimeBudget
+    now = [0.0]
+    monkeypatch.setattr(train_module, "TimeBudget", lambda seconds, started: TimeBudget(seconds, 0.0, lambda: now[0]))
+    load = train_module.load_examples
+
+    def slow_caching(*args, **kwargs):
+        now[0] += 4319.0  # of the 4,320-s budget
+        return load(*args, **kwargs)
+    seen = {}
+
+    def stop_after_revision(training, validation, classes, cfg, *args, **kwargs):
+        seen["size"] = cfg.model.size
+        raise KeyboardInterrupt
+    monkeypatch.setattr(train_module, "load_examples", slow_caching)
+    monkeypatch.setattr(train_module, "fit", stop_after_revision)
+    monkeypatch.setattr(sizes, "_data_size", lambda records: "medium")
+    cfg = config_from_dict({"train": {"time_budget_h": 1.2}})
+    with pytest.raises(KeyboardInterrupt):
+        train(tmp_path / "data", tmp_path / "model", cfg, verbose=1)
+    printed = capsys.readouterr().out
+    assert "size medium:" in printed and "time budget: size small:" in printed and seen["size"] == "small"
+
+
 def test_the_costs_are_the_benchmarks():
     """EPOCH_MS_PER_RECORD, CACHE_MS_PER_RECORD and FEATURE_MODEL_MS_PER_RECORD are bench.scale's
     figures (bench/results/scale.json)."""
