@@ -50,3 +50,15 @@ def test_a_small_folder_fits_on_one_openmp_thread(monkeypatch):
     monkeypatch.setattr(feature_model, "SINGLE_THREAD_BELOW", 100)
     if (os.cpu_count() or 1) > 1:
         assert feature_model.fit_feature_model(range(500)) != {1}
+
+
+def test_a_saved_model_holds_the_compiled_trees_and_predicts_the_same(fitted):
+    """A model folder's feature models are unpickled by every load_model: the scikit-learn
+    classifiers stay out of the pickle (they took seconds to load), the predictions do not change."""
+    import pickle
+    model, x = fitted
+    saved = pickle.dumps(model)
+    assert b"sklearn" not in saved
+    loaded = pickle.loads(saved)
+    assert loaded.classifiers == [] and model.classifiers  # the fitted object itself keeps them
+    np.testing.assert_array_equal(loaded.probabilities_of(x), model.probabilities_of(x))
