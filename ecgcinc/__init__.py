@@ -3,3 +3,5 @@
 Importing the package imports no deep-learning framework: Keras loads (quietly, see
 framework.py) only with the modules that build, train or load a network.
 """
+
+__version__ = "0.9.0"  # pyproject.toml's version (tests/test_card.py keeps them equal)

@@ -162,6 +162,15 @@ def cmd_explain(args: argparse.Namespace) -> None:
     print(f"{explanation.record.name}: {', '.join(positive) or 'no class'} -> {plot_explanation(explanation, args.out)}")
 
 
+def cmd_info(args: argparse.Namespace) -> None:
+    from .card import CARD_FILE, read, render
+    written = read(args.model)
+    if written is None:
+        raise FileNotFoundError(f"model folder {Path(args.model).resolve()} has no {CARD_FILE} (a folder trained "
+                                "before model cards existed, or not a model folder)")
+    print(render(written), end="")
+
+
 class _Help(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
     """Every argument's help ends with its default; descriptions keep their line breaks."""
 
@@ -270,6 +279,9 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("model", help="trained model folder"), s.add_argument("--data", required=True,
                                                                         help="labelled folder")
     s.add_argument("--out", required=True, help="folder for report.html and its figures")
+    s = _command(sub, "info", "print a model folder's card: versions, training data, validation scores, "
+                              "thresholds", cmd_info)
+    s.add_argument("model", help="trained model folder")
     s = _command(sub, "explain", "plot a record's class-wise attention under its leads", cmd_explain)
     s.add_argument("model", help="trained model folder")
     s.add_argument("record", help="record path (with or without .hea)")

@@ -34,6 +34,7 @@ class Examples:
     domains: np.ndarray        # (N,) int index into domain_names
     domain_names: list[str]
     folder: str = ""           # the folder they were read from, so they can be preprocessed anew
+    rates: np.ndarray | None = None  # (N,) the records' own sampling rates (Hz), for the model card
 
     def __len__(self) -> int:
         return len(self.names)
@@ -41,7 +42,8 @@ class Examples:
     def subset(self, index: np.ndarray) -> "Examples":
         return Examples([self.names[i] for i in index], self.signals.subset(index), self.meta[index],
                         self.features[index], self.view_features[index], self.beats[index], self.labels[index],
-                        self.domains[index], self.domain_names, self.folder)
+                        self.domains[index], self.domain_names, self.folder,
+                        None if self.rates is None else self.rates[index])
 
     def in_view(self, view: int, masks: np.ndarray) -> "Examples":
         """The same records as their reduced-lead copies in view `view` of `masks`
@@ -100,7 +102,7 @@ def load_examples(data_dir: str | Path, classes: ClassSet, cfg: Config, progress
     return Examples([str(entry.names[i]) for i in index], entry.signals.subset(index), entry.meta[index],
                     entry.features[index], entry.view_features[index], entry.beats[index], labels[index],
                     np.array([domain_names.index(d) for d in domains]),
-                    domain_names, str(data_dir))
+                    domain_names, str(data_dir), np.asarray(entry.fs)[index])
 
 
 def reprocessed(examples: Examples, classes: ClassSet, cfg: Config) -> Examples:

@@ -8,6 +8,8 @@
     history.json      training's per-epoch validation scores
     train_labels.npy  the training label matrix (CICST and proportional re-targeting need it)
     fusion.joblib     with model.fusion: per lead-set view, the feature model and the fusion weights (fusion.py)
+    card.json         the model card (card.py): versions that wrote it, training data, validation scores
+    MODEL_CARD.md     the card as a page to read (`ecgcinc info`)
 
 Every file is written through outputs.atomic_save, so an interrupted save never leaves
 half a file in place of a good one.  Loaded networks are cached per folder and per
@@ -23,7 +25,7 @@ import joblib
 from .framework import keras
 import numpy as np
 
-from . import models  # importing models also registers the custom layers for loading
+from . import card, models  # importing models also registers the custom layers for loading
 from .calibration import Calibration
 from .classes import ClassSet
 from .config import Config, config_from_dict
@@ -65,6 +67,9 @@ def check(model_dir: str | Path) -> Path:
         except OSError as error:
             raise ModelFolderError(f"model folder {model_dir}: cannot read {name} ({error.strerror or error}); "
                                    "is it readable by this user?") from error
+    problem = card.loading_problem(model_dir, keras.__version__)
+    if problem:
+        raise ModelFolderError(problem)
     return model_dir
 
 
@@ -80,6 +85,7 @@ def save(model_dir: str | Path, model: keras.Model, cfg: Config, classes: ClassS
     atomic_write_text(model_dir / CALIBRATION_FILE, json.dumps(decision.calibration.to_dict(), indent=2))
     write_thresholds(model_dir, decision.thresholds, cfg.thresholds.method, cfg.thresholds.beta, TRAINING_WEIGHTS)
     atomic_write_text(model_dir / HISTORY_FILE, json.dumps(history, indent=2))
+    card.write(model_dir, card.build(cfg.to_dict(), classes, history, decision.thresholds, cfg.thresholds.method))
     atomic_write(model_dir / TRAIN_LABELS_FILE, lambda handle: np.save(handle, train_labels.astype(bool)))
     if fusion is not None:
         atomic_write(model_dir / FUSION_FILE, lambda handle: joblib.dump(fusion, handle))
@@ -89,9 +95,13 @@ def save(model_dir: str | Path, model: keras.Model, cfg: Config, classes: ClassS
 
 
 def write_thresholds(model_dir: str | Path, thresholds: np.ndarray, method: str, beta: float, weights: str) -> None:
+    """thresholds.json, and the card's thresholds when the folder has a card (re-targeting)."""
     atomic_write_text(Path(model_dir) / THRESHOLDS_FILE, json.dumps(
         {"method": method, "beta": beta, "weights": weights, "thresholds": [float(t) for t in thresholds]},
         indent=2))
+    written = card.read(model_dir)
+    if written is not None:
+        card.write(model_dir, card.with_thresholds(written, read_classes(model_dir), thresholds, method))
 
 
 def read_config(model_dir: str | Path) -> Config:

@@ -16,6 +16,7 @@ each file atomically.
 from __future__ import annotations
 
 import math
+import platform
 import sys
 import time
 from contextlib import contextmanager
@@ -26,7 +27,7 @@ from typing import Iterator
 from .framework import keras
 import numpy as np
 
-from . import metrics, model_folder, sizes
+from . import card, metrics, model_folder, sizes
 from .augment import augment_batch, crop_or_pad
 from .budget import CACHE_SHARE, EpochGuard, TimeBudget, feature_models_fit, records_within
 from .cache import is_cached, progress_printer, seconds_per_record
@@ -334,14 +335,23 @@ def _fuse_and_decide(masks: np.ndarray, network: list[np.ndarray], features: lis
     """From held-out probabilities of the same records in every view (the network's and, with
     fusion, the feature models'): the fusion weights of each view, and one decision rule fitted
     on the (fused) probabilities of all views together, so the rule serves records of every
-    lead set.  Returns (fusion, decision, the 12-lead view's fused probabilities)."""
+    lead set.  Returns (fusion, decision, every view's (fused) probabilities)."""
     fusion = None
     if feature_models is not None:
         members = [fit_fusion(m, labels, n, f) for m, n, f in zip(feature_models, network, features)]
         fusion = LeadSetFusion(masks, members)
         network = [m.combine(n, f) for m, n, f in zip(members, network, features)]
     decision = fit_decision(np.concatenate(network), np.tile(labels, (len(network), 1)), train_labels, classes, cfg)
-    return fusion, decision, network[0]
+    return fusion, decision, network
+
+
+def _validation(masks: np.ndarray, held_out: list[np.ndarray], labels: np.ndarray, decision: Decision,
+                classes: ClassSet, cfg: Config) -> dict:
+    """The model card's validation scores (card.validation_scores) of the held-out probabilities
+    of every view, decided as the driver decides."""
+    calibrated = [decision.calibration.apply(p) for p in held_out]
+    binary = [thresholding.decide(p, decision.thresholds, classes, cfg.thresholds) for p in calibrated]
+    return card.validation_scores(calibrated, labels, binary, classes, masks)
 
 
 def _view_networks(training: Examples, validation: Examples, classes: ClassSet, cfg: Config, masks: np.ndarray,
@@ -382,7 +392,8 @@ def fit(training: Examples, validation: Examples, classes: ClassSet, cfg: Config
                 if feature_models else None)
     fusion, decision, held_out = _fuse_and_decide(masks, network, features, feature_models, validation.labels,
                                                   training.labels, classes, cfg)
-    return Fitted(model, decision, history, held_out, fusion)
+    history["validation"] = _validation(masks, held_out, validation.labels, decision, classes, cfg)
+    return Fitted(model, decision, history, held_out[0], fusion)
 
 
 def fit_ensemble(examples: Examples, classes: ClassSet, cfg: Config, verbose: int = 1,
@@ -413,8 +424,9 @@ def fit_ensemble(examples: Examples, classes: ClassSet, cfg: Config, verbose: in
         members.append(inference_model(model)), histories.append(history)
     fusion, decision, held_out = _fuse_and_decide(masks, network, features if feature_models else None,
                                                   feature_models, examples.labels, examples.labels, classes, cfg)
-    history = {**histories[0], "members": histories, "feature_model_s": feature_model_s, "fusion_dropped": dropped}
-    return Fitted(ensemble_network(members), decision, history, held_out, fusion)
+    history = {**histories[0], "members": histories, "feature_model_s": feature_model_s, "fusion_dropped": dropped,
+               "validation": _validation(masks, held_out, examples.labels, decision, classes, cfg)}
+    return Fitted(ensemble_network(members), decision, history, held_out[0], fusion)
 
 
 @contextmanager
@@ -490,6 +502,10 @@ def _train(data_dir: str | Path, model_dir: str | Path, cfg: Config, records: in
     if fitted.fusion is None and cfg.model.fusion:  # dropped for time: the folder must say so
         cfg = with_overrides(cfg, {"model": {"fusion": False}})
     history = {**fitted.history, "size": {"size": cfg.model.size, "reason": choice.reason if choice else "configured"},
-               "seconds_before_saving": round(budget.elapsed(), 1), "time_budget_h": cfg.train.time_budget_h}
+               "seconds_before_saving": round(budget.elapsed(), 1), "time_budget_h": cfg.train.time_budget_h,
+               "machine": f"{machine.describe()} ({platform.machine()}, {platform.system()})",
+               "training_data": card.training_data(examples.labels, examples.domains, examples.domain_names,
+                                                   examples.meta, examples.rates, classes,
+                                                   views(cfg.preprocess.derive_limb_leads))}
     model_folder.save(model_dir, fitted.model, cfg, classes, fitted.decision, history, train_labels, fitted.fusion)
     return history

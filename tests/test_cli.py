@@ -57,9 +57,10 @@ def test_framework_start_up_lines_are_silenced():
 
 
 def test_commands_that_need_no_network_import_no_framework():
-    """The evaluator, the command line's parser, the generators and the reader start without Keras
+    """The evaluator, the command line's parser, the generators, the reader and the model card start without Keras
     (bench/startup.py measures how fast)."""
-    modules = "evaluate_model, ecgcinc.__main__, ecgcinc.synth, ecgcinc.challenge_corpus, ecgcinc.records"
+    modules = ("evaluate_model, ecgcinc.__main__, ecgcinc.synth, ecgcinc.challenge_corpus, ecgcinc.records, "
+               "ecgcinc.card")  # card: `ecgcinc info` reads a folder without loading it
     run = _run("-c", f"import sys, {modules}; print(sorted(m for m in ('keras', 'tensorflow', 'jax', 'torch', "
                      f"'sklearn', 'neurokit2') if m in sys.modules))")
     assert run.returncode == 0 and run.stdout.strip() == "[]", run.stdout + run.stderr
