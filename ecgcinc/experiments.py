@@ -428,10 +428,11 @@ def _platt(unit: Unit):
 
 def ensemble(study: Study, members: int = 3) -> str:
     epochs = study.cfg.train.epochs
+    short = max(epochs // members, 1)
     arms = {"single network": {},
-            f"{members}-fold ensemble, {max(epochs // members, 1)} epochs each":
-                {"train": {"ensemble_folds": members, "epochs": max(epochs // members, 1)}},
-            f"{members}-fold ensemble, {epochs} epochs each": {"train": {"ensemble_folds": members}}}
+            f"{members}-fold ensemble, {short} epochs each": {"train": {"ensemble_folds": members, "epochs": short}}}
+    if short != epochs:  # below `members` epochs the two ensembles would be the same training twice
+        arms[f"{members}-fold ensemble, {epochs} epochs each"] = {"train": {"ensemble_folds": members}}
     results = run_arms(study, "ensemble", arms, _fold_splits(study, study.folds))
     note = (f"{study.folds}-fold cross-validation; the first ensemble trains its members for 1/{members} of the "
             "single network's epochs (about the same total training), the second for as many each.")

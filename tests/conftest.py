@@ -1,8 +1,15 @@
 """Shared fixtures: the real sample records, a small synthetic multi-source set and one
-small model trained on it once per test session (CPU, well under a minute)."""
+small model trained on it once per test run (CPU, well under a minute).
+
+The suite runs in two pytest-xdist workers (README): each worker is a session of its own, so
+the folders that take time to make (the synthetic sets, the trained model, the cache) are made
+once per run by whichever worker asks first, under a file lock, and reused by the other."""
+import fcntl
 import json
 import os
+import shutil
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -23,10 +30,30 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.slow)
 
 
+def _run_folder(tmp_path_factory, name: str, make: Callable[[Path], None]) -> Path:
+    """A folder made once per test run: by this session alone without xdist, else by the first
+    worker to take the lock, in the folder the run's workers share."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        path = tmp_path_factory.mktemp(name)
+        make(path)
+        return path
+    shared = tmp_path_factory.getbasetemp().parent
+    path, done = shared / name, shared / f"{name}.done"
+    with open(shared / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(path, ignore_errors=True)
+            path.mkdir()
+            make(path)
+            done.touch()
+    return path
+
+
 @pytest.fixture(scope="session", autouse=True)
 def cache_root(tmp_path_factory):
-    """Every test's preprocessed cache goes to one session folder, never the user's ~/.cache."""
-    root = tmp_path_factory.mktemp("cache")
+    """Every test's preprocessed cache goes to one folder of the run (cache.py builds an entry
+    in a temporary folder and renames it, so workers may share it), never the user's ~/.cache."""
+    root = _run_folder(tmp_path_factory, "cache", lambda path: None)
     previous = os.environ.get("ECGCINC_CACHE")
     os.environ["ECGCINC_CACHE"] = str(root)
     yield root
@@ -60,22 +87,18 @@ def _deep_merge(base, overrides):
 @pytest.fixture(scope="session")
 def synthetic_train(tmp_path_factory):
     from ecgcinc import synth
-    path = tmp_path_factory.mktemp("synthetic_train")
-    synth.write_dataset(path, 320, seed=11)
-    return path
+    return _run_folder(tmp_path_factory, "synthetic_train", lambda path: synth.write_dataset(path, 320, seed=11))
 
 
 @pytest.fixture(scope="session")
 def synthetic_test(tmp_path_factory):
     from ecgcinc import synth
-    path = tmp_path_factory.mktemp("synthetic_test")
-    synth.write_dataset(path, 80, seed=12)
-    return path
+    return _run_folder(tmp_path_factory, "synthetic_test", lambda path: synth.write_dataset(path, 80, seed=12))
 
 
 @pytest.fixture(scope="session")
 def trained_model(tmp_path_factory, synthetic_train, small_config):
+    """Tests read it and never change it (those that do change a copy)."""
     from ecgcinc.train import train
-    model_dir = tmp_path_factory.mktemp("model")
-    train(synthetic_train, model_dir, small_config(train={"epochs": 16, "patience": 16}), verbose=0)
-    return model_dir
+    cfg = small_config(train={"epochs": 16, "patience": 16})
+    return _run_folder(tmp_path_factory, "model", lambda path: train(synthetic_train, path, cfg, verbose=0))

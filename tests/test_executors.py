@@ -99,20 +99,21 @@ def sequential_grid(tmp_path_factory, synthetic_train, small_config):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["process", pytest.param("ray", marks=needs_ray)])
-def test_a_grid_gives_the_sequential_tables(request, tmp_path, synthetic_train, sequential_grid, name):
+@pytest.mark.xdist_group("sequential-grid")  # one worker computes the reference tables
+@needs_ray
+def test_a_grid_on_ray_gives_the_sequential_tables(ray_instance, tmp_path, synthetic_train, sequential_grid):
+    """The process executor's grid is checked by the killed-and-rerun test below."""
     config, table = sequential_grid
-    if name == "ray":
-        request.getfixturevalue("ray_instance")
-    run_experiment("cv", synthetic_train, tmp_path / "out", config_file=config, executor=Executor(name, workers=2),
+    run_experiment("cv", synthetic_train, tmp_path / "out", config_file=config, executor=Executor("ray", workers=2),
                    **GRID)
     assert (tmp_path / "out" / "cv.csv").read_text() == table
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("sequential-grid")
 def test_a_grid_killed_mid_run_is_completed_by_a_re_run(tmp_path, synthetic_train, sequential_grid):
-    """Kill the whole run (driver and workers) once the first unit is saved; running it again
-    computes only the missing units and writes the sequential tables."""
+    """Kill the whole run (driver and workers) once the first unit is saved; running it again in
+    two worker processes computes only the missing units and writes the sequential tables."""
     config, table = sequential_grid
     out = tmp_path / "out"
     command = [sys.executable, "-m", "ecgcinc", "experiment", "cv", "--data", str(synthetic_train), "--out", str(out),
@@ -127,8 +128,7 @@ def test_a_grid_killed_mid_run_is_completed_by_a_re_run(tmp_path, synthetic_trai
     run.wait()
     saved = {path: path.stat().st_mtime_ns for path in out.glob("cv/*/*/result.json")}
     assert 1 <= len(saved) < 4 and not (out / "cv.csv").exists()
-    # The re-run on Ray where it is installed: the grid does not care which executor finishes it.
-    rerun = command[:-4] + ["--executor", "ray" if importlib.util.find_spec("ray") else "process"]
+    rerun = command[:-2] + ["--workers", "2"]
     done = subprocess.run(rerun, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert len(list(out.glob("cv/*/*/result.json"))) == 4
