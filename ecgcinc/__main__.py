@@ -162,6 +162,14 @@ def cmd_explain(args: argparse.Namespace) -> None:
     print(f"{explanation.record.name}: {', '.join(positive) or 'no class'} -> {plot_explanation(explanation, args.out)}")
 
 
+def cmd_classify(args: argparse.Namespace) -> int:
+    from .classify import classify
+    from .cli import FAILED_RECORDS_STATUS
+    failed = classify(args.model, args.inputs, args.out, args.format, args.fs, args.leads, args.units, args.explain,
+                      args.age, args.sex)
+    return FAILED_RECORDS_STATUS if failed else 0
+
+
 def cmd_info(args: argparse.Namespace) -> None:
     from .card import CARD_FILE, read, render
     written = read(args.model)
@@ -279,6 +287,20 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("model", help="trained model folder"), s.add_argument("--data", required=True,
                                                                         help="labelled folder")
     s.add_argument("--out", required=True, help="folder for report.html and its figures")
+    s = _command(sub, "classify", "classify your own ECGs (WFDB records of any format, .npy/.npz arrays, CSV): one "
+                                  "row per record", cmd_classify)
+    s.add_argument("model", help="trained model folder")
+    s.add_argument("inputs", nargs="+", help="records (NAME or NAME.hea), .npy/.npz/.csv files, or folders of them")
+    s.add_argument("--out", help="file to write; without it, standard output")
+    s.add_argument("--format", choices=["jsonl", "csv"], default="jsonl", help="JSON lines or CSV")
+    s.add_argument("--fs", type=float, help="sampling rate in Hz of arrays and CSV (WFDB records carry their own)")
+    s.add_argument("--leads", nargs="+", help="lead names of an array's rows, in order (e.g. I II V1); aliases "
+                                              "such as MLII are accepted")
+    s.add_argument("--units", default="mV", help="units of arrays and CSV: mV, uV or V")
+    s.add_argument("--age", type=float, help="the patient's age in years, for arrays and CSV (inputs of the model; "
+                                             "WFDB headers give their own)")
+    s.add_argument("--sex", help="male or female, for arrays and CSV")
+    s.add_argument("--explain", help="folder for one attention-map picture per record")
     s = _command(sub, "info", "print a model folder's card: versions, training data, validation scores, "
                               "thresholds", cmd_info)
     s.add_argument("model", help="trained model folder")

@@ -52,7 +52,13 @@ class ClassSet:
     @property
     def abbreviations(self) -> list[str]:
         """Short names for plots and tables ('AF', 'PVC|VPB'); a code without one stays a code."""
-        known = _abbreviations()
+        known = _mapping("Abbreviation")
+        return ["|".join(known.get(code, code) for code in group) for group in self.codes]
+
+    @property
+    def descriptions(self) -> list[str]:
+        """What each class is ('atrial fibrillation'), equivalent codes' names joined by '|'."""
+        known = _mapping("Dx")
         return ["|".join(known.get(code, code) for code in group) for group in self.codes]
 
     def index(self, code: str) -> int | None:
@@ -82,12 +88,12 @@ class ClassSet:
         return index
 
 
-@lru_cache(maxsize=1)
-def _abbreviations() -> dict[str, str]:
-    """SNOMED code -> Challenge abbreviation, from the organisers' scored-class mapping."""
+@lru_cache(maxsize=2)
+def _mapping(column: str) -> dict[str, str]:
+    """SNOMED code -> the column ("Abbreviation", "Dx") of the organisers' scored-class mapping."""
     path = Path(__file__).resolve().parent / "resources" / "dx_mapping_scored.csv"
     with open(path, newline="") as handle:
-        return {row["SNOMEDCTCode"]: row["Abbreviation"] for row in csv.DictReader(handle)}
+        return {row["SNOMEDCTCode"]: row[column] for row in csv.DictReader(handle)}
 
 
 def _parse_weights_table(text: str, source: str) -> tuple[list[str], list[str], np.ndarray]:

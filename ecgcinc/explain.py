@@ -66,11 +66,15 @@ def class_attention(predictor: Predictor, record: Record) -> np.ndarray:
 
 
 def explain_record(model_dir: str | Path, record_path: str | Path) -> Explanation:
+    """explain() for a Challenge record's path (with or without .hea)."""
     header = Path(record_path).with_suffix(".hea")
     if not header.is_file():
         raise FileNotFoundError(f"record {Path(record_path).resolve()}: no header file {header.resolve()}")
-    record = read_record(header)
-    predictor = load_predictor(model_dir)
+    return explain(load_predictor(model_dir), read_record(header))
+
+
+def explain(predictor: Predictor, record: Record) -> Explanation:
+    """The record's probabilities, decisions and class-wise attention, with its own labels."""
     probabilities = predictor.probabilities([record])[0]
     decisions = decide(probabilities[None], predictor.thresholds, predictor.classes, predictor.cfg.thresholds)[0]
     own = predictor.classes.encode_many([record.header.dx])[0]

@@ -76,34 +76,38 @@ def test_thresholds_reuse_the_cv_units_and_report_calibration(synthetic_train, s
 
 
 @pytest.fixture(scope="module")
-def two_sources(tmp_path_factory):
-    """Leave-one-source-out trains one unit per source and arm: two sources halve the units."""
+def three_sources(tmp_path_factory):
+    """Leave-one-source-out trains one unit per source and arm: three sources, the fewest it
+    takes, train a quarter fewer than the four of the shared folder."""
     from ecgcinc import synth
-    path = tmp_path_factory.mktemp("two_sources")
-    synth.write_dataset(path, 80, seed=21, sources=["XA", "XC"])
+    path = tmp_path_factory.mktemp("three_sources")
+    synth.write_dataset(path, 90, seed=21, sources=["XA", "XB", "XC"])
     return path
 
 
-def test_lodo_runs_the_selected_domain_variants(two_sources, tmp_path):
-    run_experiment("lodo", two_sources, tmp_path, quick=True, overrides=TOY, verbose=0,
+def test_lodo_runs_the_selected_domain_variants(three_sources, tmp_path):
+    run_experiment("lodo", three_sources, tmp_path, quick=True, overrides=TOY, verbose=0,
                    variants=["adversarial-lambda-0-03"])
     rows = [r["arm"] for r in _rows(tmp_path / "lodo.csv")]
     assert rows == ["plain (no domain head)", "adversarial, lambda 0.03", BASELINE]
     sources = _rows(tmp_path / "lodo_sources.csv")
-    assert [r["held-out source"] for r in sources] == ["Synthetic-A", "Synthetic-C"]
+    assert [r["held-out source"] for r in sources] == ["Synthetic-A", "Synthetic-B", "Synthetic-C"]
     config = json.loads((tmp_path / "lodo" / "adversarial-lambda-0-03" / "synthetic-a-seed0" / "model"
                          / "config.json").read_text())
     assert config["model"]["domain_head"] and config["model"]["domain_lambda"] == 0.03
     with pytest.raises(ValueError, match="unknown variant"):
-        run_experiment("lodo", two_sources, tmp_path, quick=True, overrides=TOY, verbose=0, variants=["nope"])
+        run_experiment("lodo", three_sources, tmp_path, quick=True, overrides=TOY, verbose=0, variants=["nope"])
     assert "plain (no domain head)" in DOMAIN_VARIANTS
 
 
-def test_ensemble_and_holdout(synthetic_train, synthetic_test, tmp_path):
+def test_ensemble(synthetic_train, tmp_path):
     run_experiment("ensemble", synthetic_train, tmp_path, quick=True, folds=2, overrides=TOY, max_records=60,
                    verbose=0)
     arms = [r["arm"] for r in _rows(tmp_path / "ensemble.csv")]
     assert arms == ["single network", "3-fold ensemble, 1 epochs each"]  # one epoch: the two ensembles are one
+
+
+def test_holdout_scores_the_fused_default_and_compares_saved_arms(synthetic_train, synthetic_test, tmp_path):
     run_experiment("holdout", synthetic_train, tmp_path, quick=True, overrides=FUSED, max_records=60, verbose=0,
                    test_dir=synthetic_test)
     assert next(tmp_path.glob("holdout/network-configured/*/model/fusion.joblib")).is_file()
