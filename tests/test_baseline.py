@@ -14,9 +14,10 @@ from ecgcinc.records import find_records, load_mat, write_mat
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("baseline-fit")]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def fitted(synthetic_train, small_config):
-    """One baseline fit shared by the tests that only read records with it."""
+    """One baseline fit shared by the tests that only read records with it (session-scoped, so
+    a test of another module run between them in the same worker does not drop it)."""
     return train_baseline(synthetic_train, small_config())
 
 

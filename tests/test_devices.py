@@ -79,7 +79,7 @@ def _python(code: str, *args: str, backend: str, devices: int = 1) -> dict:
 
 
 def _config(tmp_path: Path, small_config, **overrides) -> Path:
-    cfg = small_config(train={"loader_workers": 1, **overrides})
+    cfg = small_config(train={"loader_workers": 1, **overrides}, model={"fusion": False})  # devices train networks
     path = tmp_path / "config.json"
     path.write_text(json.dumps(cfg.to_dict()))
     return path

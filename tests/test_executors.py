@@ -78,14 +78,14 @@ def test_bad_executor_settings_are_refused():
         Executor("process", workers=-1)
 
 
-# A tiny grid: the cv experiment, 2 folds x (network + feature baseline) = 4 units, 2 epochs.
-GRID = dict(quick=True, folds=2, max_records=120, verbose=0)
+# A tiny grid: the cv experiment, 2 folds x (network + feature baseline) = 4 units, 1 epoch.
+GRID = dict(quick=True, folds=2, max_records=80, verbose=0)
 
 
 def _grid_config(tmp_path: Path, small_config) -> Path:
     path = tmp_path / "grid.json"
     # the fusion is not what executors change: off, so the four grid runs stay short
-    path.write_text(json.dumps(small_config(model={"fusion": False}, train={"epochs": 2, "patience": 2, "min_epochs": 1,
+    path.write_text(json.dumps(small_config(model={"fusion": False}, train={"epochs": 1, "patience": 1, "min_epochs": 1,
                                                                             "loader_workers": 1}).to_dict()))
     return path
 
@@ -117,7 +117,7 @@ def test_a_grid_killed_mid_run_is_completed_by_a_re_run(tmp_path, synthetic_trai
     config, table = sequential_grid
     out = tmp_path / "out"
     command = [sys.executable, "-m", "ecgcinc", "experiment", "cv", "--data", str(synthetic_train), "--out", str(out),
-               "--quick", "--folds", "2", "--max-records", "120", "--config", str(config), "--executor", "process",
+               "--quick", "--folds", "2", "--max-records", "80", "--config", str(config), "--executor", "process",
                "--workers", "1"]
     run = subprocess.Popen(command, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL)
