@@ -5,7 +5,7 @@ import pytest
 from ecgcinc import metrics
 from ecgcinc.calibration import Calibration, fit_calibration, fit_platt
 from ecgcinc.config import Config, with_overrides
-from ecgcinc.evidence import PairedUnit, paired_bootstrap
+from ecgcinc.evidence import Comparison, PairedUnit, paired_bootstrap
 
 
 def _mean_unit(stratum, a, b):
@@ -25,6 +25,14 @@ def test_a_constant_shift_is_recovered_exactly_and_called_help_or_hurt():
     assert up.difference == pytest.approx(0.1) and up.low == pytest.approx(0.1) and up.high == pytest.approx(0.1)
     assert up.verdict == "helps"
     assert paired_bootstrap([_mean_unit("f", a, a - 0.1)], replicates=200).verdict == "hurts"
+
+
+def test_the_verdict_is_read_off_the_whole_interval():
+    """An interval that straddles 0 is no verdict, whichever way its middle leans."""
+    def verdict(low, high):
+        return Comparison((low + high) / 2, low, high, 3).verdict
+    assert verdict(0.01, 0.05) == "helps" and verdict(-0.05, -0.01) == "hurts"
+    assert verdict(-0.01, 0.05) == verdict(-0.05, 0.01) == verdict(0.0, 0.0) == "no detectable difference"
 
 
 def test_the_interval_covers_the_true_difference_about_95_percent_of_the_time():
