@@ -126,6 +126,7 @@ def test_the_guard_keeps_back_the_predictions_of_every_view():
     assert three.reserve() - one.reserve() == pytest.approx(14.0)
 
 
+@pytest.mark.slow  # caches the synthetic folder and fits gradient boosting, as the baseline tests do
 def test_feature_models_that_do_not_fit_leave_the_network_alone(synthetic_train, small_config, capsys):
     from ecgcinc.classes import load_classes
     from ecgcinc.data import load_examples

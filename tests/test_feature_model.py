@@ -8,9 +8,13 @@ from ecgcinc.data import load_examples
 from ecgcinc.feature_model import design_matrix, fit_feature_model
 
 
+pytestmark = pytest.mark.xdist_group("feature-model-fit")  # one worker fits the module's model
+
+
 @pytest.fixture(scope="module")
 def fitted(synthetic_train, small_config):
-    examples = load_examples(synthetic_train, load_classes(), small_config()).subset(np.arange(160))
+    """A model fitted on 160 of the synthetic records (a cache of those alone: fast)."""
+    examples = load_examples(synthetic_train, load_classes(), small_config(train={"max_records": 160}))
     return fit_feature_model(examples, seed=0), design_matrix(examples.meta, examples.features)
 
 

@@ -209,6 +209,7 @@ def test_unknown_augmentation_is_rejected(batch):
         augment.augment_batch(*batch, np.random.default_rng(0), ["mirror"], 0.1, 100, 0.1)
 
 
+@pytest.mark.slow  # trains both networks a few steps
 @pytest.mark.parametrize("backbone", ["resnet_cwa", "cnn_bilstm"])
 def test_mixed_bfloat16_trains_with_float32_heads(backbone, small_config, tmp_path):
     from ecgcinc.classes import load_classes
