@@ -95,3 +95,18 @@ def test_the_readme_results_are_the_summary_of_docs_results():
         assert ours[0] == theirs[0]
         assert number.findall(" ".join(ours)) == number.findall(" ".join(theirs[: len(ours)]))
     assert (ROOT / "README.md").stat().st_size <= 12 * 1024
+
+
+def test_every_mutation_of_the_mutation_check_targets_code_that_exists():
+    """scripts/mutation_check.py breaks code its tests must catch: each target occurs once, and
+    each guarding test exists, so the check cannot silently test nothing."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("mutation_check", ROOT / "scripts" / "mutation_check.py")
+    check = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(check)
+    assert len(check.MUTATIONS) >= 10
+    for name, path, old, new, tests in check.MUTATIONS:
+        assert (ROOT / path).read_text().count(old) == 1 and old != new, name
+        for test in tests:
+            file, _, function = test.partition("::")
+            assert (ROOT / file).is_file() and (not function or f"def {function}(" in (ROOT / file).read_text()), test
