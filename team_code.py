@@ -11,6 +11,8 @@ def training_code(data_directory, model_directory, verbose=1):
     """Train one network for every lead set (missing leads are zeros plus a mask, missing limb
     leads derived from I and II), the feature model and the fusion per lead-set view, and save
     them in one model folder."""
+    from ecgcinc.records import require_records
+    require_records(data_directory)  # a missing or empty folder is one line before Keras loads
     from ecgcinc.train import train
     train(data_directory, model_directory, verbose=verbose)
 

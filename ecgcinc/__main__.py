@@ -53,6 +53,8 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 
 def cmd_predict(args: argparse.Namespace) -> None:
+    from .model_folder import check
+    check(args.model)  # before Keras loads
     from .predict import predict_folder
     failures = predict_folder(args.model, args.data, args.out, verbose=0)
     print(f"outputs in {args.out}" + (f" ({failures} record(s) failed)" if failures else ""))

@@ -23,7 +23,7 @@ from .classes import ClassSet
 from .config import Config
 from .lead_sets import sort_leads
 from .outputs import PROBABILITY_DECIMALS, write_outputs
-from .records import Header, Record, RecordError, find_records, load_mat, make_record, parse_header
+from .records import Header, Record, RecordError, load_mat, make_record, parse_header, require_records
 from .thresholds import decide
 
 READ_AHEAD = 4  # records read by the background thread ahead of the model
@@ -108,9 +108,7 @@ def write_folder(data_dir: str | Path, out_dir: str | Path, scorer: Callable[[tu
     must not look like one that scored everything.  `timings`, when given, receives each
     record's seconds from its turn to its written file.
     """
-    headers = find_records(data_dir)
-    if not headers:
-        raise FileNotFoundError(f"data folder {Path(data_dir).resolve()} holds no record (no .hea file)")
+    headers = require_records(data_dir)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     failures = 0

@@ -12,27 +12,32 @@
     MODEL_CARD.md     the card as a page to read (`ecgcinc info`)
 
 Every file is written through outputs.atomic_save, so an interrupted save never leaves
-half a file in place of a good one.  Loaded networks are cached per folder and per
+half a file in place of a good one.  Importing this module loads no Keras: `check` runs before
+a command pays for the framework (a missing or foreign folder is one line at once), and Keras
+loads with the first network saved or loaded.  Loaded networks are cached per folder and per
 model.keras version (its size and modification time), so a folder retrained in the same
 process (a notebook, an experiment) is reloaded, never served stale.
 """
 from __future__ import annotations
 
 import json
+from importlib.metadata import version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import joblib
-from .framework import keras
 import numpy as np
 
-from . import card, models  # importing models also registers the custom layers for loading
+from . import card
 from .calibration import Calibration
 from .classes import ClassSet
 from .config import Config, config_from_dict
 from .decision import Decision
 from .fusion import LeadSetFusion
-from .inference import warm_up
 from .outputs import atomic_save, atomic_write, atomic_write_text
+
+if TYPE_CHECKING:
+    import keras
 
 MODEL_FILE = "model.keras"
 CONFIG_FILE = "config.json"
@@ -67,7 +72,7 @@ def check(model_dir: str | Path) -> Path:
         except OSError as error:
             raise ModelFolderError(f"model folder {model_dir}: cannot read {name} ({error.strerror or error}); "
                                    "is it readable by this user?") from error
-    problem = card.loading_problem(model_dir, keras.__version__)
+    problem = card.loading_problem(model_dir, version("keras"))
     if problem:
         raise ModelFolderError(problem)
     return model_dir
@@ -170,10 +175,13 @@ def load_network(model_dir: str | Path) -> keras.Model:
     version (inode, time, size) of its model.keras."""
     model_dir = check(model_dir)
     stat = (model_dir / MODEL_FILE).stat()
-    version = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+    written = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
     cached = _NETWORKS.get(model_dir)
-    if cached is None or cached[0] != version:
+    if cached is None or cached[0] != written:
+        from . import models  # Keras loads here; importing models registers the custom layers
+        from .framework import keras
+        from .inference import warm_up
         network = models.inference_model(keras.saving.load_model(model_dir / MODEL_FILE, compile=False))
         warm_up(network)
-        _NETWORKS[model_dir] = cached = (version, network)
+        _NETWORKS[model_dir] = cached = (written, network)
     return cached[1]

@@ -288,6 +288,15 @@ def find_records(data_dir: str | Path) -> list[Path]:
                   if entry.name.endswith(".hea") and not entry.name.startswith(".") and entry.is_file())
 
 
+def require_records(data_dir: str | Path) -> list[Path]:
+    """find_records, and one error when the folder holds none: a run that read nothing must
+    not look like one that read everything (the driver's loop, training, their commands)."""
+    headers = find_records(data_dir)
+    if not headers:
+        raise FileNotFoundError(f"data folder {Path(data_dir).resolve()} holds no record (no .hea file)")
+    return headers
+
+
 def record_prefix(name: str) -> str:
     """Leading letters of a record name (`HR06000` -> `HR`): the Challenge's source code."""
     match = re.match(r"[A-Za-z]+", name)

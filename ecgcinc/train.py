@@ -45,7 +45,7 @@ from .inference import score_signals, signal_probabilities
 from .decision import Decision, fit_decision
 from .lead_sets import view_name, views, views_of
 from .preprocess import LEAD_MASK, LEAD_SCALE, meta_size, network_meta
-from .records import find_records
+from .records import find_records, require_records
 from . import thresholds as thresholding
 
 ALL_LEADS = np.ones((1, 12), dtype=bool)  # one view: the examples as they are
@@ -451,9 +451,7 @@ def train(data_dir: str | Path, model_dir: str | Path, cfg: Config | None = None
     started = time.monotonic()
     cfg = cfg or load_config()
     budget = TimeBudget(cfg.train.time_budget_h * 3600.0, started)
-    records = sizes.count_records(data_dir)
-    if not records:
-        raise FileNotFoundError(f"data folder {Path(data_dir).resolve()} holds no record (no .hea file)")
+    records = len(require_records(data_dir))
     with _model_folder(model_dir):
         return _train(data_dir, model_dir, cfg, records, budget, weights_file, verbose)
 

@@ -11,10 +11,27 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _run(*args: str) -> subprocess.CompletedProcess:
-    """As a user would run it: no TensorFlow log settings of the test session in its environment."""
+# Runs a script or `-m module` with the frameworks made unimportable: a command that imports
+# Keras before it has checked its folders fails with a traceback instead of its one line.
+WITHOUT_FRAMEWORKS = """import runpy, sys
+sys.modules.update(keras=None, tensorflow=None, jax=None)
+args = sys.argv[1:]
+if args[0] == "-m":
+    sys.argv = [args[1], *args[2:]]
+    runpy.run_module(args[1], run_name="__main__", alter_sys=True)
+else:
+    sys.argv = args
+    runpy.run_path(args[0], run_name="__main__")
+"""
+
+
+def _run(*args: str, frameworks: bool = True) -> subprocess.CompletedProcess:
+    """As a user would run it: no TensorFlow log settings of the test session in its environment;
+    without `frameworks`, Keras, TensorFlow and JAX cannot be imported."""
     env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "ECGCINC_FRAMEWORK_LOGS")}
-    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    launcher = [] if frameworks else ["-c", WITHOUT_FRAMEWORKS]
+    return subprocess.run([sys.executable, *launcher, *args], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env=env)
 
 
 @pytest.mark.parametrize("command, expected", [
@@ -31,11 +48,15 @@ def _run(*args: str) -> subprocess.CompletedProcess:
 ], ids=["driver-no-model", "driver-empty-model", "predict-no-model", "train-no-data", "train-empty-data",
         "evaluate-no-labels", "evaluate-no-outputs",
         "experiment-no-data", "signal-auroc-no-arm", "explain-no-record"])
-def test_bad_folders_are_one_line_and_exit_status_2(command, expected, sample_dir, tmp_path):
+def test_bad_folders_are_one_line_and_exit_status_2(command, expected, sample_dir, tmp_path, request):
+    """The harness's commands and the evaluator check their folders before Keras loads: their
+    one line comes at once, and here with the frameworks unimportable."""
     (tmp_path / "empty").mkdir()
     names = {"missing": str(tmp_path / "no" / "such"), "empty": str((tmp_path / "empty").resolve()),
              "data": str(sample_dir), "out": str(tmp_path / "out")}
-    run = _run(*[part.format(**names) for part in command])
+    case = request.node.callspec.id
+    before_frameworks = case.startswith(("driver-", "predict-", "train-", "evaluate-"))
+    run = _run(*[part.format(**names) for part in command], frameworks=not before_frameworks)
     lines = run.stderr.strip().splitlines()
     assert run.returncode == 2 and len(lines) == 1, run.stderr
     assert lines[0].startswith("error: ") and expected.format(**names) in lines[0]
