@@ -11,9 +11,10 @@ from ecgcinc.feature_model import design_matrix, fit_feature_model
 pytestmark = pytest.mark.xdist_group("feature-model-fit")  # one worker fits the module's model
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def fitted(synthetic_train, small_config):
-    """A model fitted on 160 of the synthetic records (a cache of those alone: fast)."""
+    """A model fitted on 160 of the synthetic records (a cache of those alone: fast); session-
+    scoped, so a test of another module run in between in the same worker does not drop it."""
     examples = load_examples(synthetic_train, load_classes(), small_config(train={"max_records": 160}))
     return fit_feature_model(examples, seed=0), design_matrix(examples.meta, examples.features)
 
