@@ -60,7 +60,7 @@ def classify(model_dir: str | Path, inputs: Sequence[str | Path], out: str | Pat
             failed += 1
             print(f"ERROR {path}: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
             rows.append({"record": path.stem, "source": str(path), "error": f"{type(error).__name__}: {error}"})
-    text = _jsonl(rows) if fmt == "jsonl" else _csv(rows, predictors(TWELVE_LEADS).classes)
+    text = _jsonl(rows) if fmt == "jsonl" else _csv(rows, model_folder.read_classes(model_dir))
     if out is None:
         sys.stdout.write(text)
     else:
