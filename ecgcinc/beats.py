@@ -31,6 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 MAX_BEATS = 128                  # table rows: the most central beats of a longer record
 BEAT_COLUMNS: tuple[str, ...] = ("present", "log_rr_before", "log_rr_after", "log_rr_seconds", "qrs_difference",
@@ -50,6 +51,7 @@ _QRS_S = 0.06                    # half-width of the QRS window around R
 _P_WINDOW_S = (0.33, 0.05)       # P-wave segment: this long before R to this long before R
 _RESP_HZ = np.arange(0.12, 0.451, 0.01)
 _MIN_SINUS_INTERVALS = 6
+_BLOCK = 32                      # peaks measured at once by _segment_measures
 
 
 @dataclass
@@ -102,37 +104,60 @@ def empty_table() -> np.ndarray:
     return np.zeros((MAX_BEATS, len(BEAT_COLUMNS)), dtype=np.float32)
 
 
-def _local_median(rr: np.ndarray) -> np.ndarray:
-    return np.array([np.median(rr[max(i - _LOCAL, 0) : i + _LOCAL + 1]) for i in range(len(rr))])
+def local_median(rr: np.ndarray, half: int = _LOCAL) -> np.ndarray:
+    """Median of the intervals within `half` of each (fewer at the ends), in one vectorised
+    pass (a 30-min record has thousands of beats): each window sorted with the missing places
+    at the ends as NaN, which sort last, and the middle one or two of its finite values taken."""
+    padded = np.pad(np.asarray(rr, dtype=float), half, constant_values=np.nan)
+    windows = np.sort(sliding_window_view(padded, 2 * half + 1), axis=-1)
+    count = np.isfinite(windows).sum(axis=-1)
+    rows = np.arange(len(rr))
+    return (windows[rows, (count - 1) // 2] + windows[rows, count // 2]) / 2
 
 
-def _similarity(a: np.ndarray, b: np.ndarray) -> float:
-    """Pearson correlation of two segments (flattened), NaN when either is flat."""
-    a, b = a.ravel() - a.mean(), b.ravel() - b.mean()
-    denominator = np.linalg.norm(a) * np.linalg.norm(b)
-    return float(a @ b / denominator) if denominator > 1e-9 else np.nan
+def _similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pearson correlation of segments a (leads, ..., width) with b (leads, width), each taken
+    flat over its leads and samples; NaN where either is flat."""
+    axes = (0, a.ndim - 1)
+    a = a - a.mean(axis=axes, keepdims=True)
+    b = (b - b.mean())[(slice(None),) + (None,) * (a.ndim - 2)]
+    denominator = np.sqrt(np.sum(a * a, axis=axes)) * float(np.sqrt(np.sum(b * b)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(denominator > 1e-9, np.sum(a * b, axis=axes) / denominator, np.nan)
 
 
-def _difference(a: np.ndarray, b: np.ndarray) -> float:
-    """RMS of a - b relative to b's: 0 for the same wave, about 1 or more for another one.
-    Why not a correlation: a wide ventricular QRS centred on the same R correlates well with a
-    narrow one; its width and amplitude differ, which this measure keeps."""
+def _difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """RMS of a - b relative to b's, for segments a (leads, ..., width) and b (leads, width): 0
+    for the same wave, about 1 or more for another one.  Why not a correlation: a wide
+    ventricular QRS centred on the same R correlates well with a narrow one; its width and
+    amplitude differ, which this measure keeps."""
     scale = float(np.sqrt(np.mean(b**2)))
-    return float(np.sqrt(np.mean((a - b) ** 2))) / scale if scale > 1e-9 else np.nan
+    if scale <= 1e-9:
+        return np.full(a.shape[1:-1], np.nan)
+    b = b[(slice(None),) + (None,) * (a.ndim - 2)]
+    return np.sqrt(np.mean((a - b) ** 2, axis=(0, a.ndim - 1))) / scale
 
 
 def _segment_measures(measure, x: np.ndarray, peaks: np.ndarray, reference: np.ndarray, start: int,
                       shift: int = 0) -> np.ndarray:
     """measure(x[:, p + start + s : ... + width], reference) per peak, the smallest over shifts s
     within +-shift samples (for a difference: R-peak jitter would otherwise make a normal QRS
-    look different); NaN where it does not fit."""
+    look different); NaN where it does not fit.  Vectorised over peaks and shifts, in blocks of
+    _BLOCK peaks so a 30-min record's thousands of beats stay within a few MB."""
     width = reference.shape[-1]
+    last = x.shape[-1] - width
     out = np.full(len(peaks), np.nan)
-    for i, p in enumerate(peaks):
-        values = [measure(x[:, p + start + s : p + start + s + width], reference) for s in range(-shift, shift + 1)
-                  if p + start + s >= 0 and p + start + s + width <= x.shape[-1]]
-        if values:
-            out[i] = min(values)
+    if last < 0:
+        return out
+    windows = sliding_window_view(x, width, axis=-1)              # (leads, last + 1, width), a view
+    offsets = start + np.arange(-shift, shift + 1)
+    for first in range(0, len(peaks), _BLOCK):
+        where = peaks[first : first + _BLOCK, None] + offsets[None, :]
+        fits = (where >= 0) & (where <= last)
+        values = measure(windows[:, np.clip(where, 0, last)], reference)
+        values = np.where(fits, values, np.inf)
+        best = values.min(axis=-1)
+        out[first : first + _BLOCK] = np.where(fits.any(axis=-1) & ~np.isinf(best), best, np.nan)
     return out
 
 
@@ -146,7 +171,7 @@ def beat_sequence(x: np.ndarray, mask: np.ndarray, peaks: np.ndarray, fs: float,
     rr_before, rr_after = np.full(n, np.nan), np.full(n, np.nan)
     if n >= 2:
         rr_before[1:], rr_after[:-1] = rr, rr
-        around = _local_median(rr)
+        around = local_median(rr)
         local[1:] = around
         local[0] = around[0]
     qrs, p_wave = np.full(n, np.nan), np.full(n, np.nan)
@@ -182,15 +207,15 @@ def _respiratory_fit(times: np.ndarray, rr: np.ndarray) -> tuple[float, float]:
     total = float(centred @ centred)
     if total <= 1e-12:
         return 0.0, 0.0
-    best_share, best_amplitude = 0.0, 0.0
-    for hz in _RESP_HZ:
-        basis = np.stack([np.cos(2 * np.pi * hz * times), np.sin(2 * np.pi * hz * times), np.ones_like(times)], axis=1)
-        coefficients, *_ = np.linalg.lstsq(basis, rr, rcond=None)
-        residual = rr - basis @ coefficients
-        share = 1.0 - float(residual @ residual) / total
-        if share > best_share:
-            best_share, best_amplitude = share, float(np.hypot(*coefficients[:2]))
-    return best_amplitude / float(rr.mean()), best_share
+    phase = 2 * np.pi * _RESP_HZ[:, None] * times[None, :]                 # (frequencies, intervals)
+    basis = np.stack([np.cos(phase), np.sin(phase), np.ones_like(phase)], axis=-1)
+    coefficients = np.linalg.pinv(basis) @ rr                                # (frequencies, 3)
+    residual = rr[None, :] - np.einsum("fnk,fk->fn", basis, coefficients)
+    shares = 1.0 - np.einsum("fn,fn->f", residual, residual) / total
+    best = int(np.argmax(shares))
+    if shares[best] <= 0.0:
+        return 0.0, 0.0
+    return float(np.hypot(*coefficients[best, :2])) / float(rr.mean()), float(shares[best])
 
 
 def rhythm_summary(seq: BeatSequence) -> dict[str, float]:
