@@ -168,8 +168,17 @@ def cmd_classify(args: argparse.Namespace) -> int:
     from .classify import classify
     from .cli import FAILED_RECORDS_STATUS
     failed = classify(args.model, args.inputs, args.out, args.format, args.fs, args.leads, args.units, args.explain,
-                      args.age, args.sex)
+                      args.age, args.sex, args.runtime)
     return FAILED_RECORDS_STATUS if failed else 0
+
+
+def cmd_export(args: argparse.Namespace) -> None:
+    from .export import export
+    section = export(args.model, args.out)
+    check = section["check"]
+    print(f"wrote {Path(args.out).resolve()}: network.onnx and the folder's other files; on {check['records']} "
+          f"synthetic records x {check['lead_sets']} lead sets its probabilities differ from Keras's by at most "
+          f"{check['max_probability_difference']:.1e}")
 
 
 def cmd_info(args: argparse.Namespace) -> None:
@@ -302,7 +311,14 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--age", type=float, help="the patient's age in years, for arrays and CSV (inputs of the model; "
                                              "WFDB headers give their own)")
     s.add_argument("--sex", help="male or female, for arrays and CSV")
-    s.add_argument("--explain", help="folder for one attention-map picture per record")
+    s.add_argument("--explain", help="folder for one attention-map picture per record (Keras runtime)")
+    s.add_argument("--runtime", choices=["auto", "keras", "onnx"], default="auto",
+                   help="network runtime: keras for a trained folder, onnx (onnxruntime, no TensorFlow) for a "
+                        "folder `ecgcinc export` wrote; auto picks by the folder")
+    s = _command(sub, "export", "write a trained folder's network as ONNX into a folder that classify runs "
+                                "without TensorFlow (needs onnx and tf2onnx)", cmd_export)
+    s.add_argument("model", help="trained model folder")
+    s.add_argument("out", help="new folder for the exported model")
     s = _command(sub, "info", "print a model folder's card: versions, training data, validation scores, "
                               "thresholds", cmd_info)
     s.add_argument("model", help="trained model folder")

@@ -113,9 +113,10 @@ def identity(model_dir: str | Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.is_file() else ""
 
 
-def loading_problem(model_dir: str | Path, keras_version: str) -> str:
+def loading_problem(model_dir: str | Path, keras_version: str | None) -> str:
     """One line naming both versions when the folder's format version or Keras major version is
-    not this process's ('' when it loads; a folder written before cards existed is let through)."""
+    not this process's ('' when it loads; a folder written before cards existed is let through).
+    keras_version None: the folder's network does not run in Keras (an ONNX export)."""
     written = read(model_dir)
     if written is None:
         return ""
@@ -126,7 +127,7 @@ def loading_problem(model_dir: str | Path, keras_version: str) -> str:
                 f"version {FORMAT_VERSION}: use the ecgcinc that wrote it "
                 f"({written.get('software', {}).get('ecgcinc', 'unknown')}) or train again")
     wrote = str(written.get("software", {}).get("keras", ""))
-    if wrote and wrote.split(".")[0] != keras_version.split(".")[0]:
+    if wrote and keras_version is not None and wrote.split(".")[0] != keras_version.split(".")[0]:
         return (f"model folder {folder} was written by Keras {wrote}; this process runs Keras {keras_version}: "
                 f"install Keras {wrote.split('.')[0]}.x or train again")
     return ""
@@ -179,6 +180,16 @@ def render(card: dict) -> str:
                          f"{_cell(s['auroc'])} | {_cell(s['f1'])} | {card['thresholds']['values'][abbr]:.3f} |")
         lines.append("")
     training = card["training"]
+    exported = card.get("export")
+    if exported:
+        check = exported["check"]
+        lines += ["## Exported network", "",
+                  f"This folder's network is {exported['network']}, run by {exported['runtime']} without TensorFlow "
+                  f"(`ecgcinc classify`), exported from the model {exported['from_model']}. On {check['records']} "
+                  f"synthetic records in each of {check['lead_sets']} lead sets its probabilities differed from the "
+                  f"Keras network's by at most {check['max_probability_difference']:.1e} (tolerance "
+                  f"{check['tolerance']:g}). Inputs: " + ", ".join(f"{name} {shape}" for name, shape in
+                                                                     exported["inputs"].items()) + ".", ""]
     lines += ["## Decision and training", "",
               f"Thresholds by {card['thresholds']['method']}. Trained in {training['seconds']} s on "
               f"{training['machine'] or 'an unrecorded machine'} (budget {training['time_budget_h']} h); best epoch "

@@ -37,12 +37,15 @@ FORMATS = ("jsonl", "csv")
 
 def classify(model_dir: str | Path, inputs: Sequence[str | Path], out: str | Path | None = None,
              fmt: str = "jsonl", fs: float | None = None, leads: Sequence[str] | None = None, units: str = "mV",
-             explain_dir: str | Path | None = None, age: float | None = None, sex: str | None = None) -> int:
+             explain_dir: str | Path | None = None, age: float | None = None, sex: str | None = None,
+             runtime: str = "auto") -> int:
     """Classify every record of `inputs` with the folder's model; rows to `out` (stdout when
-    None); returns the number of records that failed."""
+    None); returns the number of records that failed.  runtime: "keras", "onnx" (a folder that
+    `ecgcinc export` wrote; no TensorFlow is imported) or "auto" (the folder's own)."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown output format {fmt!r}; choose {' or '.join(FORMATS)}")
     model_dir = model_folder.check(model_dir)
+    _check_runtime(model_dir, runtime, explain_dir is not None)
     files = find_inputs(inputs)
     if not files:
         raise FileNotFoundError(f"no record found in {', '.join(map(str, inputs))}")
@@ -66,6 +69,21 @@ def classify(model_dir: str | Path, inputs: Sequence[str | Path], out: str | Pat
     else:
         atomic_write_text(Path(out), text)
     return failed
+
+
+def _check_runtime(model_dir: Path, runtime: str, explain: bool) -> None:
+    """One clear error when the folder's network does not run in the runtime asked for."""
+    has = model_folder.runtime_of(model_dir)
+    if runtime not in ("auto", *model_folder.RUNTIMES):
+        raise ValueError(f"unknown runtime {runtime!r}; choose auto, keras or onnx")
+    if runtime == "onnx" and has == "keras":
+        raise ValueError(f"{model_dir} is a trained (Keras) folder; for the ONNX runtime export it first: "
+                         f"ecgcinc export {model_dir} OUT, then classify OUT")
+    if runtime == "keras" and has == "onnx":
+        raise ValueError(f"{model_dir} is an exported (ONNX) folder; classify the trained folder it came from "
+                         "for the Keras runtime")
+    if explain and has == "onnx":
+        raise ValueError("--explain reads the class-wise attention inside the Keras network; use the trained folder")
 
 
 def _row(found: Input, predictor: Predictor, identity: str) -> dict:

@@ -5,9 +5,8 @@ and the report share with the harness.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-from .framework import keras
 import numpy as np
 
 from . import metrics
@@ -16,6 +15,9 @@ from .classes import ClassSet
 from .config import Config, PreprocessConfig
 from .preprocess import inference_windows
 from .thresholds import decide
+
+if TYPE_CHECKING:
+    import keras
 
 
 def _bucket(n: int, largest: int) -> int:

@@ -1,6 +1,7 @@
 """The model folder: its file names, and the one writer and the one reader of each file.
 
     model.keras       the network (Keras 3 format)
+    network.onnx      instead of model.keras in a folder made by `ecgcinc export` (onnx_network.py)
     config.json       the full configuration it was trained with
     classes.json      the scored classes (equivalent codes, names) and the Challenge weights
     thresholds.json   per-class thresholds, with the method, beta and weights that made them
@@ -34,6 +35,7 @@ from .classes import ClassSet
 from .config import Config, config_from_dict
 from .decision import Decision
 from .fusion import LeadSetFusion
+from .onnx_network import ONNX_FILE, OnnxNetwork
 from .outputs import atomic_save, atomic_write, atomic_write_text
 
 if TYPE_CHECKING:
@@ -47,7 +49,8 @@ CALIBRATION_FILE = "calibration.json"
 HISTORY_FILE = "history.json"
 TRAIN_LABELS_FILE = "train_labels.npy"
 FUSION_FILE = "fusion.joblib"
-REQUIRED = (MODEL_FILE, CONFIG_FILE, CLASSES_FILE, THRESHOLDS_FILE)
+REQUIRED = (CONFIG_FILE, CLASSES_FILE, THRESHOLDS_FILE)
+RUNTIMES = {"keras": MODEL_FILE, "onnx": ONNX_FILE}   # the runtime a folder's network file needs
 TRAINING_WEIGHTS = "weights.csv (training)"
 
 
@@ -56,23 +59,32 @@ class ModelFolderError(OSError):
     any record is read, rather than one per record."""
 
 
+def runtime_of(model_dir: str | Path) -> str:
+    """"keras" for a trained folder, "onnx" for one `ecgcinc export` wrote (network.onnx and no
+    model.keras)."""
+    model_dir = Path(model_dir)
+    return "onnx" if (model_dir / ONNX_FILE).is_file() and not (model_dir / MODEL_FILE).is_file() else "keras"
+
+
 def check(model_dir: str | Path) -> Path:
-    """The folder, resolved, if it holds a trained model this process can read; otherwise one
-    clear error."""
+    """The folder, resolved, if it holds a trained or exported model this process can read;
+    otherwise one clear error.  An exported folder is checked without Keras."""
     model_dir = Path(model_dir).resolve()
     if not model_dir.is_dir():
         raise FileNotFoundError(f"model folder {model_dir} does not exist")
-    missing = [name for name in REQUIRED if not (model_dir / name).is_file()]
+    runtime = runtime_of(model_dir)
+    needed = (RUNTIMES[runtime], *REQUIRED)
+    missing = [name for name in needed if not (model_dir / name).is_file()]
     if missing:
         raise FileNotFoundError(f"model folder {model_dir} lacks {', '.join(missing)}; train a model first")
-    for name in REQUIRED:
+    for name in needed:
         try:
             with open(model_dir / name, "rb"):
                 pass
         except OSError as error:
             raise ModelFolderError(f"model folder {model_dir}: cannot read {name} ({error.strerror or error}); "
                                    "is it readable by this user?") from error
-    problem = card.loading_problem(model_dir, version("keras"))
+    problem = card.loading_problem(model_dir, version("keras") if runtime == "keras" else None)
     if problem:
         raise ModelFolderError(problem)
     return model_dir
@@ -167,21 +179,28 @@ def describe_thresholds(model_dir: str | Path) -> str:
     return f"method {info['method']}, beta {info['beta']}, weights {info['weights']}"
 
 
-_NETWORKS: dict[Path, tuple[tuple[int, int, int], keras.Model]] = {}
+_NETWORKS: dict[Path, tuple[tuple[int, int, int], keras.Model | OnnxNetwork]] = {}
 
 
-def load_network(model_dir: str | Path) -> keras.Model:
+def load_network(model_dir: str | Path) -> keras.Model | OnnxNetwork:
     """The folder's inference network, loaded (and its predict function compiled) once per
-    version (inode, time, size) of its model.keras."""
+    version (inode, time, size) of its network file: model.keras in Keras, or an exported
+    folder's network.onnx in onnxruntime, without Keras."""
     model_dir = check(model_dir)
-    stat = (model_dir / MODEL_FILE).stat()
+    runtime = runtime_of(model_dir)
+    stat = (model_dir / RUNTIMES[runtime]).stat()
     written = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
     cached = _NETWORKS.get(model_dir)
     if cached is None or cached[0] != written:
-        from . import models  # Keras loads here; importing models registers the custom layers
-        from .framework import keras
-        from .inference import warm_up
-        network = models.inference_model(keras.saving.load_model(model_dir / MODEL_FILE, compile=False))
-        warm_up(network)
+        network = OnnxNetwork(model_dir / ONNX_FILE) if runtime == "onnx" else _load_keras(model_dir)
         _NETWORKS[model_dir] = cached = (written, network)
     return cached[1]
+
+
+def _load_keras(model_dir: Path) -> keras.Model:
+    from . import models  # Keras loads here; importing models registers the custom layers
+    from .framework import keras
+    from .inference import warm_up
+    network = models.inference_model(keras.saving.load_model(model_dir / MODEL_FILE, compile=False))
+    warm_up(network)
+    return network

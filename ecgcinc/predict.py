@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-from .framework import keras
 import numpy as np
 
 from . import model_folder
@@ -23,11 +22,14 @@ from .feature_model import design_matrix
 from .features import checked_measures
 from .fusion import LeadSetFusion
 from .inference import signal_probabilities
-from .models import view_members
+from .onnx_network import OnnxNetwork
 from .preprocess import LEAD_MASK, network_meta, preprocess_record
 from .harness import decided_outputs, harness_record, per_lead_set, write_folder
 from .lead_sets import as_seen, by_view, lead_mask, views
 from .records import TWELVE_LEADS, Record
+
+if TYPE_CHECKING:
+    import keras
 
 
 def _measures(record: Record) -> tuple[np.ndarray, np.ndarray]:
@@ -40,10 +42,19 @@ def _measures(record: Record) -> tuple[np.ndarray, np.ndarray]:
     return features, beat_table
 
 
+def _view_members(network: keras.Model | OnnxNetwork) -> list | None:
+    """A routed Keras network's per-view members; None for any other network, and for an
+    exported one, whose routed whole answers each record from its own view's member."""
+    if isinstance(network, OnnxNetwork):
+        return None
+    from .models import view_members
+    return view_members(network)
+
+
 class Predictor:
     """A trained model folder, ready to score records of one lead set."""
 
-    def __init__(self, model_dir: str | Path, network: keras.Model, cfg: Config, classes: ClassSet,
+    def __init__(self, model_dir: str | Path, network: keras.Model | OnnxNetwork, cfg: Config, classes: ClassSet,
                  thresholds: np.ndarray, leads: Sequence[str] | None = None,
                  calibration: Calibration | None = None, fusion: LeadSetFusion | None = None):
         self.model_dir = Path(model_dir)
@@ -54,7 +65,7 @@ class Predictor:
         self.calibration = calibration or Calibration.identity(len(classes))
         self.fusion = fusion
         self.allowed = lead_mask(leads)
-        self.members = view_members(network)  # one network per lead-set view: run only a record's own
+        self.members = _view_members(network)  # one network per lead-set view: run only a record's own
         self.masks = views(cfg.preprocess.derive_limb_leads)
 
     def inputs(self, record: Record) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:

@@ -1,8 +1,9 @@
-"""The lock file pins a version inside every range that requirements.txt and
-requirements-scale.txt allow on its platform (Linux x86-64, Python 3.11), and the image and
+"""The lock file pins a version inside every range that the requirements files (requirements.txt,
+-scale, -onnx and -inference) allow on its platform (Linux x86-64, Python 3.11), and the image and
 CI install through it."""
 from pathlib import Path
 
+import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -31,9 +32,10 @@ def locked() -> dict[str, str]:
     return pins
 
 
-def test_the_lock_satisfies_every_range_on_its_platform():
+@pytest.mark.parametrize("name", ["requirements-scale.txt", "requirements-onnx.txt", "requirements-inference.txt"])
+def test_the_lock_satisfies_every_range_on_its_platform(name):
     pins = locked()
-    for requirement in requirements(ROOT / "requirements-scale.txt"):
+    for requirement in requirements(ROOT / name):
         if requirement.marker and not requirement.marker.evaluate(LOCK_PLATFORM):
             continue
         name = canonicalize_name(requirement.name)
@@ -43,4 +45,6 @@ def test_the_lock_satisfies_every_range_on_its_platform():
 
 def test_the_image_and_ci_install_through_the_lock():
     assert "-c requirements.lock" in (ROOT / "Dockerfile").read_text()
-    assert "-c requirements.lock" in (ROOT / ".ci" / "run").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "-r requirements-scale.txt -r requirements-onnx.txt -c requirements.lock" in ci
+    assert "-r requirements-inference.txt -c requirements.lock" in ci

@@ -56,7 +56,7 @@ def trained_model_files(tmp_path):
     """A folder with the files check() requires, for tests that never load the network."""
     folder = tmp_path / "model"
     folder.mkdir()
-    for name in model_folder.REQUIRED:
+    for name in (model_folder.MODEL_FILE, *model_folder.REQUIRED):
         (folder / name).write_text("{}")
     return folder
 

@@ -1,0 +1,136 @@
+"""`ecgcinc export MODEL OUT`: a trained folder's network as ONNX, in a folder that needs no TensorFlow.
+
+Why: users who only classify want a portable network (issue "Your own ECGs"): ONNX runs in
+onnxruntime on any platform, without the training stack, and does not break when Keras's
+saving format moves on.  Custom layers are where exports break in other ECG projects, so the
+export is checked on the spot: records of every Challenge lead set go through both the Keras
+network and the exported one, and a difference above TOLERANCE refuses the export.
+
+How: Keras's own `Model.export(format="onnx")` (tf2onnx under the TensorFlow backend) writes
+the inference network.  OUT gets `network.onnx` and copies of every other file of the folder
+(configuration, classes, thresholds, calibration, fusion, history, training labels), so
+preprocessing, features, fusion and thresholds run from the same files and the same code as
+the Keras path (onnx_network.py); the card gains an "export" section that says what the
+network takes (the preprocessing, the layout of its meta input with the lead mask and the
+classic features) and what the check measured.  Needs onnx and tf2onnx beside TensorFlow
+(requirements-onnx.txt); the exported folder needs requirements-inference.txt only.
+"""
+from __future__ import annotations
+
+import shutil
+import warnings
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import numpy as np
+
+from . import card, model_folder
+from .beats import BEAT_COLUMNS, MAX_BEATS
+from .features import FEATURE_NAMES
+from .onnx_network import INPUT_NAMES, ONNX_FILE, OnnxNetwork
+from .outputs import atomic_save
+from .preprocess import LEAD_MASK, LEAD_SCALE, N_DEMOGRAPHICS, N_META
+from .records import LEAD_SETS
+
+TOLERANCE = 1e-4           # largest probability difference between the runtimes an export may have
+PROBE_RECORDS = 6          # synthetic records per lead set for the check
+COPIED = (model_folder.CONFIG_FILE, model_folder.CLASSES_FILE, model_folder.THRESHOLDS_FILE,
+          model_folder.CALIBRATION_FILE, model_folder.HISTORY_FILE, model_folder.TRAIN_LABELS_FILE,
+          model_folder.FUSION_FILE)
+
+
+class ExportError(ValueError):
+    """The network could not be exported faithfully."""
+
+
+def export(model_dir: str | Path, out_dir: str | Path) -> dict:
+    """Write the exported folder OUT from the trained folder MODEL; returns the card's export
+    section.  OUT must be new, empty or an earlier export (it is then replaced file by file)."""
+    source = model_folder.check(model_dir)
+    if model_folder.runtime_of(source) != "keras":
+        raise ExportError(f"{source} is already an exported (ONNX) folder; export the folder it came from")
+    out = Path(out_dir).resolve()
+    if out == source:
+        raise ExportError("the exported folder must differ from the model folder")
+    if out.exists() and any(out.iterdir()) and not (out / ONNX_FILE).is_file():
+        raise ExportError(f"{out} exists and is not an exported folder; name a new or empty folder")
+    network = model_folder.load_network(source)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_save(out / ONNX_FILE, lambda tmp: _write_onnx(network, tmp))
+    for name in COPIED:
+        if (source / name).is_file():
+            shutil.copy2(source / name, out / name)
+    difference = probe_difference(source, out)
+    section = _section(source, network, difference)
+    if difference > TOLERANCE:
+        (out / ONNX_FILE).unlink()
+        raise ExportError(f"the exported network differs from the Keras network by {difference:.2e} in probability "
+                          f"(tolerance {TOLERANCE:g}); nothing exported")
+    written = card.read(source) or {}
+    card.write(out, {**written, "export": section})
+    return section
+
+
+def _write_onnx(network, path: str) -> None:
+    try:
+        with warnings.catch_warnings():   # Keras's tf2onnx shim asks NumPy for np.object
+            warnings.simplefilter("ignore", FutureWarning)
+            network.export(path, format="onnx", verbose=False)
+    except ImportError as error:
+        raise ExportError(f"exporting to ONNX needs onnx and tf2onnx: pip install -r requirements-onnx.txt "
+                          f"({error})") from error
+
+
+def probe_difference(source: Path, exported: Path) -> float:
+    """Largest probability difference between the two folders' networks on synthetic records
+    of every Challenge lead set, preprocessed, measured and laid out exactly as the driver does."""
+    from .predict import load_predictor
+    from .synth import SOURCES, generate_record
+    from .harness import harness_record
+    rng = np.random.default_rng(0)
+    generated = [generate_record(SOURCES[prefix], f"probe{i}", rng)
+                 for i, prefix in zip(range(PROBE_RECORDS), list(SOURCES) * PROBE_RECORDS)]
+    records = [harness_record(g.header_text(), g.adc) for g in generated]
+    worst = 0.0
+    for leads in LEAD_SETS.values():
+        keras_path, onnx_path = load_predictor(source, leads), load_predictor(exported, leads)
+        inputs = [keras_path.inputs(record) for record in records]
+        signals, metas = [i[0] for i in inputs], np.stack([i[1] for i in inputs])
+        difference = np.abs(keras_path.network_probabilities(signals, metas)
+                            - onnx_path.network_probabilities(signals, metas))
+        worst = max(worst, float(difference.max()))
+    return worst
+
+
+def _section(source: Path, network, difference: float) -> dict:
+    """What the exported network takes and how it was checked, for the card."""
+    cfg = model_folder.read_config(source)
+    meta = {"demographics": [0, N_DEMOGRAPHICS], "lead_mask": [LEAD_MASK.start, LEAD_MASK.stop],
+            "lead_log10_scale": [LEAD_SCALE.start, LEAD_SCALE.stop]}
+    end = N_META
+    if cfg.model.wide_features:
+        meta["classic_features"] = [end, end + len(FEATURE_NAMES)]
+        end += len(FEATURE_NAMES)
+    if cfg.model.beat_branch:
+        meta["beat_table"] = [end, end + MAX_BEATS * len(BEAT_COLUMNS)]
+        end += MAX_BEATS * len(BEAT_COLUMNS)
+    signal_shape, meta_shape = (list(tensor.shape[1:]) for tensor in network.inputs)
+    return {"runtime": "onnxruntime", "network": ONNX_FILE, "from_model": card.identity(source),
+            "inputs": {INPUT_NAMES[0]: ["batch", *signal_shape], INPUT_NAMES[1]: ["batch", *meta_shape]},
+            "output": ["batch", "class probabilities, classes.json order"],
+            "preprocessing": {"sampling_rate_hz": cfg.preprocess.fs, "window_samples": cfg.preprocess.window,
+                              "units": "mV", "leads": "I, II, III, aVR, aVL, aVF, V1-V6 (absent leads zero)",
+                              "code": "ecgcinc.preprocess.preprocess_record"},
+            "meta_layout": meta,
+            "classic_features": "ecgcinc.features.record_measures" if (cfg.model.wide_features or cfg.model.fusion)
+            else "",
+            "check": {"records": PROBE_RECORDS, "lead_sets": len(LEAD_SETS), "max_probability_difference": difference,
+                      "tolerance": TOLERANCE},
+            "software": {name: _version(name) for name in ("onnx", "tf2onnx", "onnxruntime")}}
+
+
+def _version(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return ""

@@ -1,0 +1,131 @@
+"""The exported network (`ecgcinc export`): onnxruntime gives the Keras network's probabilities, and
+`ecgcinc classify --runtime onnx` runs in an environment that has no TensorFlow, Keras or JAX."""
+import fcntl
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ecgcinc import export as export_module
+from ecgcinc import model_folder
+from ecgcinc.classify import classify
+from ecgcinc.export import TOLERANCE, ExportError, export
+from ecgcinc.predict import load_predictor
+from ecgcinc.records import LEAD_SETS, find_records, read_record
+
+ROOT = Path(__file__).resolve().parents[1]
+INFERENCE_PYTHON_ENV = "ECGCINC_INFERENCE_PYTHON"   # .ci/run builds that environment before the tests
+pytestmark = pytest.mark.xdist_group("onnx")
+
+
+@pytest.fixture(scope="module")
+def exported(trained_model, tmp_path_factory):
+    out = tmp_path_factory.mktemp("exported") / "model"
+    export(trained_model, out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def inference_python() -> str:
+    """A Python whose environment holds requirements-inference.txt only: CI's (.ci/run), else one
+    built here once per version of the requirements and the lock, under ~/.cache."""
+    given = os.environ.get(INFERENCE_PYTHON_ENV)
+    if given:
+        return given
+    digest = hashlib.sha256(b"".join((ROOT / name).read_bytes() for name in
+                                     ("requirements-inference.txt", "requirements.lock"))).hexdigest()[:12]
+    folder = Path.home() / ".cache" / "ecgcinc-tests" / f"inference-{digest}"
+    python = folder / "bin" / "python"
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(folder.parent / f"{folder.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / "complete").exists():
+            subprocess.run([sys.executable, "-m", "venv", "--clear", str(folder)], check=True)
+            subprocess.run([str(python), "-m", "pip", "install", "--quiet", "-r", str(ROOT / "requirements-inference.txt"),
+                            "-c", str(ROOT / "requirements.lock")], check=True)
+            (folder / "complete").touch()
+    return str(python)
+
+
+def _rows(path: Path) -> dict[str, dict]:
+    return {row["record"]: row for row in map(json.loads, path.read_text().splitlines())}
+
+
+def test_the_exported_network_gives_the_keras_probabilities_on_every_lead_set(trained_model, exported, sample_dir):
+    records = [read_record(header) for header in find_records(sample_dir)]
+    for leads in LEAD_SETS.values():
+        keras_path, onnx_path = load_predictor(trained_model, leads), load_predictor(exported, leads)
+        assert type(onnx_path.network).__name__ == "OnnxNetwork"
+        difference = np.abs(keras_path.probabilities(records) - onnx_path.probabilities(records))
+        assert difference.max() <= TOLERANCE, (len(leads), difference.max())
+
+
+def test_classify_runs_the_exported_folder_without_tensorflow(inference_python, trained_model, exported, sample_dir,
+                                                              tmp_path):
+    for framework in ("tensorflow", "keras", "jax"):
+        absent = subprocess.run([inference_python, "-c", f"import {framework}"], capture_output=True)
+        assert absent.returncode != 0, f"the inference environment has {framework}"
+    out = tmp_path / "onnx.jsonl"
+    done = subprocess.run([inference_python, "-m", "ecgcinc", "classify", str(exported), str(sample_dir),
+                           "--runtime", "onnx", "--out", str(out)], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    classify(trained_model, [sample_dir], tmp_path / "keras.jsonl")
+    keras_rows, onnx_rows = _rows(tmp_path / "keras.jsonl"), _rows(out)
+    assert sorted(onnx_rows) == sorted(keras_rows) and len(keras_rows) == len(find_records(sample_dir))
+    for name, row in keras_rows.items():
+        ours = onnx_rows[name]["classes"]
+        assert max(abs(a["probability"] - b["probability"]) for a, b in zip(row["classes"], ours)) <= TOLERANCE
+        assert [c["code"] for c in ours] == [c["code"] for c in row["classes"]]
+        assert onnx_rows[name]["leads"] == row["leads"]
+
+
+def test_an_export_that_differs_from_keras_is_refused(trained_model, tmp_path, monkeypatch):
+    """The check on the spot catches a wrong network: an untrained one of the same shape is
+    written in place of the trained one, and the export fails and leaves no network behind."""
+    from ecgcinc.inference import warm_up
+    from ecgcinc.models import inference_model
+    from ecgcinc.train import compile_model
+    cfg = model_folder.read_config(trained_model)
+    classes = model_folder.read_classes(trained_model)
+    other = inference_model(compile_model(cfg, cfg.preprocess.window, len(classes), 4, 10))
+    warm_up(other)
+    write = export_module._write_onnx
+    monkeypatch.setattr(export_module, "_write_onnx", lambda network, path: write(other, path))
+    with pytest.raises(ExportError, match="differs from the Keras network"):
+        export(trained_model, tmp_path / "wrong")
+    assert not (tmp_path / "wrong" / "network.onnx").exists()
+
+
+def test_runtimes_and_folders_are_checked(trained_model, exported, sample_dir, tmp_path):
+    with pytest.raises(ValueError, match="export it first"):
+        classify(trained_model, [sample_dir], tmp_path / "a.jsonl", runtime="onnx")
+    with pytest.raises(ValueError, match="trained folder it came from"):
+        classify(exported, [sample_dir], tmp_path / "b.jsonl", runtime="keras")
+    with pytest.raises(ValueError, match="--explain"):
+        classify(exported, [sample_dir], tmp_path / "c.jsonl", explain_dir=tmp_path / "pictures")
+    with pytest.raises(ExportError, match="already an exported"):
+        export(exported, tmp_path / "again")
+    with pytest.raises(ExportError, match="must differ"):
+        export(trained_model, trained_model)
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "notes.txt").write_text("mine")
+    with pytest.raises(ExportError, match="not an exported folder"):
+        export(trained_model, tmp_path / "busy")
+    assert model_folder.runtime_of(exported) == "onnx" and model_folder.runtime_of(trained_model) == "keras"
+
+
+def test_the_exported_card_says_what_the_network_takes(trained_model, exported):
+    from ecgcinc.card import identity, read, render
+    section = read(exported)["export"]
+    assert section["from_model"] == identity(trained_model)
+    cfg = model_folder.read_config(trained_model)
+    assert section["inputs"]["signal"] == ["batch", cfg.preprocess.window, 12]
+    assert section["meta_layout"]["lead_mask"] == [5, 17]
+    assert section["check"]["max_probability_difference"] <= TOLERANCE
+    assert "## Exported network" in render(read(exported))
+    assert not (exported / model_folder.MODEL_FILE).exists()
