@@ -23,7 +23,6 @@ and writes JSON.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
 import subprocess
@@ -132,14 +131,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "runtimes.json"))
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from bench.shipped import publish
     with tempfile.TemporaryDirectory(prefix="ecgcinc-runtimes-") as tmp:
         result = measure(args.train, args.test, args.inference_python, Path(tmp))
-    result.update(date=datetime.date.today().isoformat(), cores=os.cpu_count())
-    result["table"] = table(result)
-    print(result["table"])
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=2))
-    return result
+    return publish(result, table, Path(args.out))
 
 
 if __name__ == "__main__":

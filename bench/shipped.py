@@ -177,12 +177,16 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="ecgcinc-shipped-") as tmp:
         result = measure(args.train, args.test, args.busy, Path(tmp))
-    result["date"] = datetime.date.today().isoformat()
-    result["cores"] = os.cpu_count()
-    result["table"] = table(result)
+    return publish(result, table, Path(args.out))
+
+
+def publish(result: dict, make_table, out: Path) -> dict:
+    """A benchmark's result with its date, core count and table: printed, and written as JSON."""
+    result.update(date=datetime.date.today().isoformat(), cores=os.cpu_count())
+    result["table"] = make_table(result)
     print(result["table"])
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=2))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
     return result
 
 

@@ -32,7 +32,7 @@ import numpy as np
 from . import card, model_folder
 from .beats import BEAT_COLUMNS, MAX_BEATS
 from .features import FEATURE_NAMES
-from .onnx_network import INPUT_NAMES, ONNX_FILE, OnnxNetwork
+from .onnx_network import INPUT_NAMES, ONNX_FILE
 from .outputs import atomic_save
 from .preprocess import LEAD_MASK, LEAD_SCALE, N_DEMOGRAPHICS, N_META
 from .records import LEAD_SETS

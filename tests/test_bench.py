@@ -82,3 +82,15 @@ def test_gpu_benchmark_reports_each_network_and_the_corpus_epoch(tmp_path, capsy
     assert saved["rows"][0]["epoch_s"] == pytest.approx(row["epoch_s"])
     line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("cnn_bilstm"))
     assert line.split()[1:3] == ["fp32", f"{row['step_records_per_s']['median']:.0f}"]
+
+
+def test_runtimes_benchmark_sizes_an_install_by_its_dependency_closure(tmp_path):
+    """bench/runtimes.py's install size: scipy's closure holds numpy too, and weighs both."""
+    import sys
+    from importlib.metadata import distribution
+    from bench import runtimes
+    (tmp_path / "only-scipy.txt").write_text("# one line\nscipy>=1\n")
+    closure = runtimes.install_size(sys.executable, tmp_path / "only-scipy.txt")
+    files = {name: sum(f.size or 0 for f in distribution(name).files) / 1e6 for name in ("scipy", "numpy")}
+    assert closure["distributions"] == 2
+    assert closure["mb"] == pytest.approx(files["scipy"] + files["numpy"])
