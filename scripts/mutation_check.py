@@ -62,6 +62,18 @@ MUTATIONS = [
  ("feature model pickles its classifiers", "ecgcinc/feature_model.py",
   '        return {**self.__dict__, "classifiers": []}', '        return {**self.__dict__}',
   ["tests/test_feature_model.py::test_a_saved_model_holds_the_compiled_trees_and_predicts_the_same"]),
+ ("export check ignored", "ecgcinc/export.py",
+  "    difference = probe_difference(source, out)\n", "    difference = 0.0 * probe_difference(source, out)\n",
+  ["tests/test_onnx.py::test_an_export_that_differs_from_keras_is_refused"]),
+ ("exported sigmoid loses the tails", "ecgcinc/export.py",
+  'helper.make_node("Min", [x, f"{name}/zero"]', 'helper.make_node("Max", [x, f"{name}/zero"]',
+  ["tests/test_onnx.py::test_sigmoids_are_rewritten_to_keep_a_tiny_probability_precise"]),
+ ("the predictor imports Keras", "ecgcinc/predict.py",
+  "import numpy as np\n", "import numpy as np\nfrom .framework import keras  # noqa: F401\n",
+  ["tests/test_onnx.py::test_classify_runs_the_exported_folder_without_tensorflow"]),
+ ("install size without dependencies", "bench/runtimes.py",
+  'if q.marker is None or q.marker.evaluate({"extra": ""}): todo.append(q)', "pass",
+  ["tests/test_bench.py::test_runtimes_benchmark_sizes_an_install_by_its_dependency_closure"]),
 ]
 
 
