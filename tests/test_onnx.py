@@ -2,6 +2,7 @@
 `ecgcinc classify --runtime onnx` runs in an environment that has no TensorFlow, Keras or JAX."""
 import fcntl
 import hashlib
+import importlib.util
 import json
 import os
 import subprocess
@@ -20,7 +21,9 @@ from ecgcinc.records import LEAD_SETS, find_records, read_record
 
 ROOT = Path(__file__).resolve().parents[1]
 INFERENCE_PYTHON_ENV = "ECGCINC_INFERENCE_PYTHON"   # .ci/run builds that environment before the tests
-pytestmark = pytest.mark.xdist_group("onnx")
+pytestmark = [pytest.mark.xdist_group("onnx"),
+              pytest.mark.skipif(any(importlib.util.find_spec(name) is None for name in ("onnx", "tf2onnx", "onnxruntime")),
+                                 reason="the ONNX export is not installed (requirements-onnx.txt)")]
 
 
 @pytest.fixture(scope="module")
