@@ -32,10 +32,13 @@ import numpy as np
 from . import card, model_folder
 from .beats import BEAT_COLUMNS, MAX_BEATS
 from .features import FEATURE_NAMES
+from .harness import harness_record
 from .onnx_network import INPUT_NAMES, ONNX_FILE
 from .outputs import atomic_save
+from .predict import load_predictor
 from .preprocess import LEAD_MASK, LEAD_SCALE, N_DEMOGRAPHICS, N_META
 from .records import LEAD_SETS
+from .synth import SOURCES, generate_record
 
 TOLERANCE = 1e-4           # largest probability difference between the runtimes an export may have
 PROBE_RECORDS = 16         # synthetic records per lead set for the check
@@ -120,9 +123,6 @@ def probe_difference(source: Path, exported: Path) -> float:
     """Largest difference between the two folders' probabilities, as the decision sees them
     (network, fusion with the feature model, calibration), on synthetic records of every
     Challenge lead set, each predictor reading them as the driver does."""
-    from .predict import load_predictor
-    from .synth import SOURCES, generate_record
-    from .harness import harness_record
     rng = np.random.default_rng(0)
     generated = [generate_record(SOURCES[prefix], f"probe{i}", rng)
                  for i, prefix in zip(range(PROBE_RECORDS), list(SOURCES) * PROBE_RECORDS)]

@@ -19,8 +19,10 @@ ROOT = PACKAGE.parent
 MODEL_CODE = {"models", "train", "predict", "inference", "framework", "model_folder", "feature_model", "fusion",
               "losses", "beat_branch", "baseline", "experiments", "decision", "calibration", "thresholds"}
 NO_MODEL_CODE = ("records", "metrics", "classes", "evaluation", "outputs")
-# Modules (and harness files) that start without Keras.
-NO_KERAS = ("evaluation", "cli", "__main__", "synth", "records", "metrics", "feature_model", "baseline")
+# Modules (and harness files) that start without Keras; the ONNX runtime's whole path (an exported
+# folder classified, tests/test_onnx.py) among them.
+NO_KERAS = ("evaluation", "cli", "__main__", "synth", "records", "metrics", "feature_model", "baseline",
+            "onnx_network", "model_folder", "predict", "inference", "classify", "export")
 NO_KERAS_FILES = ("evaluate_model.py",)
 
 
