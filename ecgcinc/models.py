@@ -313,7 +313,11 @@ class ViewRouter(layers.Layer):
         masks = ops.convert_to_tensor(np.asarray(self.masks, dtype="float32"))
         outside = ops.matmul(present, ops.transpose(1.0 - masks))          # (B, V) leads a view lacks
         size = ops.where(outside > 0, 13.0, ops.sum(masks, axis=1)[None])
-        chosen = ops.one_hot(ops.argmin(size, axis=1), len(self.masks), dtype=probabilities[0].dtype)
+        # the first smallest view, as argmin would choose it: argmin on TensorFlow goes through a
+        # bitcast (its -0.0 handling) that has no ONNX form, and this exports (ecgcinc export)
+        smallest = ops.cast(ops.equal(size, ops.min(size, axis=1, keepdims=True)), "float32")
+        chosen = ops.cast(ops.logical_and(smallest > 0, ops.equal(ops.cumsum(smallest, axis=1), 1.0)),
+                          probabilities[0].dtype)
         return ops.einsum("bv,bvc->bc", chosen, ops.stack(probabilities, axis=1))
 
     def get_config(self):

@@ -155,3 +155,33 @@ def test_sigmoids_are_rewritten_to_keep_a_tiny_probability_precise(tmp_path):
     export_module._precise_sigmoids(path)
     assert "Sigmoid" not in {node.op_type for node in onnx.load(path).graph.node}
     assert relative_error() < 1e-6
+
+
+@pytest.mark.parametrize("kind", ["fold ensemble", "network per view"])
+def test_multi_network_folders_export(kind, tmp_path):
+    """The networks that combine members (an Average; the ViewRouter, whose first version used an
+    argmin with no ONNX form) export and pass the check; untrained weights suffice for that."""
+    from ecgcinc import thresholds
+    from ecgcinc.calibration import Calibration
+    from ecgcinc.classes import load_classes
+    from ecgcinc.config import Config, with_overrides
+    from ecgcinc.decision import Decision
+    from ecgcinc.framework import keras
+    from ecgcinc.lead_sets import views
+    from ecgcinc.models import ensemble_network, inference_model, view_network
+    from ecgcinc.train import compile_model
+    classes = load_classes()
+    cfg = with_overrides(Config(), {"model": {"size": "small", "fusion": False}})
+
+    def member(seed: int):
+        keras.utils.set_random_seed(seed)
+        return inference_model(compile_model(cfg, cfg.preprocess.window, len(classes), 4, 10))
+    masks = views(cfg.preprocess.derive_limb_leads)
+    network = (ensemble_network([member(1), member(2)]) if kind == "fold ensemble"
+               else view_network([member(v) for v in range(len(masks))], masks))
+    labels = np.eye(len(classes), dtype=bool)
+    decision = Decision(Calibration.identity(len(classes)), thresholds.cicst(labels, classes.weights, 0.5))
+    model_folder.save(tmp_path / "model", network, cfg, classes, decision, {}, labels)
+    section = export(tmp_path / "model", tmp_path / "exported")
+    assert section["check"]["max_probability_difference"] <= TOLERANCE
+    assert model_folder.runtime_of(tmp_path / "exported") == "onnx"
