@@ -87,6 +87,24 @@ def test_classify_runs_the_exported_folder_without_tensorflow(inference_python, 
         assert onnx_rows[name]["leads"] == row["leads"]
 
 
+def test_the_challenge_driver_runs_the_exported_folder_without_tensorflow(inference_python, trained_model, exported,
+                                                                          sample_dir, tmp_path):
+    """driver.py, as the organisers run it, on an exported folder in the TensorFlow-free environment:
+    every record gets its file, with the trained folder's probabilities within 1e-4."""
+    from ecgcinc.predict import predict_folder
+    done = subprocess.run([inference_python, "driver.py", str(exported), str(sample_dir), str(tmp_path / "onnx")],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    predict_folder(trained_model, sample_dir, tmp_path / "keras", verbose=0)
+    names = sorted(p.name for p in (tmp_path / "keras").glob("*.csv"))
+    assert names == sorted(p.name for p in (tmp_path / "onnx").glob("*.csv")) and len(names) == len(find_records(sample_dir))
+    for name in names:
+        ours, theirs = ((tmp_path / side / name).read_text().splitlines() for side in ("onnx", "keras"))
+        assert ours[:2] == theirs[:2]        # the record's line and the class codes
+        difference = np.abs(np.array(ours[3].split(","), float) - np.array(theirs[3].split(","), float))
+        assert difference.max() <= TOLERANCE, name
+
+
 def test_an_export_that_differs_from_keras_is_refused(trained_model, tmp_path, monkeypatch):
     """The check on the spot catches a wrong network: an untrained one of the same shape is
     written in place of the trained one, and the export fails and leaves no network behind."""
