@@ -14,9 +14,9 @@ from ecgcinc.cli import FAILED_RECORDS_STATUS, run_cli
 
 
 def main() -> int:
-    from ecgcinc.model_folder import check
+    from ecgcinc.serving.model_folder import check
     check(sys.argv[1])  # a missing or foreign model folder is one line before Keras loads
-    from ecgcinc.predict import predict_folder  # Keras loads here
+    from ecgcinc.serving.predict import predict_folder  # Keras loads here
     from team_code import load_model, run_model
     failures = predict_folder(sys.argv[1], sys.argv[2], sys.argv[3], load_model=load_model, run_model=run_model)
     print(f'Done ({failures} record(s) failed).' if failures else 'Done.')

@@ -7,7 +7,7 @@ evaluation-2021 script; reads both header styles (`#Dx:` and `# Dx:`).
 import sys
 
 from ecgcinc.cli import run_cli
-from ecgcinc.evaluation import evaluate_folders, evaluate_model, format_class_scores, format_scores
+from ecgcinc.evidence.evaluation import evaluate_folders, evaluate_model, format_class_scores, format_scores
 
 __all__ = ['evaluate_model']
 

@@ -3,7 +3,7 @@
 
 The organisers replace this file with their own copy, so nothing in this
 project depends on it beyond those official functions; the project's own,
-more tolerant reader lives in ecgcinc.records.  Like the official helpers,
+more tolerant reader lives in ecgcinc.io.records.  Like the official helpers,
 these read only original-style headers (`#Dx:`, `#Age:`, gains `1000/mV`).
 """
 import os

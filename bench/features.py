@@ -34,10 +34,10 @@ def per_record(step, items) -> np.ndarray:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    from ecgcinc.config import PreprocessConfig
-    from ecgcinc.features import record_measures
-    from ecgcinc.preprocess import preprocess_record
-    from ecgcinc.records import find_records, read_record
+    from ecgcinc.core.config import PreprocessConfig
+    from ecgcinc.signals.features import record_measures
+    from ecgcinc.signals.preprocess import preprocess_record
+    from ecgcinc.io.records import find_records, read_record
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data"), parser.add_argument("--records", type=int, default=300)
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "features.json"))

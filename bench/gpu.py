@@ -25,10 +25,10 @@ import keras
 import numpy as np
 
 from bench.run import ROOT, bench_training, configuration, machine, repeat, save, summary, synthetic_records
-from ecgcinc.inference import forward
-from ecgcinc.models import BACKBONES, inference_model
-from ecgcinc.preprocess import meta_size
-from ecgcinc.train import compile_model
+from ecgcinc.serving.inference import forward
+from ecgcinc.networks.models import BACKBONES, inference_model
+from ecgcinc.signals.preprocess import meta_size
+from ecgcinc.training.train import compile_model
 
 CORPUS_RECORDS = 88_253  # the 2021 training corpus
 TARGETS = {"step_records_per_s": 12_000, "end_to_end_records_per_s": 5_000, "epoch_s": 20}

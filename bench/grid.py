@@ -27,12 +27,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from ecgcinc import synth  # noqa: E402
-from ecgcinc.classes import load_classes  # noqa: E402
-from ecgcinc.data import load_examples  # noqa: E402
-from ecgcinc.config import SMALL_CONFIG, load_config, with_overrides  # noqa: E402
-from ecgcinc.executors import Executor  # noqa: E402
-from ecgcinc.experiments import run_experiment  # noqa: E402
+from ecgcinc.signals import synth  # noqa: E402
+from ecgcinc.core.classes import load_classes  # noqa: E402
+from ecgcinc.dataset.data import load_examples  # noqa: E402
+from ecgcinc.core.config import SMALL_CONFIG, load_config, with_overrides  # noqa: E402
+from ecgcinc.evidence.executors import Executor  # noqa: E402
+from ecgcinc.evidence.experiments import run_experiment  # noqa: E402
 
 GRID = dict(quick=True, folds=2, seeds=2, verbose=0)
 TRAIN = {"epochs": 6, "patience": 6, "min_epochs": 1, "loader_workers": 1}

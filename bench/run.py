@@ -42,21 +42,22 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from bench import shipped  # noqa: E402
-from ecgcinc import synth, thresholds  # noqa: E402
-from ecgcinc.cache import open_cache  # noqa: E402
-from ecgcinc.classes import load_classes  # noqa: E402
-from ecgcinc.config import PAPER_CONFIG, SMALL_CONFIG, Config, config_from_dict  # noqa: E402
-from ecgcinc.data import load_examples  # noqa: E402
-from ecgcinc.models import BACKBONES, build_model, ensemble_network, forward_flops, inference_model  # noqa: E402
-from ecgcinc.inference import forward  # noqa: E402
-from ecgcinc.predict import load_predictor, predict_folder  # noqa: E402
-from ecgcinc.preprocess import N_META, meta_size, preprocess_record  # noqa: E402
-from ecgcinc.records import find_records, load_mat, make_record, parse_header  # noqa: E402
-from ecgcinc.calibration import Calibration  # noqa: E402
-from ecgcinc.features import record_features  # noqa: E402
-from ecgcinc import model_folder  # noqa: E402
-from ecgcinc.decision import Decision  # noqa: E402
-from ecgcinc.train import Batches, class_targets, compile_model  # noqa: E402
+from ecgcinc.decision import thresholds  # noqa: E402
+from ecgcinc.signals import synth  # noqa: E402
+from ecgcinc.dataset.cache import open_cache  # noqa: E402
+from ecgcinc.core.classes import load_classes  # noqa: E402
+from ecgcinc.core.config import PAPER_CONFIG, SMALL_CONFIG, Config, config_from_dict  # noqa: E402
+from ecgcinc.dataset.data import load_examples  # noqa: E402
+from ecgcinc.networks.models import BACKBONES, build_model, ensemble_network, forward_flops, inference_model  # noqa: E402
+from ecgcinc.serving.inference import forward  # noqa: E402
+from ecgcinc.serving.predict import load_predictor, predict_folder  # noqa: E402
+from ecgcinc.signals.preprocess import N_META, meta_size, preprocess_record  # noqa: E402
+from ecgcinc.io.records import find_records, load_mat, make_record, parse_header  # noqa: E402
+from ecgcinc.decision.calibration import Calibration  # noqa: E402
+from ecgcinc.signals.features import record_features  # noqa: E402
+from ecgcinc.serving import model_folder  # noqa: E402
+from ecgcinc.decision.rule import Decision  # noqa: E402
+from ecgcinc.training.train import Batches, class_targets, compile_model  # noqa: E402
 
 SIZES = {  # records, repeats, training steps, batch size, GEMM size
     "tiny": dict(records=6, repeats=2, steps=2, batch=8, gemm=256, shipped_train=40, ensembles=(1, 3)),

@@ -88,9 +88,9 @@ def _probabilities(path: Path) -> dict[str, list[float]]:
 
 def measure(train_records: int, test_records: int, inference_python: str, work: Path) -> dict:
     from bench.shipped import train_default
-    from ecgcinc import synth
-    from ecgcinc.export import export
-    from ecgcinc.records import find_records
+    from ecgcinc.signals import synth
+    from ecgcinc.serving.export import export
+    from ecgcinc.io.records import find_records
     synth.write_dataset(work / "train", train_records, seed=21)
     synth.write_dataset(work / "test", test_records, seed=7, sources=["XA"])
     trained = train_default(work / "train", work / "model")

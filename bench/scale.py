@@ -50,14 +50,14 @@ def memory() -> dict[str, float]:
 
 
 def sized(size: str, epochs: int = 1):
-    from ecgcinc.config import config_from_dict
+    from ecgcinc.core.config import config_from_dict
     return config_from_dict({"model": {"size": size}, "train": {"epochs": epochs, "min_epochs": 1, "patience": 1}})
 
 
 def child_cache(data: Path, size: str) -> dict:
     """Runs in the measured process: build the cache for `size`'s preprocessing."""
     import joblib
-    from ecgcinc.cache import open_cache
+    from ecgcinc.dataset.cache import open_cache
     started = time.perf_counter()
     entry = open_cache(data, sized(size).preprocess)
     seconds = time.perf_counter() - started
@@ -69,7 +69,7 @@ def child_cache(data: Path, size: str) -> dict:
 
 def child_train(data: Path, model: Path, size: str) -> dict:
     """Runs in the measured process: the training path with one epoch (cache already built)."""
-    from ecgcinc.train import train
+    from ecgcinc.training.train import train
     libraries_mib = status_kib("RssFile") / 1024   # shared libraries mapped before any record is touched
     started = time.perf_counter()
     history = train(data, model, sized(size), verbose=0)
@@ -94,14 +94,14 @@ def in_child(kind: str, cache: Path, *args: str) -> dict:
 
 def extrapolate(cache: dict, run: dict, full: int) -> dict:
     """The 88,253-record run on the 2021 machine (see the module docstring)."""
-    from ecgcinc.sizes import Machine, speed_factor
+    from ecgcinc.training.sizes import Machine, speed_factor
     factor = full / cache["records"]
     here = speed_factor(Machine(cache["cores"], 0))
     there = speed_factor(Machine(**TARGET_MACHINE))
     caching_h = cache["build_s"] * factor * cache["cores"] / TARGET_MACHINE["cores"] / 3600
     epoch_h = run["epoch_s"] * factor * here / there / 3600
     feature_model_h = run["feature_model_s"] * factor * here / there / 3600
-    from ecgcinc.config import SIZE_PRESETS
+    from ecgcinc.core.config import SIZE_PRESETS
     epochs = SIZE_PRESETS[run["size"]]["train"]["epochs"]
     return {"extrapolated": True, "records": full, "caching_h": caching_h, "epoch_h": epoch_h,
             "feature_model_h": feature_model_h, "epochs": epochs,
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> dict:
         result = child_cache(Path(rest[0]), rest[1]) if kind == "cache" else child_train(*map(Path, rest[:2]), rest[2])
         print(json.dumps(result))
         return result
-    from ecgcinc.challenge_corpus import FULL_SIZE, write_corpus
+    from ecgcinc.signals.challenge_corpus import FULL_SIZE, write_corpus
     work = Path(args.work).resolve()  # the children run in the repository root
     data = work / f"challenge_{args.scale:g}"
     cache = work / "cache"

@@ -67,8 +67,8 @@ class Busy:
 
 def train_default(data: Path, model: Path, epochs: int = 2) -> dict:
     """The shipped default configuration, trained for `epochs` epochs."""
-    from ecgcinc.config import Config, with_overrides
-    from ecgcinc.train import train
+    from ecgcinc.core.config import Config, with_overrides
+    from ecgcinc.training.train import train
     cfg = with_overrides(Config(), {"train": {"epochs": epochs, "min_epochs": 1, "patience": epochs}})
     history = train(data, model, cfg, verbose=0)
     return {"size": history["size"]["size"], "epochs": epochs}
@@ -88,7 +88,7 @@ def driver_run(model: Path, data: Path, out: Path) -> dict:
 
 def loop_timings(model: Path, data: Path, out: Path) -> list[float]:
     """The driver's loop in this process (the network already loaded): seconds per record."""
-    from ecgcinc.predict import predict_folder
+    from ecgcinc.serving.predict import predict_folder
     timings: list[float] = []
     predict_folder(model, data, out, verbose=0, timings=timings)
     return timings
@@ -96,13 +96,13 @@ def loop_timings(model: Path, data: Path, out: Path) -> list[float]:
 
 def parts(model: Path, data: Path) -> dict[str, list[float]]:
     """One record's prediction, step by step, for every test record."""
-    from ecgcinc.feature_model import design_matrix
-    from ecgcinc.features import record_measures
-    from ecgcinc.inference import signal_probabilities
-    from ecgcinc.lead_sets import as_seen
-    from ecgcinc.predict import load_predictor
-    from ecgcinc.preprocess import network_meta, preprocess_record
-    from ecgcinc.records import find_records, read_record
+    from ecgcinc.decision.feature_model import design_matrix
+    from ecgcinc.signals.features import record_measures
+    from ecgcinc.serving.inference import signal_probabilities
+    from ecgcinc.signals.lead_sets import as_seen
+    from ecgcinc.serving.predict import load_predictor
+    from ecgcinc.signals.preprocess import network_meta, preprocess_record
+    from ecgcinc.io.records import find_records, read_record
     predictor = load_predictor(model)
     cfg = predictor.cfg
     steps: dict[str, list[float]] = {name: [] for name in ("read", "preprocess", "features", "network",
@@ -130,7 +130,7 @@ def summary(seconds: list[float]) -> dict:
 
 
 def measure(train_records: int, test_records: int, busy: int, work: Path) -> dict:
-    from ecgcinc import synth
+    from ecgcinc.signals import synth
     train_dir, test_dir, model = work / "train", work / "test", work / "model"
     synth.write_dataset(train_dir, train_records, seed=21)
     synth.write_dataset(test_dir, test_records, seed=7, sources=["XA"])

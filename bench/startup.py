@@ -30,9 +30,9 @@ RECORDS = ROOT / "tests" / "data" / "real"
 def prepare(work: Path) -> tuple[Path, Path]:
     """A labels folder (the real records) and an outputs folder with one output file each."""
     import numpy as np
-    from ecgcinc.classes import load_classes
-    from ecgcinc.outputs import write_outputs
-    from ecgcinc.records import find_records
+    from ecgcinc.core.classes import load_classes
+    from ecgcinc.io.outputs import write_outputs
+    from ecgcinc.io.records import find_records
     labels, outputs = work / "labels", work / "outputs"
     shutil.copytree(RECORDS, labels, ignore=shutil.ignore_patterns("*.md"))
     outputs.mkdir()

@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 
 from .cli import run_cli
-from .config import SMALL_CONFIG, load_config
-from .executors import EXECUTORS, Executor
-from .thresholds import METHODS
+from .core.config import SMALL_CONFIG, load_config
+from .evidence.executors import EXECUTORS, Executor
+from .decision.thresholds import METHODS
 
 # The experiments' names, for the parser: importing experiments.py (and through it the data and
 # feature code) would cost every command a second at start-up; tests/test_cli.py checks the list.
@@ -23,9 +23,9 @@ EXPERIMENT_NAMES = ("cv", "ablation", "lodo", "thresholds", "ensemble", "holdout
 
 
 def cmd_synth(args: argparse.Namespace) -> None:
-    from . import synth
+    from .signals import synth
     if args.challenge_scale:
-        from .challenge_corpus import FULL_SIZE, write_corpus
+        from .signals.challenge_corpus import FULL_SIZE, write_corpus
         counts = write_corpus(args.out, args.challenge_scale, args.seed, args.workers)
         print(f"wrote {sum(counts.values())} records ({args.challenge_scale:g} of the 2021 training set's "
               f"{FULL_SIZE:,}) to {args.out}: " + ", ".join(f"{name} {n}" for name, n in counts.items()))
@@ -43,25 +43,25 @@ def cmd_synth(args: argparse.Namespace) -> None:
 
 
 def cmd_leads(args: argparse.Namespace) -> None:
-    from .records import extract_leads
+    from .io.records import extract_leads
     print(f"wrote {extract_leads(args.src, args.dst, args.leads)} records with leads {' '.join(args.leads)}")
 
 
 def cmd_train(args: argparse.Namespace) -> None:
-    from .train import train
+    from .training.train import train
     train(args.data, args.model, load_config(args.config), verbose=1)
 
 
 def cmd_predict(args: argparse.Namespace) -> None:
-    from .model_folder import check
+    from .serving.model_folder import check
     check(args.model)  # before Keras loads
-    from .predict import predict_folder
+    from .serving.predict import predict_folder
     failures = predict_folder(args.model, args.data, args.out, verbose=0)
     print(f"outputs in {args.out}" + (f" ({failures} record(s) failed)" if failures else ""))
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
-    from .evaluation import evaluate_folders, format_class_scores, format_scores
+    from .evidence.evaluation import evaluate_folders, format_class_scores, format_scores
     classes, scores = evaluate_folders(args.labels, args.outputs)
     print(format_scores(scores))
     if args.scores:
@@ -72,10 +72,10 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> None:
     """The whole pipeline on fresh synthetic data with the small configuration."""
-    from . import synth
-    from .evaluation import evaluate_folders, format_scores
-    from .predict import predict_folder
-    from .train import train
+    from .signals import synth
+    from .evidence.evaluation import evaluate_folders, format_scores
+    from .serving.predict import predict_folder
+    from .training.train import train
     out = Path(args.out)
     started = time.time()
     synth.write_dataset(out / "train", args.n, seed=1)
@@ -95,15 +95,15 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
 
 def cmd_thresholds(args: argparse.Namespace) -> None:
-    from .model_folder import describe_thresholds
-    from .retarget import retarget
+    from .serving.model_folder import describe_thresholds
+    from .evidence.retarget import retarget
     values = retarget(args.model, args.method, args.beta, args.weights, args.data)
     print(f"{args.model}: {describe_thresholds(args.model)}")
     print("thresholds: " + " ".join(f"{v:.3f}" for v in values))
 
 
 def cmd_compare(args: argparse.Namespace) -> None:
-    from .retarget import compare, format_table, write_csv
+    from .evidence.retarget import compare, format_table, write_csv
     rows = compare(args.model, args.data, args.seed, args.de)
     print(format_table(rows))
     if args.csv:
@@ -111,7 +111,7 @@ def cmd_compare(args: argparse.Namespace) -> None:
 
 
 def cmd_experiment(args: argparse.Namespace) -> None:
-    from .experiments import run_experiment
+    from .evidence.experiments import run_experiment
     variants = args.variants.split(",") if args.variants else None
     executor = Executor(args.executor, args.workers, args.address, args.gpus_per_unit)
     print(run_experiment(args.name, args.data, args.out, args.quick, args.config, args.folds,
@@ -120,17 +120,17 @@ def cmd_experiment(args: argparse.Namespace) -> None:
 
 
 def cmd_compare_arms(args: argparse.Namespace) -> None:
-    from .class_scores import compare_saved
+    from .evidence.class_scores import compare_saved
     print(compare_saved(args.reference, args.variant, args.out, tuple(args.names),
                         [s.strip() for s in args.lead_sets.split(",") if s.strip()]))
 
 
 def cmd_signal_auroc(args: argparse.Namespace) -> None:
-    from . import synth
-    from .class_scores import load_arm, signal_rows
-    from .classes import load_classes
-    from .arms import markdown_table
-    from .outputs import atomic_write_text
+    from .signals import synth
+    from .evidence.class_scores import load_arm, signal_rows
+    from .core.classes import load_classes
+    from .evidence.arms import markdown_table
+    from .io.outputs import atomic_write_text
     folder = synth.shown_labels(args.n, args.seed, args.sources.split(",") if args.sources else None)
     header, rows = signal_rows(load_classes(), load_arm(args.arm), folder)
     text = markdown_table(header, rows, f"{args.arm} on the synthetic folder of {args.n} records, seed {args.seed}: "
@@ -141,23 +141,23 @@ def cmd_signal_auroc(args: argparse.Namespace) -> None:
 
 
 def cmd_curve(args: argparse.Namespace) -> None:
-    from .learning_curve import run_curve
+    from .evidence.learning_curve import run_curve
     print(run_curve(args.data, args.test, args.out, args.records, args.sizes, args.seeds))
 
 
 def cmd_baseline(args: argparse.Namespace) -> None:
-    from .baseline import run_baseline
+    from .evidence.baseline import run_baseline
     count = run_baseline(args.train, args.test, args.out, load_config(args.config))
     print(f"wrote {count} output files to {args.out}; score them with evaluate_model.py")
 
 
 def cmd_report(args: argparse.Namespace) -> None:
-    from .report import build_report
+    from .evidence.report import build_report
     print(f"report: {build_report(args.model, args.data, args.out)}")
 
 
 def cmd_explain(args: argparse.Namespace) -> None:
-    from .explain import explain_record, plot_explanation
+    from .serving.explain import explain_record, plot_explanation
     explanation = explain_record(args.model, args.record)
     positive = [f"{explanation.names[k]} {explanation.probabilities[k]:.2f}"
                 for k in range(len(explanation.names)) if explanation.decisions[k]]
@@ -165,7 +165,7 @@ def cmd_explain(args: argparse.Namespace) -> None:
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
-    from .classify import classify
+    from .serving.classify import classify
     from .cli import FAILED_RECORDS_STATUS
     failed = classify(args.model, args.inputs, args.out, args.format, args.fs, args.leads, args.units, args.explain,
                       args.age, args.sex, args.runtime)
@@ -173,7 +173,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> None:
-    from .export import export
+    from .serving.export import export
     section = export(args.model, args.out)
     check = section["check"]
     print(f"wrote {Path(args.out).resolve()}: network.onnx and the folder's other files; on {check['records']} "
@@ -182,7 +182,7 @@ def cmd_export(args: argparse.Namespace) -> None:
 
 
 def cmd_info(args: argparse.Namespace) -> None:
-    from .card import CARD_FILE, read, render
+    from .serving.card import CARD_FILE, read, render
     written = read(args.model)
     if written is None:
         raise FileNotFoundError(f"model folder {Path(args.model).resolve()} has no {CARD_FILE} (a folder trained "
@@ -220,7 +220,7 @@ def parser() -> argparse.ArgumentParser:
     s = _command(sub, "train", "train a model folder (as train_model.py)", cmd_train)
     s.add_argument("data", help="folder of labelled Challenge records"), s.add_argument("model", help="folder to write")
     s.add_argument("--config", help="JSON file with the configuration keys to change (default: $ECGCINC_CONFIG, "
-                                    "else the defaults of ecgcinc/config.py)")
+                                    "else the defaults of ecgcinc/core/config.py)")
     s = _command(sub, "predict", "write a Challenge output file per record (as driver.py)", cmd_predict)
     s.add_argument("model", help="trained model folder"), s.add_argument("data", help="folder of records")
     s.add_argument("out", help="folder for the <record>.csv outputs")

@@ -9,7 +9,7 @@ import os
 import sys
 from typing import Callable
 
-from .executors import UnitsFailed
+from .evidence.executors import UnitsFailed
 
 DEBUG_ENV = "ECGCINC_DEBUG"
 USAGE_STATUS = 2

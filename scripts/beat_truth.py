@@ -3,7 +3,7 @@
     python -m scripts.beat_truth [--records 400] [--seed 7] [--json runs/beat/truth.json]
 
 Generates records of the four synthetic sources (nothing is written to disk), measures each with
-ecgcinc.features.record_measures and the beat sequence, and compares with the parameters that
+ecgcinc.signals.features.record_measures and the beat sequence, and compares with the parameters that
 produced it: R-peak detection against the beat times and kinds, premature-beat flags, PR and QT
 against the patient's PR and QTc x sqrt(RR), and the single-feature AUROC of the measures that
 define premature atrial contraction, sinus arrhythmia, long QT and 1st-degree AV block against the
@@ -17,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgcinc import synth
-from ecgcinc.features import FEATURE_NAMES, record_beats, record_measures
-from ecgcinc.metrics import class_auc
-from ecgcinc.records import make_record, parse_header
+from ecgcinc.signals import synth
+from ecgcinc.signals.features import FEATURE_NAMES, record_beats, record_measures
+from ecgcinc.core.metrics import class_auc
+from ecgcinc.io.records import make_record, parse_header
 
 INDEX = {name: i for i, name in enumerate(FEATURE_NAMES)}
 MATCH_S = 0.05

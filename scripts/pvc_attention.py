@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ecgcinc import synth  # noqa: E402
-from ecgcinc.explain import class_attention  # noqa: E402
-from ecgcinc.predict import load_predictor  # noqa: E402
-from ecgcinc.records import make_record, parse_header  # noqa: E402
-from ecgcinc.thresholds import decide  # noqa: E402
+from ecgcinc.signals import synth  # noqa: E402
+from ecgcinc.serving.explain import class_attention  # noqa: E402
+from ecgcinc.serving.predict import load_predictor  # noqa: E402
+from ecgcinc.io.records import make_record, parse_header  # noqa: E402
+from ecgcinc.decision.thresholds import decide  # noqa: E402
 
 PVC = "427172004"
 TOLERANCE_S = 0.2

@@ -71,7 +71,7 @@ def sample_dir():
 
 @pytest.fixture(scope="session")
 def small_config():
-    from ecgcinc.config import config_from_dict
+    from ecgcinc.core.config import config_from_dict
     return lambda **overrides: config_from_dict(_deep_merge(json.loads(SMALL_CONFIG.read_text()), overrides))
 
 
@@ -86,19 +86,19 @@ def _deep_merge(base, overrides):
 
 @pytest.fixture(scope="session")
 def synthetic_train(tmp_path_factory):
-    from ecgcinc import synth
+    from ecgcinc.signals import synth
     return _run_folder(tmp_path_factory, "synthetic_train", lambda path: synth.write_dataset(path, 320, seed=11))
 
 
 @pytest.fixture(scope="session")
 def synthetic_test(tmp_path_factory):
-    from ecgcinc import synth
+    from ecgcinc.signals import synth
     return _run_folder(tmp_path_factory, "synthetic_test", lambda path: synth.write_dataset(path, 80, seed=12))
 
 
 @pytest.fixture(scope="session")
 def trained_model(tmp_path_factory, synthetic_train, small_config):
     """Tests read it and never change it (those that do change a copy)."""
-    from ecgcinc.train import train
+    from ecgcinc.training.train import train
     cfg = small_config(train={"epochs": 16, "patience": 16})
     return _run_folder(tmp_path_factory, "model", lambda path: train(synthetic_train, path, cfg, verbose=0))

@@ -6,9 +6,9 @@ import shutil
 import numpy as np
 import pytest
 
-from ecgcinc.baseline import run_baseline, train_baseline, write_outputs
-from ecgcinc.evaluation import evaluate_folders
-from ecgcinc.records import find_records, load_mat, write_mat
+from ecgcinc.evidence.baseline import run_baseline, train_baseline, write_outputs
+from ecgcinc.evidence.evaluation import evaluate_folders
+from ecgcinc.io.records import find_records, load_mat, write_mat
 
 # fits gradient boosting on the synthetic folder, once for the module (in one xdist worker)
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("baseline-fit")]
@@ -55,7 +55,7 @@ def test_the_baseline_learns_the_classes_it_was_shown(fitted, synthetic_train, s
     """Far above chance on unseen synthetic records (a baseline that learnt nothing scores an
     AUROC of 0.5 and a challenge metric near 0); `ecgcinc baseline`'s path, with the module's fit
     of the same folder and configuration standing in for its own."""
-    from ecgcinc import baseline
+    from ecgcinc.evidence import baseline
     monkeypatch.setattr(baseline, "train_baseline", lambda folder, cfg: fitted if folder == synthetic_train else None)
     run_baseline(synthetic_train, synthetic_test, tmp_path / "out", small_config())
     _, scores = evaluate_folders(synthetic_test, tmp_path / "out")

@@ -5,13 +5,13 @@ import pytest
 
 import helper_code
 import team_code
-from ecgcinc.beats import BEAT_TABLE_SIZE
-from ecgcinc.records import TWELVE_LEADS, load_mat
+from ecgcinc.signals.beats import BEAT_TABLE_SIZE
+from ecgcinc.io.records import TWELVE_LEADS, load_mat
 
 
 @pytest.fixture(scope="module")
 def beat_model(tmp_path_factory, synthetic_train, small_config):
-    from ecgcinc.train import train
+    from ecgcinc.training.train import train
     model_dir = tmp_path_factory.mktemp("beat_model")
     # the fusion's feature models are not what this tests: off, to keep the suite short
     cfg = small_config(model={"beat_branch": True, "wide_hidden": 16, "fusion": False},

@@ -5,10 +5,10 @@ import dataclasses
 import numpy as np
 import pytest
 
-from ecgcinc import synth
-from ecgcinc.beats import BEAT_COLUMNS, MAX_BEATS, SUMMARY_FEATURES, BeatSequence, empty_table, rhythm_summary
-from ecgcinc.features import FEATURE_NAMES, _boundary, record_beats, record_measures
-from ecgcinc.records import Record, make_record, parse_header
+from ecgcinc.signals import synth
+from ecgcinc.signals.beats import BEAT_COLUMNS, MAX_BEATS, SUMMARY_FEATURES, BeatSequence, empty_table, rhythm_summary
+from ecgcinc.signals.features import FEATURE_NAMES, _boundary, record_beats, record_measures
+from ecgcinc.io.records import Record, make_record, parse_header
 
 INDEX = {name: i for i, name in enumerate(FEATURE_NAMES)}
 MATCH_S = 0.05   # a detected beat within 50 ms of a generated one is that beat

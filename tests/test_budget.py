@@ -7,8 +7,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from ecgcinc import budget as budget_module
-from ecgcinc.budget import EpochGuard, TimeBudget
+from ecgcinc.training import budget as budget_module
+from ecgcinc.training.budget import EpochGuard, TimeBudget
 
 
 class FakeClock:
@@ -79,9 +79,9 @@ def test_shares_split_what_is_left():
 
 @pytest.mark.slow
 def test_a_tiny_budget_leaves_a_model_the_harness_uses(tmp_path, synthetic_train, small_config):
-    from ecgcinc.predict import load_predictor
-    from ecgcinc.records import find_records, load_mat
-    from ecgcinc.train import train
+    from ecgcinc.serving.predict import load_predictor
+    from ecgcinc.io.records import find_records, load_mat
+    from ecgcinc.training.train import train
     seconds = 45.0
     cfg = small_config(train={"epochs": 200, "patience": 200, "time_budget_h": seconds / 3600})
     history = train(synthetic_train, tmp_path / "model", cfg, verbose=0)
@@ -128,10 +128,10 @@ def test_the_guard_keeps_back_the_predictions_of_every_view():
 
 @pytest.mark.slow  # caches the synthetic folder and fits gradient boosting, as the baseline tests do
 def test_feature_models_that_do_not_fit_leave_the_network_alone(synthetic_train, small_config, capsys):
-    from ecgcinc.classes import load_classes
-    from ecgcinc.data import load_examples
-    from ecgcinc.lead_sets import views
-    from ecgcinc.train import _feature_models
+    from ecgcinc.core.classes import load_classes
+    from ecgcinc.dataset.data import load_examples
+    from ecgcinc.signals.lead_sets import views
+    from ecgcinc.training.train import _feature_models
     cfg = small_config()
     examples = load_examples(synthetic_train, load_classes(), cfg).subset(np.arange(120))
     clock = FakeClock()
@@ -149,10 +149,12 @@ def test_a_budget_that_caching_nearly_uses_up_ends_in_time_with_a_model_the_driv
     10 s, and the driver scores records with the folder."""
     import time as time_module
 
-    from ecgcinc import cache, sizes, synth
-    from ecgcinc.config import Config, with_overrides
-    from ecgcinc.predict import predict_folder
-    from ecgcinc.train import train
+    from ecgcinc.dataset import cache
+    from ecgcinc.training import sizes
+    from ecgcinc.signals import synth
+    from ecgcinc.core.config import Config, with_overrides
+    from ecgcinc.serving.predict import predict_folder
+    from ecgcinc.training.train import train
     data = tmp_path / "data"
     synth.write_dataset(data, 300, seed=4)
     synth.write_dataset(tmp_path / "test", 12, seed=5)

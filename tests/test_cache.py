@@ -6,14 +6,14 @@ import shutil
 import numpy as np
 import pytest
 
-from ecgcinc import cache
-from ecgcinc.cache import SignalStore, open_cache
-from ecgcinc.classes import load_classes
-from ecgcinc.data import Examples, load_examples
-from ecgcinc.features import record_measures
-from ecgcinc.preprocess import preprocess_record
-from ecgcinc.records import find_records, read_record
-from ecgcinc.train import Batches, class_targets
+from ecgcinc.dataset import cache
+from ecgcinc.dataset.cache import SignalStore, open_cache
+from ecgcinc.core.classes import load_classes
+from ecgcinc.dataset.data import Examples, load_examples
+from ecgcinc.signals.features import record_measures
+from ecgcinc.signals.preprocess import preprocess_record
+from ecgcinc.io.records import find_records, read_record
+from ecgcinc.training.train import Batches, class_targets
 
 
 @pytest.fixture()
@@ -128,7 +128,7 @@ def test_unwritable_root_falls_back_to_a_temporary_folder(folder, tmp_path, smal
 
 def test_failed_feature_measurements_are_counted_and_the_first_cause_shown(folder, tmp_path, small_config, capfd,
                                                                            monkeypatch):
-    from ecgcinc import features
+    from ecgcinc.signals import features
     broken = find_records(folder)[3].stem
     measure = features._record_measures
 

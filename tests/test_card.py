@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import ecgcinc
-from ecgcinc import card, model_folder
+from ecgcinc.serving import card
+from ecgcinc.serving import model_folder
 from ecgcinc.__main__ import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,8 +47,8 @@ def test_a_trained_folder_describes_itself(trained_model, synthetic_train, capsy
 
 def test_the_card_scores_the_validation_split_as_the_evaluator_would():
     """Per view and per class, from probabilities and decisions: a perfect view scores 1."""
-    from ecgcinc.classes import load_classes
-    from ecgcinc.lead_sets import views
+    from ecgcinc.core.classes import load_classes
+    from ecgcinc.signals.lead_sets import views
     classes = load_classes()
     labels = np.zeros((6, len(classes)), dtype=bool)
     labels[:3, 0] = labels[3:, 1] = True

@@ -2,8 +2,8 @@
 rate and its lengths, and labels only from the classes the real source annotates."""
 import pytest
 
-from ecgcinc import challenge_corpus as cc
-from ecgcinc.records import find_records, record_prefix
+from ecgcinc.signals import challenge_corpus as cc
+from ecgcinc.io.records import find_records, record_prefix
 
 SCALE = 0.002
 

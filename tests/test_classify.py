@@ -8,11 +8,11 @@ import shutil
 import numpy as np
 import pytest
 
-from ecgcinc import card
+from ecgcinc.serving import card
 from ecgcinc.__main__ import main
-from ecgcinc.ecg_files import canonical_leads
-from ecgcinc.predict import predict_folder
-from ecgcinc.records import find_records, format_header, load_mat, read_header, write_mat
+from ecgcinc.io.ecg_files import canonical_leads
+from ecgcinc.serving.predict import predict_folder
+from ecgcinc.io.records import find_records, format_header, load_mat, read_header, write_mat
 
 pytestmark = pytest.mark.slow  # the session's trained model
 RECORDS = ("E07500", "HR06000", "JS20000")   # Georgia, PTB-XL, Chapman-Shaoxing

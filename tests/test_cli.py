@@ -73,22 +73,23 @@ def test_usage_lines_print_without_loading_keras(script):
 
 
 def test_framework_start_up_lines_are_silenced():
-    run = _run("-c", "import ecgcinc.models")  # the first module that loads Keras
+    run = _run("-c", "import ecgcinc.networks.models")  # the first module that loads Keras
     assert run.returncode == 0 and run.stderr == "", run.stderr
 
 
 def test_commands_that_need_no_network_import_no_framework():
     """The evaluator, the command line's parser, the generators, the reader and the model card start without Keras
     (bench/startup.py measures how fast)."""
-    modules = ("evaluate_model, ecgcinc.__main__, ecgcinc.synth, ecgcinc.challenge_corpus, ecgcinc.records, "
-               "ecgcinc.card")  # card: `ecgcinc info` reads a folder without loading it
+    modules = ("evaluate_model, ecgcinc.__main__, ecgcinc.signals.synth, ecgcinc.signals.challenge_corpus, ecgcinc.io.records, "
+               "ecgcinc.serving.card")  # card: `ecgcinc info` reads a folder without loading it
     run = _run("-c", f"import sys, {modules}; print(sorted(m for m in ('keras', 'tensorflow', 'jax', 'torch', "
                      f"'sklearn', 'neurokit2') if m in sys.modules))")
     assert run.returncode == 0 and run.stdout.strip() == "[]", run.stdout + run.stderr
 
 
 def test_the_parsers_experiment_names_are_the_experiments():
-    from ecgcinc import __main__ as cli, experiments
+    from ecgcinc import __main__ as cli
+    from ecgcinc.evidence import experiments
     assert set(cli.EXPERIMENT_NAMES) == set(experiments.EXPERIMENTS)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ecgcinc.devices import data_parallel, device_count
+from ecgcinc.training.devices import data_parallel, device_count
 
 ROOT = Path(__file__).resolve().parents[1]
 needs_jax = pytest.mark.skipif(importlib.util.find_spec("jax") is None,
@@ -26,11 +26,11 @@ STEP_LOSSES = """
 import json, sys
 import keras
 import numpy as np
-from ecgcinc.classes import load_classes
-from ecgcinc.config import load_config, with_overrides
-from ecgcinc.data import load_examples
-from ecgcinc.devices import data_parallel
-from ecgcinc.train import Batches, class_targets, compile_model
+from ecgcinc.core.classes import load_classes
+from ecgcinc.core.config import load_config, with_overrides
+from ecgcinc.dataset.data import load_examples
+from ecgcinc.training.devices import data_parallel
+from ecgcinc.training.train import Batches, class_targets, compile_model
 
 data, config = sys.argv[1], sys.argv[2]
 classes = load_classes()
@@ -60,8 +60,8 @@ print("RESULT " + json.dumps(result))
 PREDICT = """
 import json, sys
 import numpy as np
-from ecgcinc.predict import load_predictor
-from ecgcinc.records import find_records, read_record
+from ecgcinc.serving.predict import load_predictor
+from ecgcinc.io.records import find_records, read_record
 predictor = load_predictor(sys.argv[1])
 records = [read_record(path) for path in find_records(sys.argv[2])[:8]]
 out = {r.name: p.tolist() for r, p in zip(records, predictor.probabilities(records))}
@@ -80,9 +80,9 @@ def _python(code: str, *args: str, backend: str, devices: int = 1) -> dict:
 
 def _predict_here(model_dir: Path, data: Path) -> dict:
     """PREDICT's answer from this process's backend, without starting another Python."""
-    from ecgcinc.framework import keras
-    from ecgcinc.predict import load_predictor
-    from ecgcinc.records import find_records, read_record
+    from ecgcinc.networks.framework import keras
+    from ecgcinc.serving.predict import load_predictor
+    from ecgcinc.io.records import find_records, read_record
     assert keras.backend.backend() == "tensorflow"
     records = [read_record(path) for path in find_records(data)[:8]]
     return {r.name: p.tolist() for r, p in zip(records, load_predictor(model_dir).probabilities(records))}

@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from ecgcinc import metrics
-from ecgcinc.calibration import Calibration, fit_calibration, fit_platt
-from ecgcinc.config import Config, with_overrides
-from ecgcinc.evidence import Comparison, PairedUnit, paired_bootstrap
+from ecgcinc.core import metrics
+from ecgcinc.decision.calibration import Calibration, fit_calibration, fit_platt
+from ecgcinc.core.config import Config, with_overrides
+from ecgcinc.evidence.bootstrap import Comparison, PairedUnit, paired_bootstrap
 
 
 def _mean_unit(stratum, a, b):
@@ -102,7 +102,7 @@ def test_ece_known_answers():
 
 def _replay(scores, **train):
     """The epoch kept and the epoch stopped at, for a sequence of validation scores."""
-    from ecgcinc.train import ChallengeSelection
+    from ecgcinc.training.train import ChallengeSelection
     selection = ChallengeSelection.__new__(ChallengeSelection)
     selection.cfg = with_overrides(Config(), {"train": train})
     selection.best_score, selection.best_epoch = -np.inf, -1

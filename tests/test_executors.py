@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from ecgcinc.executors import Executor, UnitsFailed, start_ray
-from ecgcinc.experiments import run_experiment
+from ecgcinc.evidence.executors import Executor, UnitsFailed, start_ray
+from ecgcinc.evidence.experiments import run_experiment
 
 ROOT = Path(__file__).resolve().parents[1]
 needs_ray = pytest.mark.skipif(importlib.util.find_spec("ray") is None,

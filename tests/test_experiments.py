@@ -6,9 +6,11 @@ import re
 import numpy as np
 import pytest
 
-from ecgcinc import baseline, experiments, train
-from ecgcinc.data import stratified_folds
-from ecgcinc.experiments import BASELINE, DOMAIN_VARIANTS, run_experiment
+from ecgcinc.evidence import baseline
+from ecgcinc.evidence import experiments
+from ecgcinc.training import train
+from ecgcinc.dataset.data import stratified_folds
+from ecgcinc.evidence.experiments import BASELINE, DOMAIN_VARIANTS, run_experiment
 
 pytestmark = pytest.mark.slow  # trains networks
 
@@ -79,7 +81,7 @@ def test_thresholds_reuse_the_cv_units_and_report_calibration(synthetic_train, s
 def three_sources(tmp_path_factory):
     """Leave-one-source-out trains one unit per source and arm: three sources, the fewest it
     takes, train a quarter fewer than the four of the shared folder."""
-    from ecgcinc import synth
+    from ecgcinc.signals import synth
     path = tmp_path_factory.mktemp("three_sources")
     synth.write_dataset(path, 90, seed=21, sources=["XA", "XB", "XC"])
     return path
@@ -117,7 +119,7 @@ def test_holdout_scores_the_fused_default_and_compares_saved_arms(synthetic_trai
     assert classes and set(classes[0]) == {"class", "positives", BASELINE, "network (configured)"}
     assert all(int(r["positives"]) > 0 for r in classes)
     # two saved arms compared as if from two runs: paired by split, seed and test records
-    from ecgcinc.class_scores import check_paired, compare_saved, load_arm
+    from ecgcinc.evidence.class_scores import check_paired, compare_saved, load_arm
     arms = tmp_path / "holdout"
     text = compare_saved(arms / "feature-baseline-gradient-boosting", arms / "network-configured", tmp_path / "cmp",
                          ("baseline", "network"))
@@ -128,9 +130,9 @@ def test_holdout_scores_the_fused_default_and_compares_saved_arms(synthetic_trai
     with pytest.raises(ValueError, match="different records"):
         check_paired(reference, variant)
     # against what the test folder's signals show (synthetic_test: 80 records, seed 12)
-    from ecgcinc import synth
-    from ecgcinc.class_scores import signal_rows
-    from ecgcinc.classes import load_classes
+    from ecgcinc.signals import synth
+    from ecgcinc.evidence.class_scores import signal_rows
+    from ecgcinc.core.classes import load_classes
     names, shown, written = synth.shown_labels(80, 12)
     _, rows = signal_rows(load_classes(), reference, (names, shown, written))
     by_class = {row[0]: row for row in rows}

@@ -3,9 +3,9 @@ class in one call, with missing values routed as the trees learnt."""
 import numpy as np
 import pytest
 
-from ecgcinc.classes import load_classes
-from ecgcinc.data import load_examples
-from ecgcinc.feature_model import design_matrix, fit_feature_model
+from ecgcinc.core.classes import load_classes
+from ecgcinc.dataset.data import load_examples
+from ecgcinc.decision.feature_model import design_matrix, fit_feature_model
 
 
 pytestmark = pytest.mark.xdist_group("feature-model-fit")  # one worker fits the module's model
@@ -44,7 +44,7 @@ def test_a_small_folder_fits_on_one_openmp_thread(monkeypatch):
     """Thread synchronisation dominates gradient boosting on a few thousand records (feature_model.py)."""
     import os
     from threadpoolctl import threadpool_info
-    from ecgcinc import feature_model
+    from ecgcinc.decision import feature_model
 
     def threads(training, seed):
         return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "openmp"}

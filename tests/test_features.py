@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from ecgcinc import synth
-from ecgcinc.features import FEATURE_NAMES, N_FEATURES, per_lead_block, record_features, with_per_lead_block
-from ecgcinc.records import Record, make_record, parse_header
+from ecgcinc.signals import synth
+from ecgcinc.signals.features import FEATURE_NAMES, N_FEATURES, per_lead_block, record_features, with_per_lead_block
+from ecgcinc.io.records import Record, make_record, parse_header
 
 INDEX = {name: i for i, name in enumerate(FEATURE_NAMES)}
 
@@ -84,7 +84,7 @@ def test_absent_leads_give_missing_per_lead_features_and_short_records_all_missi
 
 
 def test_real_sample_records_yield_plausible_features(sample_dir):
-    from ecgcinc.records import find_records, read_record
+    from ecgcinc.io.records import find_records, read_record
     rates = [record_features(read_record(h))[INDEX["heart_rate"]] for h in find_records(sample_dir)]
     finite = np.array([r for r in rates if np.isfinite(r)])
     assert len(finite) >= 0.9 * len(rates) and ((finite > 25) & (finite < 250)).all()

@@ -5,11 +5,11 @@ import pytest
 
 import helper_code
 import team_code
-from ecgcinc.feature_model import FeatureModel
-from ecgcinc.fusion import PRIOR, fit_fusion
-from ecgcinc.metrics import class_auc
-from ecgcinc.model_folder import FUSION_FILE
-from ecgcinc.records import find_records, load_mat
+from ecgcinc.decision.feature_model import FeatureModel
+from ecgcinc.decision.fusion import PRIOR, fit_fusion
+from ecgcinc.core.metrics import class_auc
+from ecgcinc.serving.model_folder import FUSION_FILE
+from ecgcinc.io.records import find_records, load_mat
 
 
 class _Fixed(FeatureModel):
@@ -43,7 +43,7 @@ def test_weights_follow_the_better_model_per_class():
 
 @pytest.mark.slow
 def test_a_fused_model_folder_runs_through_the_harness(tmp_path, synthetic_train, small_config, sample_dir):
-    from ecgcinc.train import train
+    from ecgcinc.training.train import train
     cfg = small_config(train={"epochs": 2, "max_records": 160})   # fusion is the default
     train(synthetic_train, tmp_path, cfg, verbose=0)
     assert (tmp_path / FUSION_FILE).is_file()
@@ -56,10 +56,10 @@ def test_a_fused_model_folder_runs_through_the_harness(tmp_path, synthetic_train
     assert len(classes) == 26 and np.isfinite(probabilities).all() and sum(labels) >= 1
     # the outputs are the network's probabilities fused by the member of the record's view, and
     # the fusion moved them away from the network's own
-    from ecgcinc.harness import harness_record
-    from ecgcinc.inference import signal_probabilities
-    from ecgcinc.lead_sets import view_of
-    from ecgcinc.outputs import PROBABILITY_DECIMALS
+    from ecgcinc.serving.harness import harness_record
+    from ecgcinc.serving.inference import signal_probabilities
+    from ecgcinc.signals.lead_sets import view_of
+    from ecgcinc.io.outputs import PROBABILITY_DECIMALS
     x, meta, design, present = model.inputs(harness_record(text, load_mat(header.with_suffix(".mat"), header.stem)))
     raw = signal_probabilities(model.network, [x], meta[None], model.cfg.preprocess)
     member = model.fusion.members[view_of(present, model.fusion.views)]
@@ -73,9 +73,9 @@ def test_a_fused_model_folder_runs_through_the_harness(tmp_path, synthetic_train
 
 @pytest.mark.slow
 def test_a_fold_ensemble_fuses_on_out_of_fold_predictions(synthetic_train, small_config):
-    from ecgcinc.classes import load_classes
-    from ecgcinc.data import load_examples
-    from ecgcinc.train import fit_ensemble
+    from ecgcinc.core.classes import load_classes
+    from ecgcinc.dataset.data import load_examples
+    from ecgcinc.training.train import fit_ensemble
     cfg = small_config(train={"epochs": 1, "max_records": 120, "ensemble_folds": 2})
     classes = load_classes()
     fitted = fit_ensemble(load_examples(synthetic_train, classes, cfg), classes, cfg, verbose=0)

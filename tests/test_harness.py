@@ -11,8 +11,8 @@ import pytest
 
 import helper_code
 import team_code
-from ecgcinc.predict import predict_folder
-from ecgcinc.records import LEAD_SETS, TWELVE_LEADS, extract_leads, find_records, load_mat, write_mat
+from ecgcinc.serving.predict import predict_folder
+from ecgcinc.io.records import LEAD_SETS, TWELVE_LEADS, extract_leads, find_records, load_mat, write_mat
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -158,7 +158,7 @@ def test_an_unexpected_exception_in_one_record_gets_the_empty_output_and_the_run
                                                                                           capfd):
     """As the official test_model.py, which catches every exception: the record that raised gets
     the empty output and an error line naming it and the exception; the records after it get theirs."""
-    from ecgcinc.harness import write_folder
+    from ecgcinc.serving.harness import write_folder
     headers = find_records(sample_dir)[:4]
     data = tmp_path / "data"
     data.mkdir()

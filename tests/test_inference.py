@@ -2,9 +2,9 @@
 import keras
 import numpy as np
 
-from ecgcinc.inference import _bucket, forward
-from ecgcinc.predict import load_predictor, predict_folder
-from ecgcinc.records import find_records, load_mat
+from ecgcinc.serving.inference import _bucket, forward
+from ecgcinc.serving.predict import load_predictor, predict_folder
+from ecgcinc.io.records import find_records, load_mat
 
 
 def test_batches_are_padded_to_a_few_shapes():

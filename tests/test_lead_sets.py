@@ -5,18 +5,18 @@ import pytest
 
 import helper_code
 import team_code
-from ecgcinc.classes import load_classes
-from ecgcinc.data import load_examples
-from ecgcinc.experiments import in_lead_set, lead_set_leads, lead_set_name
-from ecgcinc.feature_model import FeatureModel
-from ecgcinc.features import record_features
-from ecgcinc.harness import harness_record
-from ecgcinc.fusion import Fusion, LeadSetFusion
-from ecgcinc.lead_sets import (as_seen, effective_mask, lead_mask, restricted, view_name, view_of, views,
+from ecgcinc.core.classes import load_classes
+from ecgcinc.dataset.data import load_examples
+from ecgcinc.evidence.experiments import in_lead_set, lead_set_leads, lead_set_name
+from ecgcinc.decision.feature_model import FeatureModel
+from ecgcinc.signals.features import record_features
+from ecgcinc.serving.harness import harness_record
+from ecgcinc.decision.fusion import Fusion, LeadSetFusion
+from ecgcinc.signals.lead_sets import (as_seen, effective_mask, lead_mask, restricted, view_name, view_of, views,
                                with_limb_leads)
-from ecgcinc.arms import Unit
-from ecgcinc.preprocess import LEAD_MASK, LEAD_SCALE
-from ecgcinc.records import LEAD_SETS, TWELVE_LEADS, find_records, read_record
+from ecgcinc.evidence.arms import Unit
+from ecgcinc.signals.preprocess import LEAD_MASK, LEAD_SCALE
+from ecgcinc.io.records import LEAD_SETS, TWELVE_LEADS, find_records, read_record
 
 # One ADC step of the real sample is 1 µV (gain 1000/mV); the recording devices round each lead
 # on its own, so a derived lead can differ from the recorded one by a few steps.
@@ -95,7 +95,7 @@ def test_examples_in_a_view_are_their_reduced_copies(synthetic_train, small_conf
 
 
 def test_batches_give_a_reduced_record_its_view_features(synthetic_train, small_config):
-    from ecgcinc.train import Batches, class_targets
+    from ecgcinc.training.train import Batches, class_targets
     cfg = small_config(augment={"enabled": ["reduced_leads"], "reduced_leads_probability": 1.0},
                        model={"wide_features": True})
     classes = load_classes()
@@ -147,7 +147,7 @@ def test_a_two_lead_record_uses_the_two_lead_feature_model(trained_model, sample
     seen = harness_record(header, helper_code.load_recording(str(header_path.with_suffix(".mat"))))
     x, meta, design, present = predictor.inputs(seen)
     assert view_of(present, fusion.views) == 1
-    from ecgcinc.inference import signal_probabilities
+    from ecgcinc.serving.inference import signal_probabilities
     raw = signal_probabilities(predictor.network, [x], meta[None], predictor.cfg.preprocess)
     own = fusion.members[1].combine(raw, fusion.members[1].feature_model.probabilities_of(design[None]))
     other = fusion.members[0].combine(raw, fusion.members[0].feature_model.probabilities_of(design[None]))
@@ -164,8 +164,8 @@ def test_compare_arms_compares_two_saved_arms_on_a_lead_set(tmp_path):
     wrong, so its paired difference there is positive; on 12 leads they are equal."""
     import json
 
-    from ecgcinc.arms import RESULT_FILE, TEST_FILE
-    from ecgcinc.class_scores import compare_saved
+    from ecgcinc.evidence.arms import RESULT_FILE, TEST_FILE
+    from ecgcinc.evidence.class_scores import compare_saved
     classes = load_classes()
     rng = np.random.default_rng(0)
     labels = rng.random((60, len(classes))) < 0.2

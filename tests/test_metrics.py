@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ecgcinc.classes import load_classes
-from ecgcinc.evaluation import evaluate_model
-from ecgcinc import metrics
+from ecgcinc.core.classes import load_classes
+from ecgcinc.evidence.evaluation import evaluate_model
+from ecgcinc.core import metrics
 
 GOLDEN = json.loads((Path(__file__).parent / "golden" / "metrics.json").read_text())
 CLASSES = load_classes()
@@ -75,7 +75,7 @@ def test_perfect_and_sinus_only_outputs_score_one_and_zero():
 
 
 def test_a_weight_that_is_not_a_number_is_one_error_naming_its_row_and_column(tmp_path):
-    from ecgcinc.classes import DEFAULT_WEIGHTS, load_classes
+    from ecgcinc.core.classes import DEFAULT_WEIGHTS, load_classes
     lines = DEFAULT_WEIGHTS.read_text().splitlines()
     cells = lines[3].split(",")
     cells[5] = "n/a"

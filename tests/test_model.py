@@ -4,12 +4,12 @@ import pytest
 import keras
 from keras import ops
 
-from ecgcinc import augment
-from ecgcinc.config import PAPER_CONFIG, ModelConfig, load_config
-from ecgcinc.loss_weights import benefit_weights, domain_annotation_mask
-from ecgcinc.losses import WeightedBCE, pack_targets
-from ecgcinc.models import GradientReversal, attention_model, build_model, forward_flops, inference_model
-from ecgcinc.preprocess import N_META, meta_size
+from ecgcinc.signals import augment
+from ecgcinc.core.config import PAPER_CONFIG, ModelConfig, load_config
+from ecgcinc.networks.loss_weights import benefit_weights, domain_annotation_mask
+from ecgcinc.networks.losses import WeightedBCE, pack_targets
+from ecgcinc.networks.models import GradientReversal, attention_model, build_model, forward_flops, inference_model
+from ecgcinc.signals.preprocess import N_META, meta_size
 
 SMALL = dict(filters=[8, 8, 16], kernels=[9, 9, 5], cnn_filters=[8, 8, 8], coarse_kernels=[9, 9, 5],
              fine_kernels=[3, 3, 3], lstm_units=4, domain_hidden=8, wide_features=False, domain_head=True)
@@ -212,14 +212,14 @@ def test_unknown_augmentation_is_rejected(batch):
 @pytest.mark.slow  # trains both networks a few steps
 @pytest.mark.parametrize("backbone", ["resnet_cwa", "cnn_bilstm"])
 def test_mixed_bfloat16_trains_with_float32_heads(backbone, small_config, tmp_path):
-    from ecgcinc.classes import load_classes
-    from ecgcinc.inference import forward
-    from ecgcinc.predict import load_predictor
-    from ecgcinc.calibration import Calibration
-    from ecgcinc.preprocess import meta_size
-    from ecgcinc.decision import Decision
-    from ecgcinc.model_folder import save
-    from ecgcinc.train import compile_model
+    from ecgcinc.core.classes import load_classes
+    from ecgcinc.serving.inference import forward
+    from ecgcinc.serving.predict import load_predictor
+    from ecgcinc.decision.calibration import Calibration
+    from ecgcinc.signals.preprocess import meta_size
+    from ecgcinc.decision.rule import Decision
+    from ecgcinc.serving.model_folder import save
+    from ecgcinc.training.train import compile_model
     cfg = small_config(model={"backbone": backbone, "domain_head": True, "fusion": False},
                        train={"mixed_precision": True})
     model = compile_model(cfg, cfg.preprocess.window, 26, 3, 5)
@@ -241,8 +241,8 @@ def test_mixed_bfloat16_trains_with_float32_heads(backbone, small_config, tmp_pa
 
 
 def test_wide_branch_scales_features_and_flags_missing_ones():
-    from ecgcinc.features import N_FEATURES
-    from ecgcinc.preprocess import meta_size
+    from ecgcinc.signals.features import N_FEATURES
+    from ecgcinc.signals.preprocess import meta_size
     wide = ModelConfig(**{**SMALL, "wide_features": True})
     model = build_model(wide, 400, 26, meta_size(wide), 2)
     rng = np.random.default_rng(0)
@@ -262,7 +262,7 @@ def test_wide_branch_scales_features_and_flags_missing_ones():
 
 
 def test_ensemble_network_averages_its_members():
-    from ecgcinc.models import ensemble_network
+    from ecgcinc.networks.models import ensemble_network
     members = []
     for seed in range(2):
         keras.utils.set_random_seed(seed)
@@ -278,9 +278,9 @@ def test_ensemble_network_averages_its_members():
 def test_beat_branch_reads_the_tail_of_the_meta_input(wide):
     """The beat table is the last BEAT_TABLE_SIZE columns of the meta input whatever comes before
     it; a record without beats (all-zero table) gets finite outputs; the table moves them."""
-    from ecgcinc.beats import BEAT_COLUMNS, BEAT_TABLE_SIZE, MAX_BEATS
-    from ecgcinc.features import N_FEATURES
-    from ecgcinc.preprocess import network_meta
+    from ecgcinc.signals.beats import BEAT_COLUMNS, BEAT_TABLE_SIZE, MAX_BEATS
+    from ecgcinc.signals.features import N_FEATURES
+    from ecgcinc.signals.preprocess import network_meta
     cfg = ModelConfig(**{**SMALL, "wide_features": wide, "beat_branch": True, "wide_hidden": 8})
     assert meta_size(cfg) == N_META + (N_FEATURES if wide else 0) + BEAT_TABLE_SIZE
     model = build_model(cfg, 400, 26, meta_size(cfg), 0)

@@ -6,14 +6,14 @@ import keras
 import numpy as np
 import pytest
 
-from ecgcinc import model_folder
-from ecgcinc.calibration import Calibration
-from ecgcinc.classes import load_classes
-from ecgcinc.inference import forward
-from ecgcinc.decision import Decision
-from ecgcinc.predict import load_predictor
-from ecgcinc.preprocess import meta_size
-from ecgcinc.train import compile_model
+from ecgcinc.serving import model_folder
+from ecgcinc.decision.calibration import Calibration
+from ecgcinc.core.classes import load_classes
+from ecgcinc.serving.inference import forward
+from ecgcinc.decision.rule import Decision
+from ecgcinc.serving.predict import load_predictor
+from ecgcinc.signals.preprocess import meta_size
+from ecgcinc.training.train import compile_model
 
 
 def _save(folder, cfg, seed: int, thresholds: float = 0.5):

@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ecgcinc import export as export_module
-from ecgcinc import model_folder
-from ecgcinc.classify import classify
-from ecgcinc.export import TOLERANCE, ExportError, export
-from ecgcinc.predict import load_predictor
-from ecgcinc.records import LEAD_SETS, find_records, read_record
+from ecgcinc.serving import export as export_module
+from ecgcinc.serving import model_folder
+from ecgcinc.serving.classify import classify
+from ecgcinc.serving.export import TOLERANCE, ExportError, export
+from ecgcinc.serving.predict import load_predictor
+from ecgcinc.io.records import LEAD_SETS, find_records, read_record
 
 ROOT = Path(__file__).resolve().parents[1]
 INFERENCE_PYTHON_ENV = "ECGCINC_INFERENCE_PYTHON"   # .ci/run builds that environment before the tests
@@ -91,7 +91,7 @@ def test_the_challenge_driver_runs_the_exported_folder_without_tensorflow(infere
                                                                           sample_dir, tmp_path):
     """driver.py, as the organisers run it, on an exported folder in the TensorFlow-free environment:
     every record gets its file, with the trained folder's probabilities within 1e-4."""
-    from ecgcinc.predict import predict_folder
+    from ecgcinc.serving.predict import predict_folder
     done = subprocess.run([inference_python, "driver.py", str(exported), str(sample_dir), str(tmp_path / "onnx")],
                           cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -108,9 +108,9 @@ def test_the_challenge_driver_runs_the_exported_folder_without_tensorflow(infere
 def test_an_export_that_differs_from_keras_is_refused(trained_model, tmp_path, monkeypatch):
     """The check on the spot catches a wrong network: an untrained one of the same shape is
     written in place of the trained one, and the export fails and leaves no network behind."""
-    from ecgcinc.inference import warm_up
-    from ecgcinc.models import inference_model
-    from ecgcinc.train import compile_model
+    from ecgcinc.serving.inference import warm_up
+    from ecgcinc.networks.models import inference_model
+    from ecgcinc.training.train import compile_model
     cfg = model_folder.read_config(trained_model)
     classes = model_folder.read_classes(trained_model)
     other = inference_model(compile_model(cfg, cfg.preprocess.window, len(classes), 4, 10))
@@ -141,7 +141,7 @@ def test_runtimes_and_folders_are_checked(trained_model, exported, sample_dir, t
 
 
 def test_the_exported_card_says_what_the_network_takes(trained_model, exported):
-    from ecgcinc.card import identity, read, render
+    from ecgcinc.serving.card import identity, read, render
     section = read(exported)["export"]
     assert section["from_model"] == identity(trained_model)
     cfg = model_folder.read_config(trained_model)
@@ -179,15 +179,15 @@ def test_sigmoids_are_rewritten_to_keep_a_tiny_probability_precise(tmp_path):
 def test_multi_network_folders_export(kind, tmp_path):
     """The networks that combine members (an Average; the ViewRouter, whose first version used an
     argmin with no ONNX form) export and pass the check; untrained weights suffice for that."""
-    from ecgcinc import thresholds
-    from ecgcinc.calibration import Calibration
-    from ecgcinc.classes import load_classes
-    from ecgcinc.config import Config, with_overrides
-    from ecgcinc.decision import Decision
-    from ecgcinc.framework import keras
-    from ecgcinc.lead_sets import views
-    from ecgcinc.models import ensemble_network, inference_model, view_network
-    from ecgcinc.train import compile_model
+    from ecgcinc.decision import thresholds
+    from ecgcinc.decision.calibration import Calibration
+    from ecgcinc.core.classes import load_classes
+    from ecgcinc.core.config import Config, with_overrides
+    from ecgcinc.decision.rule import Decision
+    from ecgcinc.networks.framework import keras
+    from ecgcinc.signals.lead_sets import views
+    from ecgcinc.networks.models import ensemble_network, inference_model, view_network
+    from ecgcinc.training.train import compile_model
     classes = load_classes()
     cfg = with_overrides(Config(), {"model": {"size": "small", "fusion": False}})
 

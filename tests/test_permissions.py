@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from ecgcinc import model_folder, outputs
-from ecgcinc.predict import predict_folder
-from ecgcinc.records import find_records
+from ecgcinc.serving import model_folder
+from ecgcinc.io import outputs
+from ecgcinc.serving.predict import predict_folder
+from ecgcinc.io.records import find_records
 
 ROOT = Path(__file__).resolve().parents[1]
 NOBODY = 65534

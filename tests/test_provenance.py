@@ -1,7 +1,7 @@
 """The code hash that experiment units carry: any change of the package's source changes it."""
 import shutil
 
-from ecgcinc import provenance
+from ecgcinc.core import provenance
 
 
 def test_the_source_hash_follows_every_source_file(tmp_path, monkeypatch):
@@ -11,7 +11,7 @@ def test_the_source_hash_follows_every_source_file(tmp_path, monkeypatch):
     provenance.source_hash.cache_clear()
     try:
         first = provenance.source_hash()
-        (copy / "thresholds.py").write_text((copy / "thresholds.py").read_text() + "\n# changed\n")
+        (copy / "decision" / "thresholds.py").write_text((copy / "decision" / "thresholds.py").read_text() + "\n# changed\n")
         provenance.source_hash.cache_clear()
         changed = provenance.source_hash()
         (copy / "configs" / "small.json").write_text("{}")

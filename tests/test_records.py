@@ -7,10 +7,10 @@ import pytest
 import scipy.io
 import wfdb
 
-from ecgcinc import synth
-from ecgcinc.config import PreprocessConfig
-from ecgcinc.preprocess import inference_windows, preprocess_record
-from ecgcinc.records import (TWELVE_LEADS, RecordError, extract_leads, find_records, make_record,
+from ecgcinc.signals import synth
+from ecgcinc.core.config import PreprocessConfig
+from ecgcinc.signals.preprocess import inference_windows, preprocess_record
+from ecgcinc.io.records import (TWELVE_LEADS, RecordError, extract_leads, find_records, make_record,
                              parse_header, read_header, read_record, write_mat)
 
 

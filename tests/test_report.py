@@ -5,15 +5,15 @@ import numpy as np
 import pytest
 
 from ecgcinc.__main__ import main
-from ecgcinc.classes import load_classes
-from ecgcinc.config import Config
-from ecgcinc.explain import class_attention, explain_record, plot_explanation
-from ecgcinc.predict import load_predictor
-from ecgcinc.records import find_records, read_record
-from ecgcinc.calibration import Calibration
-from ecgcinc.decision import Decision
-from ecgcinc.model_folder import save
-from ecgcinc.train import compile_model
+from ecgcinc.core.classes import load_classes
+from ecgcinc.core.config import Config
+from ecgcinc.serving.explain import class_attention, explain_record, plot_explanation
+from ecgcinc.serving.predict import load_predictor
+from ecgcinc.io.records import find_records, read_record
+from ecgcinc.decision.calibration import Calibration
+from ecgcinc.decision.rule import Decision
+from ecgcinc.serving.model_folder import save
+from ecgcinc.training.train import compile_model
 
 
 def test_report_is_one_page_with_every_figure(trained_model, synthetic_test, tmp_path, capsys):
@@ -46,8 +46,8 @@ def test_explain_plots_the_positive_classes(trained_model, synthetic_test, tmp_p
     explanation = explain_record(trained_model, header)
     # the explanation shows what the harness outputs for the record (team_code.run_model's probabilities)
     import team_code
-    from ecgcinc.outputs import PROBABILITY_DECIMALS
-    from ecgcinc.records import load_mat
+    from ecgcinc.io.outputs import PROBABILITY_DECIMALS
+    from ecgcinc.io.records import load_mat
     text = header.read_text()
     model = team_code.load_model(str(trained_model), read_record(header).header.leads)
     _, _, written = team_code.run_model(model, text, load_mat(header.with_suffix(".mat"), header.stem))
@@ -92,9 +92,9 @@ def test_the_report_scores_what_the_official_evaluator_scores_on_the_drivers_out
                                                                                      tmp_path):
     """The same records (records needing repairs included) and the same challenge metric as
     driver.py's outputs scored by the evaluator."""
-    from ecgcinc.evaluation import evaluate_folders
-    from ecgcinc.predict import predict_folder
-    from ecgcinc.report import evaluate_folder
+    from ecgcinc.evidence.evaluation import evaluate_folders
+    from ecgcinc.serving.predict import predict_folder
+    from ecgcinc.evidence.report import evaluate_folder
     predict_folder(trained_model, sample_dir, tmp_path / "out", verbose=0)
     _, official = evaluate_folders(sample_dir, tmp_path / "out")
     report = evaluate_folder(trained_model, sample_dir)
@@ -104,7 +104,7 @@ def test_the_report_scores_what_the_official_evaluator_scores_on_the_drivers_out
 
 
 def test_a_threshold_of_one_says_why():
-    from ecgcinc.report import threshold_notes
+    from ecgcinc.evidence.report import threshold_notes
     train = np.zeros((50, 3), dtype=bool)
     train[:5, 0] = True
     train[:3, 2] = True

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from ecgcinc import sizes
-from ecgcinc.config import PAPER_CONFIG, SIZE_PRESETS, Config, config_from_dict, with_overrides
-from ecgcinc.models import build_model, forward_flops, inference_model
-from ecgcinc.preprocess import meta_size
-from ecgcinc.sizes import Machine
+from ecgcinc.training import sizes
+from ecgcinc.core.config import PAPER_CONFIG, SIZE_PRESETS, Config, config_from_dict, with_overrides
+from ecgcinc.networks.models import build_model, forward_flops, inference_model
+from ecgcinc.signals.preprocess import meta_size
+from ecgcinc.training.sizes import Machine
 
 LAPTOP, ORGANISERS_CPU, ORGANISERS_GPU = Machine(2, 0), Machine(10, 0), Machine(10, 1)
 HOURS = 3600.0
@@ -110,11 +110,11 @@ def test_a_slow_cache_steps_the_size_down_on_the_same_cached_signals():
 def test_training_revises_the_size_with_the_time_caching_left(tmp_path, monkeypatch, capsys):
     """train() asks sizes.revise after the cache is built, with the budget's time left then: a
     clock that jumps by an hour while caching turns a planned medium into small."""
-    import ecgcinc.train as train_module
-    from ecgcinc import synth
-    from ecgcinc.train import train
+    import ecgcinc.training.train as train_module
+    from ecgcinc.signals import synth
+    from ecgcinc.training.train import train
     synth.write_dataset(tmp_path / "data", 40, seed=3)
-    from ecgcinc.budget import TimeBudget
+    from ecgcinc.training.budget import TimeBudget
     now = [0.0]
     monkeypatch.setattr(train_module, "TimeBudget", lambda seconds, started: TimeBudget(seconds, 0.0, lambda: now[0]))
     load = train_module.load_examples
@@ -175,9 +175,9 @@ def test_the_estimate_grows_with_records_and_shrinks_with_cores():
 def test_every_size_trains_saves_and_serves_the_harness(size, synthetic_train, tmp_path):
     """One short epoch of each larger size through train(): the model folder records the size,
     and run_model answers for a 12-lead and a 2-lead record (small is the session's trained model)."""
-    from ecgcinc.predict import load_predictor
-    from ecgcinc.records import find_records, load_mat
-    from ecgcinc.train import train
+    from ecgcinc.serving.predict import load_predictor
+    from ecgcinc.io.records import find_records, load_mat
+    from ecgcinc.training.train import train
     cfg = config_from_dict({"model": {"size": size, "fusion": False},  # the network is what differs by size
                             "train": {"epochs": 1, "min_epochs": 1, "max_records": 64}})
     train(synthetic_train, tmp_path / "model", cfg, verbose=0)
@@ -192,7 +192,7 @@ def test_every_size_trains_saves_and_serves_the_harness(size, synthetic_train, t
 
 @pytest.mark.slow
 def test_training_prints_and_saves_the_auto_choice(synthetic_train, small_config, tmp_path, capsys):
-    from ecgcinc.train import train
+    from ecgcinc.training.train import train
     history = train(synthetic_train, tmp_path / "model", small_config(train={"epochs": 1, "min_epochs": 1}), verbose=1)
     printed = capsys.readouterr().out.splitlines()
     assert printed[0].startswith("size small: 320 records: small is the largest size")

@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 import wfdb
 
-from ecgcinc import synth
-from ecgcinc.classes import load_classes
-from ecgcinc.config import SYNTHETIC_DOMAINS
-from ecgcinc.data import domain_of
-from ecgcinc.metrics import challenge_metric
-from ecgcinc.records import find_records, read_record
+from ecgcinc.signals import synth
+from ecgcinc.core.classes import load_classes
+from ecgcinc.core.config import SYNTHETIC_DOMAINS
+from ecgcinc.dataset.data import domain_of
+from ecgcinc.core.metrics import challenge_metric
+from ecgcinc.io.records import find_records, read_record
 
 
 def test_deterministic_per_seed_and_worker_count(tmp_path):
@@ -95,7 +95,7 @@ def test_class_ceiling_counts_labels_whose_signal_shows_nothing():
 def test_shown_labels_replay_the_written_folder(tmp_path):
     """shown_labels names the records write_dataset writes, writes the labels their headers
     carry, and shows no class the patient does not have."""
-    from ecgcinc.records import parse_header
+    from ecgcinc.io.records import parse_header
     classes = load_classes()
     written_names = synth.write_dataset(tmp_path, 12, seed=5)
     names, shown, written = synth.shown_labels(12, 5)

@@ -6,12 +6,12 @@ import shutil
 import numpy as np
 import pytest
 
-from ecgcinc import metrics
+from ecgcinc.core import metrics
 from ecgcinc.__main__ import main
-from ecgcinc.classes import DEFAULT_WEIGHTS, load_classes
-from ecgcinc.model_folder import THRESHOLDS_FILE
-from ecgcinc.retarget import compare, format_table, write_csv
-from ecgcinc.thresholds import (apply_thresholds, cicst, false_positive_costs, grid_search, imbalance_ratio,
+from ecgcinc.core.classes import DEFAULT_WEIGHTS, load_classes
+from ecgcinc.serving.model_folder import THRESHOLDS_FILE
+from ecgcinc.evidence.retarget import compare, format_table, write_csv
+from ecgcinc.decision.thresholds import (apply_thresholds, cicst, false_positive_costs, grid_search, imbalance_ratio,
                                 proportional, top_k_outputs)
 
 W = np.array([[1.0, 0.5], [0.5, 1.0]])
@@ -136,8 +136,8 @@ def test_compare_thresholds_table(trained_model, synthetic_test, tmp_path):
 
 
 def test_load_after_retarget_in_the_same_process_sees_new_thresholds(trained_model, tmp_path):
-    from ecgcinc.predict import load_predictor
-    from ecgcinc.retarget import retarget
+    from ecgcinc.serving.predict import load_predictor
+    from ecgcinc.evidence.retarget import retarget
     model = tmp_path / "model"
     shutil.copytree(trained_model, model)
     before = load_predictor(model).thresholds

@@ -5,14 +5,14 @@ import json
 import numpy as np
 import pytest
 
-from ecgcinc import metrics
-from ecgcinc.classes import load_classes
-from ecgcinc.data import load_examples, stratified_split
-from ecgcinc.models import build_model, inference_model
-from ecgcinc.inference import signal_probabilities
-from ecgcinc.predict import load_predictor
-from ecgcinc.preprocess import meta_size
-from ecgcinc.thresholds import apply_thresholds
+from ecgcinc.core import metrics
+from ecgcinc.core.classes import load_classes
+from ecgcinc.dataset.data import load_examples, stratified_split
+from ecgcinc.networks.models import build_model, inference_model
+from ecgcinc.serving.inference import signal_probabilities
+from ecgcinc.serving.predict import load_predictor
+from ecgcinc.signals.preprocess import meta_size
+from ecgcinc.decision.thresholds import apply_thresholds
 
 pytestmark = pytest.mark.slow  # trains networks
 
@@ -67,7 +67,7 @@ def test_stratified_split_puts_rare_classes_on_both_sides():
 def test_decision_is_fitted_on_held_out_predictions(trained_model, synthetic_test):
     from dataclasses import replace
 
-    from ecgcinc.decision import fit_decision
+    from ecgcinc.decision.rule import fit_decision
     predictor = load_predictor(trained_model)
     classes = load_classes()
     examples = load_examples(synthetic_test, classes, predictor.cfg)
@@ -91,8 +91,8 @@ def test_decision_is_fitted_on_held_out_predictions(trained_model, synthetic_tes
 
 
 def test_fold_ensemble_trains_saves_loads_and_runs(synthetic_train, tmp_path, small_config):
-    from ecgcinc.records import find_records, load_mat
-    from ecgcinc.train import train
+    from ecgcinc.io.records import find_records, load_mat
+    from ecgcinc.training.train import train
     from team_code import load_model, run_model
     cfg = small_config(train={"epochs": 2, "ensemble_folds": 2, "max_records": 80},
                        thresholds={"calibration": "platt"})

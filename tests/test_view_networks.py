@@ -4,10 +4,10 @@ import json
 import numpy as np
 import pytest
 
-from ecgcinc.framework import keras
-from ecgcinc.lead_sets import lead_mask, views, views_of
-from ecgcinc.models import view_members, view_network
-from ecgcinc.preprocess import LEAD_MASK, N_META
+from ecgcinc.networks.framework import keras
+from ecgcinc.signals.lead_sets import lead_mask, views, views_of
+from ecgcinc.networks.models import view_members, view_network
+from ecgcinc.signals.preprocess import LEAD_MASK, N_META
 
 WINDOW, CLASSES = 64, 3
 
@@ -45,7 +45,7 @@ def test_the_routed_network_answers_each_record_from_its_views_member(tmp_path):
 
 
 def test_the_size_rule_counts_every_views_network():
-    from ecgcinc.sizes import Machine, choose, estimate
+    from ecgcinc.training.sizes import Machine, choose, estimate
     machine = Machine(10, 0)
     one, three = estimate("paper", 88_000, machine, views=3), estimate("paper", 88_000, machine, views=3, networks=3)
     assert three.total_s - one.total_s == pytest.approx(2 * one.epoch_s * one.epochs)
@@ -55,7 +55,7 @@ def test_the_size_rule_counts_every_views_network():
 
 
 def test_one_network_per_view_does_not_combine_with_a_fold_ensemble():
-    from ecgcinc.config import config_from_dict
+    from ecgcinc.core.config import config_from_dict
     with pytest.raises(ValueError, match="network_per_view"):
         config_from_dict({"model": {"network_per_view": True}, "train": {"ensemble_folds": 3}})
 
@@ -65,10 +65,10 @@ def test_a_folder_of_view_networks_runs_a_two_lead_record_through_its_own(synthe
                                                                         sample_dir, tmp_path):
     import helper_code
     import team_code
-    from ecgcinc.harness import harness_record
-    from ecgcinc.inference import signal_probabilities
-    from ecgcinc.records import find_records
-    from ecgcinc.train import train
+    from ecgcinc.serving.harness import harness_record
+    from ecgcinc.serving.inference import signal_probabilities
+    from ecgcinc.io.records import find_records
+    from ecgcinc.training.train import train
     cfg = small_config(model={"network_per_view": True}, train={"epochs": 1, "min_epochs": 1, "max_records": 96})
     history = train(synthetic_train, tmp_path / "model", cfg, verbose=0)
     assert len(history["views"]) == 3 and all(h["train_records"] == history["train_records"] for h in history["views"])

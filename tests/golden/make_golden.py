@@ -19,7 +19,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 
-from ecgcinc.classes import load_classes  # noqa: E402
+from ecgcinc.core.classes import load_classes  # noqa: E402
 
 
 def load_official(path: Path):

@@ -1,0 +1,134 @@
+"""`ecgcinc classify`: a trained model folder run on users' own ECG files, one row per record.
+
+Why: `predict` writes the Challenge's output files for a Challenge folder; a user with PTB-XL
+records, arrays or CSV wants one table of what the model says about each, with the thresholds
+it decided by, what it could not use, and which model said it.  The rows come from the same
+predictor as the driver's (one per lead set, predict.load_predictor), so a record classified
+here gets the probabilities the driver writes for it.
+
+Output: JSON lines (default) or CSV, one row per input record, in input order; probabilities
+rounded as the Challenge output files round them.  Nothing in a row depends on the run (no
+time, no absolute path unless the user gave one), so the same inputs give the same bytes.  A
+record that cannot be read or scored is a row with its error and a line on stderr, and the run
+goes on; the exit status then says that some failed.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from . import card
+from . import model_folder
+from ..core.classes import ClassSet
+from ..io.ecg_files import Input, find_inputs, read_input
+from .harness import per_lead_set
+from ..signals.lead_sets import sort_leads
+from ..io.outputs import PROBABILITY_DECIMALS, atomic_write_text
+from .predict import Predictor, load_predictor
+from ..io.records import TWELVE_LEADS
+from ..decision.thresholds import decide
+
+SHORT_SECONDS = 5.0   # the Challenge's shortest records; below this the rhythm features have few beats
+FORMATS = ("jsonl", "csv")
+
+
+def classify(model_dir: str | Path, inputs: Sequence[str | Path], out: str | Path | None = None,
+             fmt: str = "jsonl", fs: float | None = None, leads: Sequence[str] | None = None, units: str = "mV",
+             explain_dir: str | Path | None = None, age: float | None = None, sex: str | None = None,
+             runtime: str = "auto") -> int:
+    """Classify every record of `inputs` with the folder's model; rows to `out` (stdout when
+    None); returns the number of records that failed.  runtime: "keras", "onnx" (a folder that
+    `ecgcinc export` wrote; no TensorFlow is imported) or "auto" (the folder's own)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown output format {fmt!r}; choose {' or '.join(FORMATS)}")
+    model_dir = model_folder.check(model_dir)
+    _check_runtime(model_dir, runtime, explain_dir is not None)
+    files = find_inputs(inputs)
+    if not files:
+        raise FileNotFoundError(f"no record found in {', '.join(map(str, inputs))}")
+    predictors = per_lead_set(lambda lead_set: load_predictor(model_dir, lead_set))
+    identity = card.identity(model_dir)
+    rows, failed = [], 0
+    for path in files:
+        try:
+            found = read_input(path, fs, leads, units, age, sex)
+            predictor = predictors(sort_leads(found.record.header.leads))
+            rows.append(_row(found, predictor, identity))
+            if explain_dir:
+                _explain(predictor, found, Path(explain_dir))
+        except Exception as error:  # one record never stops the run, as in the driver's loop
+            failed += 1
+            print(f"ERROR {path}: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
+            rows.append({"record": path.stem, "source": str(path), "error": f"{type(error).__name__}: {error}"})
+    text = _jsonl(rows) if fmt == "jsonl" else _csv(rows, model_folder.read_classes(model_dir))
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        atomic_write_text(Path(out), text)
+    return failed
+
+
+def _check_runtime(model_dir: Path, runtime: str, explain: bool) -> None:
+    """One clear error when the folder's network does not run in the runtime asked for."""
+    has = model_folder.runtime_of(model_dir)
+    if runtime not in ("auto", *model_folder.RUNTIMES):
+        raise ValueError(f"unknown runtime {runtime!r}; choose auto, keras or onnx")
+    if runtime == "onnx" and has == "keras":
+        raise ValueError(f"{model_dir} is a trained (Keras) folder; for the ONNX runtime export it first: "
+                         f"ecgcinc export {model_dir} OUT, then classify OUT")
+    if runtime == "keras" and has == "onnx":
+        raise ValueError(f"{model_dir} is an exported (ONNX) folder; classify the trained folder it came from "
+                         "for the Keras runtime")
+    if explain and has == "onnx":
+        raise ValueError("--explain reads the class-wise attention inside the Keras network; use the trained folder")
+
+
+def _row(found: Input, predictor: Predictor, identity: str) -> dict:
+    record = found.record
+    probabilities = predictor.probabilities([record])[0]
+    labels = decide(probabilities[None], predictor.thresholds, predictor.classes, predictor.cfg.thresholds)[0]
+    classes = predictor.classes
+    descriptions = classes.descriptions
+    return {"record": record.name, "source": found.source,
+            "leads": [lead for lead, present in zip(TWELVE_LEADS, record.mask) if present],
+            "warnings": found.warnings + record.defects + _length_warning(record.signal.shape[1] / record.header.fs),
+            "model": identity,
+            "classes": [{"code": code, "abbreviation": abbr, "name": name,
+                         "probability": round(float(p), PROBABILITY_DECIMALS),
+                         "threshold": round(float(t), PROBABILITY_DECIMALS), "label": int(label)}
+                        for code, abbr, name, p, t, label in zip(classes.names, classes.abbreviations, descriptions,
+                                                                   probabilities, predictor.thresholds, labels)]}
+
+
+def _length_warning(seconds: float) -> list[str]:
+    return [f"only {seconds:.1f} s long (shorter than {SHORT_SECONDS:g} s): rhythm features rest on few beats"] \
+        if seconds < SHORT_SECONDS else []
+
+
+def _explain(predictor: Predictor, found: Input, folder: Path) -> None:
+    from .explain import explain, plot_explanation
+    folder.mkdir(parents=True, exist_ok=True)
+    plot_explanation(explain(predictor, found.record), folder / f"{found.record.name}.png")
+
+
+def _jsonl(rows: list[dict]) -> str:
+    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+
+
+def _csv(rows: list[dict], classes: ClassSet) -> str:
+    """One row per record: its fields, then probability, threshold and label per class
+    (columns named by abbreviation and SNOMED code)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    per_class = [f"{abbr} ({code}) {what}" for abbr, code in zip(classes.abbreviations, classes.names)
+                 for what in ("probability", "threshold", "label")]
+    writer.writerow(["record", "source", "leads", "warnings", "model", "error", *per_class])
+    for row in rows:
+        values = [value for c in row.get("classes", []) for value in (c["probability"], c["threshold"], c["label"])]
+        writer.writerow([row["record"], row["source"], " ".join(row.get("leads", [])), "; ".join(row.get("warnings", [])),
+                         row.get("model", ""), row.get("error", ""), *(values or [""] * len(per_class))])
+    return buffer.getvalue()
