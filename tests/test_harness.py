@@ -137,23 +137,6 @@ def test_a_record_without_usable_leads_gets_a_best_guess_and_a_warning(trained_m
     assert len(warning) == 1 and "no usable standard lead" in warning[0]
 
 
-@pytest.mark.skipif(not os.environ.get("OFFICIAL_CLASSIFIER_DIR"),
-                    reason="set OFFICIAL_CLASSIFIER_DIR to a checkout of python-classifier-2021")
-def test_official_test_model_script(trained_model, sample_dir, tmp_path):
-    """With the organisers' own test_model.py and helper_code.py (not shipped here)."""
-    official = Path(os.environ["OFFICIAL_CLASSIFIER_DIR"])
-    harness = tmp_path / "harness"
-    harness.mkdir()
-    for name in ("test_model.py", "helper_code.py"):
-        shutil.copy(official / name, harness)
-    shutil.copy(ROOT / "team_code.py", harness)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    subprocess.run([sys.executable, "test_model.py", str(trained_model), str(sample_dir), str(tmp_path / "a")],
-                   cwd=harness, env=env, check=True, capture_output=True, timeout=600)
-    predict_folder(trained_model, sample_dir, tmp_path / "b", verbose=0)
-    assert_same_bytes(tmp_path / "a", tmp_path / "b")
-
-
 def test_an_unexpected_exception_in_one_record_gets_the_empty_output_and_the_run_goes_on(sample_dir, tmp_path,
                                                                                           capfd):
     """As the official test_model.py, which catches every exception: the record that raised gets

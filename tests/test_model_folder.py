@@ -77,3 +77,29 @@ def test_check_names_the_problem(tmp_path):
     (tmp_path / model_folder.CONFIG_FILE).write_text(json.dumps({}))
     with pytest.raises(FileNotFoundError, match="lacks model.keras, classes.json, thresholds.json"):
         model_folder.check(tmp_path)
+
+
+def test_a_fusion_pickled_before_the_package_had_folders_still_loads(trained_model, tmp_path, monkeypatch):
+    """0.9.0 and earlier pickled the fusion's classes as `ecgcinc.fusion.LeadSetFusion` and so on:
+    such a folder loads, with the same fusion."""
+    import inspect
+    import pickle
+    import shutil
+    import sys
+    folder = tmp_path / "old"
+    shutil.copytree(trained_model, folder)
+    cfg = model_folder.read_config(folder)
+    fusion = model_folder.read_fusion(folder, cfg)
+    with monkeypatch.context() as patch:  # pickle as the flat layout named the classes
+        for old, module in model_folder.FLAT_MODULES.items():
+            patch.setitem(sys.modules, old, module)
+            for _, cls in inspect.getmembers(module, inspect.isclass):
+                if cls.__module__ == module.__name__:
+                    patch.setattr(cls, "__module__", old)
+        (folder / model_folder.FUSION_FILE).write_bytes(pickle.dumps(fusion, protocol=2))
+    written = (folder / model_folder.FUSION_FILE).read_bytes()
+    assert b"ecgcinc.fusion" in written and b"ecgcinc.decision" not in written
+    assert "ecgcinc.fusion" not in sys.modules
+    loaded = model_folder.read_fusion(folder, cfg)
+    assert pickle.dumps(loaded, protocol=2) == pickle.dumps(fusion, protocol=2)
+    assert "ecgcinc.fusion" not in sys.modules  # the old names were lent for the loading only

@@ -6,10 +6,28 @@ from typing import Sequence
 
 import numpy as np
 
-from ..core.classes import ClassSet, load_classes
+from ..core.classes import DEFAULT_WEIGHTS, ClassSet, load_classes
 from ..core.metrics import Scores, score_all
 from ..io.outputs import read_outputs
 from ..io.records import find_records, read_dx
+
+
+# The official evaluator reads the weights.csv of the folder it runs in: re-targeting the costs is
+# one file dropped beside the script.
+HARNESS_WEIGHTS = "weights.csv"
+
+
+def harness_weights(explicit: str | Path | None = None, folder: str | Path = ".") -> tuple[Path, str]:
+    """The weights.csv the evaluator scores with, and a line saying which: `explicit` when given,
+    else the folder's own weights.csv as the official evaluator takes it, else the package's copy
+    of the official 2021 file (and the line says there was none in the folder)."""
+    if explicit is not None:
+        return Path(explicit), f"weights: {explicit}"
+    local = Path(folder) / HARNESS_WEIGHTS
+    if local.is_file():
+        return local, f"weights: {local}"
+    return DEFAULT_WEIGHTS, (f"weights: no {HARNESS_WEIGHTS} in {Path(folder).resolve()}; using the package's copy "
+                             "of the official 2021 file")
 
 
 def load_label_matrix(header_files: Sequence[Path], classes: ClassSet) -> np.ndarray:
@@ -43,8 +61,9 @@ def evaluate_folders(label_dir: str | Path, output_dir: str | Path,
 def evaluate_model(label_dir: str | Path, output_dir: str | Path, weights_file: str | Path | None = None):
     """The official 9-tuple: classes, AUROC, AUPRC, per-class AUROC, per-class AUPRC,
     accuracy, F-measure, per-class F-measure, challenge metric.  Classes are sets of
-    equivalent codes, as the official function returns them."""
-    classes, s = evaluate_folders(label_dir, output_dir, weights_file)
+    equivalent codes, as the official function returns them.  Without `weights_file`, the
+    weights.csv of the working folder when there is one, as the official function reads it."""
+    classes, s = evaluate_folders(label_dir, output_dir, harness_weights(weights_file)[0])
     class_sets = [set(group) for group in classes.codes]
     return (class_sets, s.auroc, s.auprc, s.auroc_classes, s.auprc_classes, s.accuracy,
             s.f_measure, s.f_measure_classes, s.challenge_metric)

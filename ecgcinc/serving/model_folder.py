@@ -22,9 +22,11 @@ process (a notebook, an experiment) is reloaded, never served stale.
 from __future__ import annotations
 
 import json
+import sys
+from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
 
 import joblib
 import numpy as np
@@ -34,6 +36,7 @@ from ..decision.calibration import Calibration
 from ..core.classes import ClassSet
 from ..core.config import Config, config_from_dict
 from ..decision.rule import Decision
+from ..decision import calibration, feature_model, fusion as fusion_module, tree_ensemble
 from ..decision.fusion import LeadSetFusion
 from .onnx_network import ONNX_FILE, OnnxNetwork
 from ..io.outputs import atomic_save, atomic_write, atomic_write_text
@@ -52,6 +55,10 @@ FUSION_FILE = "fusion.joblib"
 REQUIRED = (CONFIG_FILE, CLASSES_FILE, THRESHOLDS_FILE)
 RUNTIMES = {"keras": MODEL_FILE, "onnx": ONNX_FILE}   # the runtime a folder's network file needs
 TRAINING_WEIGHTS = "weights.csv (training)"
+# Where the classes a fusion.joblib pickles lived before the package had folders (0.9.0 and
+# earlier wrote `ecgcinc.fusion.LeadSetFusion`): such a folder still loads.
+FLAT_MODULES = {"ecgcinc.fusion": fusion_module, "ecgcinc.feature_model": feature_model,
+                "ecgcinc.tree_ensemble": tree_ensemble, "ecgcinc.calibration": calibration}
 
 
 class ModelFolderError(OSError):
@@ -152,7 +159,7 @@ def read_fusion(model_dir: str | Path, cfg: Config) -> LeadSetFusion | None:
         return None
     path = Path(model_dir) / FUSION_FILE
     try:
-        with open(path, "rb") as handle:
+        with open(path, "rb") as handle, _flat_module_names():
             fusion = joblib.load(handle)
     except OSError as error:
         raise ModelFolderError(f"model folder {model_dir}: cannot read {FUSION_FILE} ({error.strerror or error}); "
@@ -163,6 +170,19 @@ def read_fusion(model_dir: str | Path, cfg: Config) -> LeadSetFusion | None:
         raise ModelFolderError(f"model folder {model_dir}: {FUSION_FILE} was written by an older version of "
                                "ecgcinc (one fusion for every lead set); train the model again")
     return fusion
+
+
+@contextmanager
+def _flat_module_names() -> Iterator[None]:
+    """The flat layout's module names, for the length of one unpickling, so that a folder's
+    pickled fusion finds its classes in their folders; names already taken are left alone."""
+    added = [name for name in FLAT_MODULES if name not in sys.modules]
+    sys.modules.update({name: FLAT_MODULES[name] for name in added})
+    try:
+        yield
+    finally:
+        for name in added:
+            sys.modules.pop(name, None)
 
 
 def read_history(model_dir: str | Path) -> dict:
