@@ -181,6 +181,25 @@ def cmd_export(args: argparse.Namespace) -> None:
           f"{check['max_probability_difference']:.1e}")
 
 
+def cmd_pretrain(args: argparse.Namespace) -> None:
+    from .training import head_start
+    from .training.pretrain import pretrain
+    weights = pretrain(args.out, args.records, args.seed, args.size, args.workers)
+    if args.real:
+        from .evidence.real_records import score_folder
+        scores = score_folder(Path(args.out) / "model", args.real, Path(args.out) / "real-records")
+        head_start.add_to_card(weights, {"real_records": scores})
+        print("synthetic-only model on real records: " + ", ".join(
+            f"{name} {s['challenge']:.3f} ({s['records']})" for name, s in scores.items()))
+    print(f"wrote {weights} and {head_start.card_path(weights).name}; the model folder is {Path(args.out) / 'model'}")
+
+
+def cmd_real_records(args: argparse.Namespace) -> None:
+    from .evidence.real_records import run
+    print(run(args.data, args.out, args.synthetic_model, args.mix, args.seeds,
+              [a.strip() for a in args.arms.split(",")] if args.arms else None, args.quick))
+
+
 def cmd_info(args: argparse.Namespace) -> None:
     from .serving.card import CARD_FILE, read, render
     written = read(args.model)
@@ -319,6 +338,26 @@ def parser() -> argparse.ArgumentParser:
                                 "without TensorFlow (needs onnx and tf2onnx)", cmd_export)
     s.add_argument("model", help="trained model folder")
     s.add_argument("out", help="new folder for the exported model")
+    s = _command(sub, "pretrain", "pretrain the head start on generated records of the Challenge's shape",
+                 cmd_pretrain, "Writes OUT/corpus (the generated records), OUT/model (a model folder trained "
+                               "on them alone) and OUT/<size>.npz with its card <size>.json, the weights "
+                               "train.head_start loads (training/head_start.py).")
+    s.add_argument("out", help="folder for the corpus, the model folder and the weights")
+    s.add_argument("--records", type=int, default=2000, help="generated records")
+    s.add_argument("--seed", type=int, default=36, help="the generator's seed")
+    s.add_argument("--size", default="small", help="network size")
+    s.add_argument("--workers", type=int, default=1, help="processes drawing the records")
+    s.add_argument("--real", nargs="*", default=[], help="folders of real records to score the model on (card)")
+    s = _command(sub, "real-records", "leave-one-source-out evidence on real records: head start, from scratch, "
+                                      "synthetic only, mixed, unscored as negatives, feature baseline",
+                 cmd_real_records)
+    s.add_argument("--data", nargs="+", required=True, help="folders of real labelled Challenge records")
+    s.add_argument("--out", required=True, help="folder for the units and the tables (re-running resumes)")
+    s.add_argument("--synthetic-model", help="the pretrained model folder (`ecgcinc pretrain`'s OUT/model)")
+    s.add_argument("--mix", help="a folder of generated records for the mixed arm")
+    s.add_argument("--seeds", type=int, default=3, help="seeds per split")
+    s.add_argument("--arms", help="comma-separated arms (default: all)")
+    s.add_argument("--quick", action="store_true", help="8 epochs")
     s = _command(sub, "info", "print a model folder's card: versions, training data, validation scores, "
                               "thresholds", cmd_info)
     s.add_argument("model", help="trained model folder")

@@ -133,6 +133,12 @@ class TrainConfig:
     # 2021 rules allowed 48 h with a GPU and 72 h without, so 40 h leaves a margin on either
     time_budget_h: float = 40.0
     domains: dict[str, str] = field(default_factory=lambda: {**CINC_DOMAINS, **SYNTHETIC_DOMAINS})
+    # The network starts from weights pretrained on generated records (training/head_start.py):
+    # "auto" takes the package's own for the size when the folder is small enough for them to pay,
+    # "off" starts from random weights, a path names a weights file written by `ecgcinc pretrain`.
+    head_start: str = "auto"
+    # Records with no scored diagnosis train as negatives for every class (False: left out).
+    unscored_negatives: bool = False
 
 
 @dataclass

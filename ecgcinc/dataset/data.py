@@ -5,12 +5,13 @@ scoring and the threshold tools.  Signals come from the preprocessed cache
 (cache.py), memory-mapped, so a corpus larger than RAM trains.  A record that
 cannot be read is skipped with a one-line warning naming it; so is a repaired
 one when the configuration says so; a record without any scored label is left
-out (it teaches nothing the scoring asks for).
+out, or trains as a negative for every class with `train.unscored_negatives`.
+Every record of the folder is accounted for (`Examples.left_out`).
 """
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +36,7 @@ class Examples:
     domain_names: list[str]
     folder: str = ""           # the folder they were read from, so they can be preprocessed anew
     rates: np.ndarray | None = None  # (N,) the records' own sampling rates (Hz), for the model card
+    left_out: dict[str, int] = field(default_factory=dict)  # records of the folder not here, by reason
 
     def __len__(self) -> int:
         return len(self.names)
@@ -43,7 +45,7 @@ class Examples:
         return Examples([self.names[i] for i in index], self.signals.subset(index), self.meta[index],
                         self.features[index], self.view_features[index], self.beats[index], self.labels[index],
                         self.domains[index], self.domain_names, self.folder,
-                        None if self.rates is None else self.rates[index])
+                        None if self.rates is None else self.rates[index], self.left_out)
 
     def in_view(self, view: int, masks: np.ndarray) -> "Examples":
         """The same records as their reduced-lead copies in view `view` of `masks`
@@ -93,7 +95,12 @@ def load_examples(data_dir: str | Path, classes: ClassSet, cfg: Config, progress
             warn(f"skipping {entry.names[i]}: {entry.defects[i]}")
         keep &= entry.defects == ""
     labels = classes.encode_many(entry.dx)
-    keep &= labels.any(axis=1)
+    unscored = keep & ~labels.any(axis=1) & np.array([len(dx) > 0 for dx in entry.dx], dtype=bool)
+    unlabelled = keep & ~labels.any(axis=1) & ~unscored
+    keep &= labels.any(axis=1) | (unscored & cfg.train.unscored_negatives)
+    left_out = {"unreadable": len(entry.errors), "defective": int((entry.defects != "").sum()) if
+                cfg.train.skip_defective else 0, "no diagnosis": int(unlabelled.sum()),
+                "no scored diagnosis": 0 if cfg.train.unscored_negatives else int(unscored.sum())}
     index = np.flatnonzero(keep)
     if not len(index):
         raise ValueError(f"no usable record with a scored label in {data_dir}")
@@ -102,7 +109,18 @@ def load_examples(data_dir: str | Path, classes: ClassSet, cfg: Config, progress
     return Examples([str(entry.names[i]) for i in index], entry.signals.subset(index), entry.meta[index],
                     entry.features[index], entry.view_features[index], entry.beats[index], labels[index],
                     np.array([domain_names.index(d) for d in domains]),
-                    domain_names, str(data_dir), np.asarray(entry.fs)[index])
+                    domain_names, str(data_dir), np.asarray(entry.fs)[index],
+                    {reason: n for reason, n in left_out.items() if n})
+
+
+def accounting(examples: Examples) -> str:
+    """Where every record of the folder went: "248 records: 178 train, 65 without a scored
+    diagnosis (left out), 5 defective"."""
+    total = len(examples) + sum(examples.left_out.values())
+    parts = [f"{n:,} {reason}" for reason, n in examples.left_out.items()]
+    return f"{total:,} records: {len(examples):,} usable" + "".join(f", {p}" for p in parts) + (
+        " (left out: train.unscored_negatives trains those without a scored diagnosis as negatives)"
+        if "no scored diagnosis" in examples.left_out else "")
 
 
 def reprocessed(examples: Examples, classes: ClassSet, cfg: Config) -> Examples:

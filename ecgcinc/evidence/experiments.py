@@ -186,7 +186,7 @@ def reduced_copies(test_dir: str | Path, test: Examples, out: Path, tokens: list
     <out>/lead-sets/<set>/, and read back as examples in the test records' order."""
     copies = {}
     for token in tokens:
-        folder = out / "lead-sets" / _slug(token)
+        folder = out / "lead-sets" / slug(token)
         extract_leads(test_dir, folder, lead_set_leads(token))
         examples = load_examples(folder, classes, cfg)
         position = {name: i for i, name in enumerate(examples.names)}
@@ -206,7 +206,7 @@ def _fingerprint(cfg: Config, train_names: list[str], test_names: list[str], arm
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _slug(name: str) -> str:
+def slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
@@ -287,7 +287,7 @@ def run_arms(study: Study, experiment: str, arms: dict[str, dict[str, Any]], spl
     read back from its folder, so the tables do not depend on where the units ran."""
     plan = [(arm, with_overrides(study.cfg, overrides), index, seed)
             for arm, overrides in arms.items() for index in range(len(splits)) for seed in range(study.seeds)]
-    folders = [study.out / experiment / _slug(arm) / f"{_slug(splits[index][0])}-seed{seed}"
+    folders = [study.out / experiment / slug(arm) / f"{slug(splits[index][0])}-seed{seed}"
                for arm, _, index, seed in plan]
     if study.executor.name != "local":
         jobs = [(arm, cfg, folder, index, seed) for (arm, cfg, index, seed), folder in zip(plan, folders)]
@@ -341,10 +341,10 @@ def _selected(study: Study, arms: dict[str, dict[str, Any]], keep: tuple[str, ..
     if not study.variants:
         return dict(arms)
     wanted = set(study.variants)
-    unknown = wanted - {a for a in arms} - {_slug(a) for a in arms}
+    unknown = wanted - {a for a in arms} - {slug(a) for a in arms}
     if unknown:
-        raise ValueError(f"unknown variant(s) {sorted(unknown)}; choose from {[_slug(a) for a in arms]}")
-    return {a: o for a, o in arms.items() if a in keep or a in wanted or _slug(a) in wanted}
+        raise ValueError(f"unknown variant(s) {sorted(unknown)}; choose from {[slug(a) for a in arms]}")
+    return {a: o for a, o in arms.items() if a in keep or a in wanted or slug(a) in wanted}
 
 
 def _fold_splits(study: Study, folds: int) -> list[Split]:
@@ -457,7 +457,7 @@ def holdout(study: Study) -> str:
                                "Each arm's AUROC minus the configured network's, per class; two-stage paired "
                                "bootstrap (ecgcinc/evidence/bootstrap.py), 1000 replicates.")
     if study.lead_sets:
-        text += "\n" + _lead_set_tables(study, results)
+        text += "\n" + lead_set_tables(study, results)
     if not variants:
         return text
     # a variant is a candidate change of the default: it is judged against the network it changes
@@ -470,7 +470,7 @@ LEAD_SET_HEADER = ["leads", "arm", "units", "challenge", "auroc", "Δ challenge 
                    "verdict", "Δ challenge vs its 12 leads [95 % CI]", "verdict vs 12"]
 
 
-def _lead_set_tables(study: Study, results: dict[str, list[Unit]]) -> str:
+def lead_set_tables(study: Study, results: dict[str, list[Unit]], prefix: str = "holdout") -> str:
     """Every arm on every lead set's reduced-lead copies of the test records: against the feature
     baseline trained and tested on the same leads, and against its own 12-lead score (the same
     records, so both differences are paired); then the AUROC per class of each lead set."""
@@ -486,13 +486,13 @@ def _lead_set_tables(study: Study, results: dict[str, list[Unit]]) -> str:
             row += ["", ""] if name == "12 leads" else _difference(c, results[arm], units)
             rows.append(row)
         if name != "12 leads":
-            text += "\n" + write_table(study, f"holdout_classes_{_slug(name)}", *class_rows(c, by_arm),
+            text += "\n" + write_table(study, f"{prefix}_classes_{slug(name)}", *class_rows(c, by_arm),
                                        f"AUROC per class on the {name} copies of the test records, mean ± sd "
                                        "over seeds.")
     note = (f"The test records' reduced-lead copies, written as the organisers write them (a header and a .mat "
             f"with only those leads), {study.seeds} seed(s); every network and baseline is the one trained for "
             "all lead sets. Intervals: two-stage paired bootstrap (ecgcinc/evidence/bootstrap.py), 1000 replicates.")
-    return write_table(study, "holdout_lead_sets", LEAD_SET_HEADER, rows, note) + text
+    return write_table(study, f"{prefix}_lead_sets", LEAD_SET_HEADER, rows, note) + text
 
 
 def _difference(classes: ClassSet, reference: list[Unit], units: list[Unit]) -> list[str]:

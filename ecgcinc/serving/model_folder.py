@@ -217,6 +217,14 @@ def load_network(model_dir: str | Path) -> keras.Model | OnnxNetwork:
     return cached[1]
 
 
+def load_training_network(model_dir: str | Path) -> keras.Model:
+    """The folder's network as it trained (every head, not compiled): what pretraining writes
+    out as the head start's weights."""
+    from ..networks import models  # noqa: F401  (Keras loads here; registers the custom layers)
+    from ..networks.framework import keras
+    return keras.saving.load_model(check(model_dir) / MODEL_FILE, compile=False)
+
+
 def _load_keras(model_dir: Path) -> keras.Model:
     from ..networks import models  # Keras loads here; importing models registers the custom layers
     from ..networks.framework import keras

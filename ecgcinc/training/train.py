@@ -30,13 +30,13 @@ import numpy as np
 from ..serving import card
 from ..core import metrics
 from ..serving import model_folder
-from . import sizes
+from . import head_start, sizes
 from ..signals.augment import augment_batch, crop_or_pad
 from .budget import CACHE_SHARE, EpochGuard, TimeBudget, feature_models_fit, records_within
 from ..dataset.cache import is_cached, progress_printer, seconds_per_record
 from ..core.classes import ClassSet, load_classes
 from ..core.config import Config, load_config, with_overrides
-from ..dataset.data import Examples, load_examples, stratified_folds, stratified_split
+from ..dataset.data import Examples, accounting, load_examples, stratified_folds, stratified_split
 from .devices import data_parallel, device_count
 from ..signals.features import per_lead_block, with_per_lead_block
 from ..decision.feature_model import FeatureModel, fit_feature_model
@@ -291,6 +291,9 @@ def train_network(training: Examples, validation: Examples, classes: ClassSet, c
     with data_parallel(devices, cfg.train.batch_size):
         model = compile_model(cfg, cfg.preprocess.window, len(classes), num_domains if with_domain else 0,
                               len(batches), training.features)
+        start, head_start_reason = head_start.choose(cfg, len(training) + len(validation))
+        if start is not None:
+            head_start.load_weights(model, start)
         selection = ChallengeSelection(validation, classes, thresholding.cicst(training.labels, classes.weights,
                                        cfg.thresholds.beta), cfg, verbose)
         callbacks: list[keras.callbacks.Callback] = [selection]
@@ -302,6 +305,7 @@ def train_network(training: Examples, validation: Examples, classes: ClassSet, c
             callbacks.append(guard)  # after the selection, whose validation scoring it times
         if verbose:
             _describe(model, training, validation, cfg, devices)
+            print(head_start_reason, flush=True)
         progress_bar = 1 if verbose and sys.stdout.isatty() else 0
         model.fit(batches, epochs=cfg.train.epochs, callbacks=callbacks, verbose=progress_bar)
     model.set_weights(selection.best_weights)
@@ -310,7 +314,8 @@ def train_network(training: Examples, validation: Examples, classes: ClassSet, c
     history = {"best_epoch": selection.best_epoch, "best_val_challenge": selection.best_score,
                "train_records": len(training), "validation_records": len(validation),
                "domains": training.domain_names, "validation_names": validation.names,
-               "epochs": selection.history, "budget_stop": guard.reason if guard else ""}
+               "epochs": selection.history, "budget_stop": guard.reason if guard else "",
+               "head_start": head_start_reason}
     return model, history
 
 
@@ -487,6 +492,8 @@ def _train(data_dir: str | Path, model_dir: str | Path, cfg: Config, records: in
         print(f"size {cfg.model.size}: " + (choice.reason if choice else "named in the configuration"), flush=True)
     classes = load_classes(weights_file)
     examples = load_examples(data_dir, classes, cfg, progress_printer("caching records") if verbose else None)
+    if verbose:
+        print(accounting(examples), flush=True)
     planned = cfg.model.size
     cfg, choice = sizes.revise(cfg, choice, len(examples), budget.remaining(), machine)
     if verbose and cfg.model.size != planned:

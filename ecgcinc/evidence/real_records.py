@@ -1,0 +1,241 @@
+"""Evidence on real records: leave one source out over real Challenge records, every way of
+using the generated records side by side, every lead set, against the feature baseline.
+
+Why: a figure on generated records says how well the entry learns the generator; real records
+say how well it learns ECGs.  The project's real records are few (248 of six sources), which is
+the situation most users start in, so the question is what the generated corpus adds to them:
+
+  head start, fine-tuned   the shipped pretrained network trained further on the real records
+                           (training/head_start.py; what `train_model.py` does by default)
+  from scratch             the real records alone, random initial weights
+  synthetic only           the pretrained model folder as it is (network, fusion, thresholds
+                           all fitted on generated records): it never saw a real record
+  generated + real         the real records and a generated corpus in one training folder,
+                           from scratch
+  head start, unscored as negatives
+                           the head start, with the records that carry no scored diagnosis
+                           trained as negatives for every class
+  feature baseline         the gradient-boosting feature model alone, on the real records
+
+Every held-out source with at least MIN_TEST_RECORDS records is a split; smaller sources always
+train.  The test records are all the held-out source's labelled records, those without a scored
+diagnosis included, as the official evaluator scores them.  The synthetic-only model is one
+training (the shipped pretrained folder): its units repeat its predictions under every seed, so
+its intervals carry the other arm's seed variation only.  Units are computed and resumed as the
+experiments' are (experiments.run_unit).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..core.classes import ClassSet, load_classes
+from ..core.config import Config, with_overrides
+from ..dataset.data import Examples, load_examples
+from ..decision.thresholds import decide
+from ..io.records import find_records, read_record
+from ..training import sizes
+from .arms import Unit, mean_sd, unit_scores
+from .class_scores import class_rows
+from .experiments import (BASELINE, Study, lead_set_tables, slug, arm_table, base_config, lead_set_leads,
+                          lead_set_name, reduced_copies, run_unit, write_table)
+
+HEAD_START = "head start, fine-tuned"
+SCRATCH = "from scratch"
+SYNTHETIC = "synthetic only"
+MIXED = "generated + real, from scratch"
+NEGATIVES = "head start, unscored as negatives"
+ARMS: dict[str, dict[str, Any]] = {
+    HEAD_START: {"train": {"head_start": "auto", "unscored_negatives": False}},
+    SCRATCH: {"train": {"head_start": "off", "unscored_negatives": False}},
+    NEGATIVES: {"train": {"head_start": "auto", "unscored_negatives": True}},
+    MIXED: {"train": {"head_start": "off", "unscored_negatives": False}},
+    BASELINE: {"train": {"unscored_negatives": False}},
+}
+ALL_ARMS = (HEAD_START, SCRATCH, SYNTHETIC, MIXED, NEGATIVES, BASELINE)
+MIN_TEST_RECORDS = 5
+LEAD_TOKENS = ("6", "4", "3", "2")
+
+
+def assemble(folders: list[str | Path], out: str | Path) -> Path:
+    """One folder of links to every record of `folders` (a record name may appear once)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    seen: dict[str, Path] = {}
+    for folder in folders:
+        for header in find_records(folder):
+            if header.stem in seen and seen[header.stem].resolve() != header.resolve():
+                raise ValueError(f"record {header.stem} is in both {seen[header.stem].parent} and {folder}")
+            seen[header.stem] = header
+            for path in (header, header.with_suffix(".mat")):
+                link = out / path.name
+                if not link.exists():
+                    os.symlink(path.resolve(), link)
+    return out
+
+
+def loso_splits(examples: Examples) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(source, training rows, test rows) for every source with enough records to test on."""
+    splits = []
+    for d, name in enumerate(examples.domain_names):
+        test = np.flatnonzero(examples.domains == d)
+        if len(test) >= MIN_TEST_RECORDS:
+            splits.append((name, np.flatnonzero(examples.domains != d), test))
+    if len(splits) < 2:
+        raise ValueError("leaving one source out needs at least two sources of "
+                         f"{MIN_TEST_RECORDS} or more records")
+    return splits
+
+
+def _scored(examples: Examples) -> Examples:
+    return examples.subset(np.flatnonzero(examples.labels.any(axis=1)))
+
+
+def _mixed(study: Study, rest: Examples, mix_dir: Path, stratum: str, cfg: Config) -> Examples:
+    """The split's real training records and the generated corpus, as one training folder."""
+    folder = study.out / "real" / "mixed-folders" / slug(stratum)
+    folder.mkdir(parents=True, exist_ok=True)
+    names = set(rest.names)
+    for header in find_records(study.examples.folder):
+        if header.stem in names:
+            for path in (header, header.with_suffix(".mat")):
+                if not (folder / path.name).exists():
+                    os.symlink(path.resolve(), folder / path.name)
+    clash = names & {h.stem for h in find_records(mix_dir)}
+    if clash:
+        raise ValueError(f"generated records share names with real ones, e.g. {sorted(clash)[0]}")
+    assemble([mix_dir], folder)
+    return _scored(load_examples(folder, study.classes, cfg))
+
+
+def _folder_unit(predictors: dict[str, Any], folders: dict[str, str], test: Examples, stratum: str,
+                 seed: int, classes: ClassSet) -> Unit:
+    """A trained model folder's unit on `test` (and its reduced-lead copies): what the driver
+    would decide for each record."""
+    arrays: dict[str, np.ndarray] = {"labels": test.labels}
+    for name, predictor in predictors.items():
+        records = [read_record(Path(folders[name]) / f"{record}.hea") for record in test.names]
+        probabilities = predictor.probabilities(records)
+        binary = decide(probabilities, predictor.thresholds, classes, predictor.cfg.thresholds).astype(bool)
+        suffix = f"@{name}" if name else ""
+        arrays.update({f"probabilities{suffix}": probabilities, f"binary{suffix}": binary})
+    scores = unit_scores(classes, test.labels, arrays["binary"], arrays["probabilities"])
+    return Unit(stratum, seed, scores, test.labels, arrays["binary"], arrays)
+
+
+def _synthetic_units(study: Study, splits: list, model_dir: Path) -> list[Unit]:
+    from ..serving.predict import load_predictor  # Keras loads here
+    folders = {"": study.examples.folder, **{name: e.folder for name, e in study.lead_sets.items()}}
+    leads = {"": None, **{lead_set_name(t): lead_set_leads(t) for t in LEAD_TOKENS}}
+    predictors = {name: load_predictor(model_dir, leads[name]) for name in folders}
+    units = []
+    for stratum, _, test_rows in splits:
+        unit = _folder_unit(predictors, folders, study.examples.subset(test_rows), stratum, 0, study.classes)
+        units += [replace(unit, seed=seed) for seed in range(study.seeds)]
+    return units
+
+
+def _split_study(study: Study, test_rows: np.ndarray) -> Study:
+    test = study.examples.subset(test_rows)
+    return replace(study, test=test, lead_sets={name: e.subset(test_rows) for name, e in study.lead_sets.items()})
+
+
+def run_arm(study: Study, arm: str, splits: list, mix_dir: Path | None) -> list[Unit]:
+    """Every split and seed of one trained arm (resumable)."""
+    cfg = with_overrides(study.cfg, ARMS[arm])
+    units = []
+    for stratum, rest_rows, test_rows in splits:
+        split_study = _split_study(study, test_rows)
+        rest = study.examples.subset(rest_rows)
+        rest = rest if cfg.train.unscored_negatives else _scored(rest)
+        if arm == MIXED:
+            rest = _mixed(study, rest, mix_dir, stratum, cfg)
+        for seed in range(study.seeds):
+            folder = study.out / "real" / slug(arm) / f"{slug(stratum)}-seed{seed}"
+            units.append(run_unit(split_study, folder, cfg, arm, (stratum, rest, split_study.test), seed))
+    return units
+
+
+def open_real_study(data_dir: Path, out: Path, quick: bool, seeds: int, verbose: int) -> Study:
+    """The real records with every labelled record kept (the test sets need them), at the size
+    "auto" picks for them, with their reduced-lead copies."""
+    records = sizes.count_records(data_dir)
+    cfg, _ = sizes.resolve(base_config(quick, overrides={"train": {"unscored_negatives": True}}), records)
+    classes = load_classes()
+    examples = load_examples(data_dir, classes, cfg)
+    out.mkdir(parents=True, exist_ok=True)
+    copies = reduced_copies(data_dir, examples, out, list(LEAD_TOKENS), classes, cfg)
+    return Study(examples, classes, cfg, out, 0, seeds, verbose, lead_sets=copies)
+
+
+def run(data_dirs: list[str | Path], out_dir: str | Path, synthetic_model: str | Path | None = None,
+        mix_dir: str | Path | None = None, seeds: int = 3, arms: list[str] | None = None, quick: bool = False,
+        verbose: int = 1) -> str:
+    """The real-record study; returns its tables (also written under OUT as .md and .csv)."""
+    out = Path(out_dir)
+    data = assemble(list(data_dirs), out / "records")
+    study = open_real_study(data, out, quick, seeds, verbose)
+    splits = loso_splits(study.examples)
+    wanted = [a for a in ALL_ARMS if a in (arms or ALL_ARMS)]
+    if SYNTHETIC in wanted and not synthetic_model:
+        raise ValueError("the synthetic-only arm needs the pretrained model folder (--synthetic-model)")
+    if MIXED in wanted and not mix_dir:
+        raise ValueError("the generated + real arm needs a folder of generated records (--mix)")
+    results = {arm: (_synthetic_units(study, splits, Path(synthetic_model)) if arm == SYNTHETIC
+                     else run_arm(study, arm, splits, Path(mix_dir) if mix_dir else None)) for arm in wanted}
+    return tables(study, results, splits)
+
+
+def tables(study: Study, results: dict[str, list[Unit]], splits: list) -> str:
+    """The arms against the head start, per held-out source, per class and per lead set."""
+    reference = HEAD_START if HEAD_START in results else next(iter(results))
+    held = ", ".join(f"{name} ({len(test)})" for name, _, test in splits)
+    note = (f"Leave one source out over {len(study.examples)} real records; held out in turn: {held}. "
+            f"Δ is each arm minus '{reference}'.")
+    text = arm_table(study, "real", results, reference, note)
+    rows = [[name, len(test)] + [mean_sd([u.scores["challenge"] for u in units if u.stratum == name])
+                                 for units in results.values()] for name, _, test in splits]
+    text += "\n" + write_table(study, "real_sources", ["held-out source", "records", *results], rows,
+                               "Challenge metric on each held-out source (mean ± sd over seeds).")
+    pooled = {arm: _pooled(units) for arm, units in results.items()}
+    text += "\n" + write_table(study, "real_classes", *class_rows(study.classes, pooled),
+                               "AUROC per class, every held-out source's predictions pooled, mean ± sd over seeds.")
+    if BASELINE in results:
+        text += "\n" + lead_set_tables(study, results, "real")
+    return text
+
+
+def _pooled(units: list[Unit]) -> list[Unit]:
+    """One unit per seed with every split's test records stacked (per-class AUROC needs them
+    together: a held-out source has few positives of most classes)."""
+    pooled = []
+    for seed in sorted({u.seed for u in units}):
+        mine = [u for u in units if u.seed == seed]
+        arrays = {key: np.concatenate([u.arrays[key] for u in mine]) for key in ("probabilities",)}
+        labels = np.concatenate([u.labels for u in mine])
+        pooled.append(Unit("pooled", seed, {}, labels, np.concatenate([u.binary for u in mine]), arrays))
+    return pooled
+
+
+def score_folder(model_dir: str | Path, data_dirs: list[str | Path], out: str | Path) -> dict[str, dict[str, Any]]:
+    """A model folder scored on every labelled record of `data_dirs` as the driver and the
+    evaluator would (records without a scored diagnosis count), overall and per source."""
+    from ..serving.predict import load_predictor  # Keras loads here
+    from ..dataset.data import domain_of
+    from ..io.records import read_dx
+    predictor = load_predictor(model_dir)
+    headers = find_records(assemble(list(data_dirs), out))
+    classes = predictor.classes
+    labels = classes.encode_many([read_dx(h) for h in headers])
+    probabilities = np.concatenate([predictor.probabilities([read_record(h) for h in headers[i:i + 64]])
+                                    for i in range(0, len(headers), 64)])
+    binary = decide(probabilities, predictor.thresholds, classes, predictor.cfg.thresholds).astype(bool)
+    sources = np.array([domain_of(h.stem, predictor.cfg.train.domains) for h in headers])
+    groups = {"all": np.ones(len(headers), dtype=bool), **{s: sources == s for s in sorted(set(sources))}}
+    return {name: {"records": int(rows.sum()), **{k: round(v, 4) for k, v in unit_scores(
+                classes, labels[rows], binary[rows], probabilities[rows]).items() if k in ("challenge", "auroc")}}
+            for name, rows in groups.items()}
