@@ -1,7 +1,22 @@
 """ecgcinc: a 12-lead ECG classifier for the PhysioNet/CinC Challenge 2020/2021.
 
-Importing the package imports no deep-learning framework: Keras loads (quietly, see
-framework.py) only with the modules that build, train or load a network.
-"""
+    ecgcinc.read(path)                    any supported record, as an ECG
+    ecgcinc.load(model_dir=None)          a classifier (None: the ready model); .predict(signal,
+                                          fs, leads, age=None, sex=None), .predict_files(paths)
+    ecgcinc.train(data_dir, model_dir)    a model folder trained on labelled Challenge records
 
-__version__ = "0.9.0"  # pyproject.toml's version (tests/test_card.py keeps them equal)
+Importing the package imports nothing else: the API (api.py) loads on first use, and Keras
+(quietly, networks/framework.py) only when a network is built, trained or loaded, so the
+harness's scripts and the command line start fast.  docs/api.md has the whole API.
+"""
+from typing import Any
+
+__version__ = "0.10.0"  # pyproject.toml's version (tests/test_card.py keeps them equal)
+__all__ = ["ECG", "load", "read", "train", "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from . import api
+        return getattr(api, name)
+    raise AttributeError(f"module 'ecgcinc' has no attribute {name!r}")

@@ -166,8 +166,12 @@ def cmd_explain(args: argparse.Namespace) -> None:
 
 def cmd_classify(args: argparse.Namespace) -> int:
     from .serving.classify import classify
+    from .serving.ready import split_model
     from .cli import FAILED_RECORDS_STATUS
-    failed = classify(args.model, args.inputs, args.out, args.format, args.fs, args.leads, args.units, args.explain,
+    model, inputs = split_model(args.inputs)
+    if not inputs:
+        raise ValueError("no record to classify: name records, files or folders after the model folder")
+    failed = classify(model, inputs, args.out, args.format, args.fs, args.leads, args.units, args.explain,
                       args.age, args.sex, args.runtime)
     return FAILED_RECORDS_STATUS if failed else 0
 
@@ -219,10 +223,8 @@ def _command(sub, name: str, summary: str, run, description: str = "") -> argpar
     return s
 
 
-def parser() -> argparse.ArgumentParser:
-    prog = "ecgcinc" if Path(sys.argv[0]).name == "ecgcinc" else "python -m ecgcinc"  # console command or -m
-    p = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+def _records_commands(sub) -> None:
+    """The commands of reading and writing records."""
     s = _command(sub, "synth", "write synthetic multi-source records in the Challenge's format", cmd_synth)
     s.add_argument("out", help="folder to write (created)")
     s.add_argument("--n", type=int, default=200, help="records, spread over the sources")
@@ -236,6 +238,10 @@ def parser() -> argparse.ArgumentParser:
                  cmd_leads)
     s.add_argument("src", help="folder of Challenge records"), s.add_argument("dst", help="folder to write")
     s.add_argument("--leads", nargs="+", required=True, help="the leads to keep, in this order (e.g. I II)")
+
+
+def _harness_commands(sub) -> None:
+    """The commands of the harness's jobs, and the whole pipeline."""
     s = _command(sub, "train", "train a model folder (as train_model.py)", cmd_train)
     s.add_argument("data", help="folder of labelled Challenge records"), s.add_argument("model", help="folder to write")
     s.add_argument("--config", help="JSON file with the configuration keys to change (default: $ECGCINC_CONFIG, "
@@ -251,6 +257,10 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--out", default="demo", help="folder for the records, the model, the outputs and the scores")
     s.add_argument("--n", type=int, default=400, help="training records (test records: a quarter, at least 20)")
     s.add_argument("--config", help="configuration JSON (default: ecgcinc/configs/small.json)")
+
+
+def _thresholds_commands(sub) -> None:
+    """The commands of thresholds after training."""
     s = _command(sub, "thresholds", "recompute a model's thresholds (new costs or method), the network untouched",
                  cmd_thresholds)
     s.add_argument("model", help="trained model folder"), s.add_argument("--method", default="cicst", choices=METHODS,
@@ -264,6 +274,10 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--csv", help="write the table to this CSV file")
     s.add_argument("--seed", type=int, default=0, help="seed of the held-out split")
     s.add_argument("--de", action="store_true", help="also differential evolution (slow)")
+
+
+def _experiments_commands(sub) -> None:
+    """The commands of experiments and their comparisons."""
     s = _command(sub, "experiment", "experiments with seeds and paired 95 %% intervals", cmd_experiment,
                  "cv: K-fold network vs feature baseline; ablation: the papers' components; lodo: leave one source "
                  "out; thresholds: threshold methods on the cv units; ensemble: fold ensembles; holdout: train on "
@@ -301,6 +315,10 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, required=True, help="the folder's --seed, as given to synth")
     s.add_argument("--sources", help="the folder's sources, as given to synth")
     s.add_argument("--out", help="write the table to this Markdown file")
+
+
+def _studies_commands(sub) -> None:
+    """The commands of data-scale curves, the feature baseline, reports."""
     s = _command(sub, "curve", "challenge metric against the number of training records, per network size", cmd_curve)
     s.add_argument("--data", required=True, help="folder of labelled training records")
     s.add_argument("--test", required=True, help="folder of unseen test records")
@@ -317,10 +335,15 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("model", help="trained model folder"), s.add_argument("--data", required=True,
                                                                         help="labelled folder")
     s.add_argument("--out", required=True, help="folder for report.html and its figures")
+
+
+def _users_commands(sub) -> None:
+    """The commands of users' own ECGs and model folders."""
     s = _command(sub, "classify", "classify your own ECGs (WFDB records of any format, .npy/.npz arrays, CSV): one "
                                   "row per record", cmd_classify)
-    s.add_argument("model", help="trained model folder")
-    s.add_argument("inputs", nargs="+", help="records (NAME or NAME.hea), .npy/.npz/.csv files, or folders of them")
+    s.add_argument("inputs", nargs="+", metavar="[MODEL] INPUT",
+                   help="a trained model folder first (left out: the ready model that ships with the package), "
+                        "then records (NAME or NAME.hea), .npy/.npz/.csv files, or folders of them")
     s.add_argument("--out", help="file to write; without it, standard output")
     s.add_argument("--format", choices=["jsonl", "csv"], default="jsonl", help="JSON lines or CSV")
     s.add_argument("--fs", type=float, help="sampling rate in Hz of arrays and CSV (WFDB records carry their own)")
@@ -338,6 +361,17 @@ def parser() -> argparse.ArgumentParser:
                                 "without TensorFlow (needs onnx and tf2onnx)", cmd_export)
     s.add_argument("model", help="trained model folder")
     s.add_argument("out", help="new folder for the exported model")
+    s = _command(sub, "info", "print a model folder's card: versions, training data, validation scores, "
+                              "thresholds", cmd_info)
+    s.add_argument("model", help="trained model folder")
+    s = _command(sub, "explain", "plot a record's class-wise attention under its leads", cmd_explain)
+    s.add_argument("model", help="trained model folder")
+    s.add_argument("record", help="record path (with or without .hea)")
+    s.add_argument("--out", required=True, help="PNG file to write")
+
+
+def _head_start_commands(sub) -> None:
+    """The commands of the head start and the evidence on real records."""
     s = _command(sub, "pretrain", "pretrain the head start on generated records of the Challenge's shape",
                  cmd_pretrain, "Writes OUT/corpus (the generated records), OUT/model (a model folder trained "
                                "on them alone) and OUT/<size>.npz with its card <size>.json, the weights "
@@ -356,15 +390,23 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--synthetic-model", help="the pretrained model folder (`ecgcinc pretrain`'s OUT/model)")
     s.add_argument("--mix", help="a folder of generated records for the mixed arm")
     s.add_argument("--seeds", type=int, default=3, help="seeds per split")
-    s.add_argument("--arms", help="comma-separated arms (default: all)")
+    s.add_argument("--arms", help="comma-separated arms by slug: head-start-fine-tuned, from-scratch, synthetic-only, "
+                                  "feature-baseline-gradient-boosting, head-start-unscored-as-negatives, "
+                                  "generated-real-from-scratch (default: all)")
     s.add_argument("--quick", action="store_true", help="8 epochs")
-    s = _command(sub, "info", "print a model folder's card: versions, training data, validation scores, "
-                              "thresholds", cmd_info)
-    s.add_argument("model", help="trained model folder")
-    s = _command(sub, "explain", "plot a record's class-wise attention under its leads", cmd_explain)
-    s.add_argument("model", help="trained model folder")
-    s.add_argument("record", help="record path (with or without .hea)")
-    s.add_argument("--out", required=True, help="PNG file to write")
+
+
+def parser() -> argparse.ArgumentParser:
+    prog = "ecgcinc" if Path(sys.argv[0]).name == "ecgcinc" else "python -m ecgcinc"  # console command or -m
+    p = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _records_commands(sub)
+    _harness_commands(sub)
+    _thresholds_commands(sub)
+    _experiments_commands(sub)
+    _studies_commands(sub)
+    _users_commands(sub)
+    _head_start_commands(sub)
     return p
 
 

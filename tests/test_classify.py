@@ -159,3 +159,33 @@ def test_short_flat_records_carry_warnings_and_explain_draws_each(trained_model,
     warnings = " ".join(rows[0]["warnings"])
     assert status == 0 and "lead aVF is flat" in warnings and "only 3.0 s long" in warnings
     assert (tmp_path / "pictures" / "short.png").stat().st_size > 10_000
+    stderr = _classify(capsys, trained_model, tmp_path / "short.npy", "--fs", header.fs, "--leads", *header.leads)[2]
+    assert "WARNING short: lead aVF is flat" in stderr  # on stderr too, as the driver prints them
+
+
+@pytest.mark.parametrize("values", [0.0, np.nan], ids=["all_flat", "all_nan"])
+def test_an_array_without_usable_leads_is_an_error_row(trained_model, originals, tmp_path, capsys, values):
+    np.save(tmp_path / "empty.npy", np.full((12, 5000), values))
+    header, millivolts = _millivolts(originals / "E07500.hea")
+    np.save(tmp_path / "fine.npy", millivolts)
+    status, rows, err = _classify(capsys, trained_model, tmp_path / "empty.npy", tmp_path / "fine.npy", "--fs", "500",
+                                  "--leads", *header.leads)
+    assert status == 1 and "classes" not in rows[0] and "no usable standard lead" in rows[0]["error"]
+    assert "classes" in rows[1] and "ERROR" in err
+
+
+def test_odd_lead_subsets_name_their_view(trained_model, originals, tmp_path, capsys):
+    header, millivolts = _millivolts(originals / "E07500.hea")
+    np.save(tmp_path / "v1.npy", millivolts[6:7])
+    np.save(tmp_path / "two.npy", millivolts[:2])
+    status, rows, err = _classify(capsys, trained_model, tmp_path / "v1.npy", "--fs", "500", "--leads", "V1")
+    assert status == 0 and rows[0]["view"] == "-".join(header.leads)
+    assert "not one of the Challenge's lead sets" in " ".join(rows[0]["warnings"]) and "WARNING leads V1" in err
+    status, rows, err = _classify(capsys, trained_model, tmp_path / "two.npy", "--fs", "500", "--leads", "I", "II")
+    assert rows[0]["view"] == "I-II-III-aVR-aVL-aVF" and not rows[0]["warnings"] and "WARNING" not in err
+
+
+def test_without_a_model_the_ready_model_classifies(originals, capsys):
+    from ecgcinc.serving.ready import READY_MODEL
+    status, rows, _ = _classify(capsys, originals / "E07500.hea")
+    assert status == 0 and rows[0]["model"] == card.identity(READY_MODEL) and len(rows[0]["classes"]) == 26

@@ -88,3 +88,42 @@ def test_real_sample_records_yield_plausible_features(sample_dir):
     rates = [record_features(read_record(h))[INDEX["heart_rate"]] for h in find_records(sample_dir)]
     finite = np.array([r for r in rates if np.isfinite(r)])
     assert len(finite) >= 0.9 * len(rates) and ((finite > 25) & (finite < 250)).all()
+
+
+def _gaussian_beat(fs: float, qrs_s: float, pr_s: float, t_height: float = 0.3):
+    """(12, n) a median beat with R at 0.3 s: a P wave pr_s before QRS onset, a QRS of width qrs_s
+    (a triangle), a T wave 0.3 s after R; lead I's QRS positive, lead II's twice as large."""
+    t = np.arange(int(0.9 * fs)) / fs
+    r = 0.3
+    qrs = np.clip(1 - np.abs(t - r) / (qrs_s / 2), 0, None)
+    p_wave = 0.1 * np.exp(-0.5 * ((t - (r - qrs_s / 2 - pr_s + 0.04)) / 0.02) ** 2)
+    t_wave = t_height * np.exp(-0.5 * ((t - (r + 0.3)) / 0.04) ** 2)
+    beat = np.tile(qrs + p_wave + t_wave, (12, 1))
+    beat[1] *= 2.0
+    return beat, int(r * fs)
+
+
+def test_qrs_bounds_find_the_width_of_a_drawn_qrs():
+    from ecgcinc.signals.features import qrs_bounds
+    fs = 500.0
+    for width in (0.08, 0.14):
+        beat, r = _gaussian_beat(fs, width, 0.16)
+        onset, offset = qrs_bounds(beat, np.ones(12, dtype=bool), r, fs)
+        assert abs((offset - onset) / fs - width) < 0.02, width
+
+
+def test_lead_amplitudes_axes_and_p_wave_are_measured_one_by_one():
+    from ecgcinc.signals.features import axes, lead_amplitudes, p_wave_features, qrs_bounds
+    fs = 500.0
+    beat, r = _gaussian_beat(fs, 0.1, 0.16)
+    present = np.ones(12, dtype=bool)
+    present[11] = False
+    onset, offset = qrs_bounds(beat, present, r, fs)
+    per_lead = lead_amplitudes(beat, present, (onset, offset), (int(0.6 * fs), int(0.7 * fs)), fs)
+    assert np.isnan(per_lead[11]).all() and per_lead[1, 0] == pytest.approx(2 * per_lead[0, 0])
+    assert per_lead[0, 3] == pytest.approx(0.3, abs=0.01)          # T amplitude at its peak
+    angle = axes(per_lead, present)["qrs_axis"]                   # aVF = II - I/2 = 1.5 I: atan(1.5)
+    assert angle == pytest.approx(np.degrees(np.arctan2(1.5, 1.0)), abs=0.5)
+    p = p_wave_features(beat, np.stack([beat, beat]), present, onset, None, int(0.9 * fs), fs)
+    assert p["p_amplitude"] == pytest.approx(0.2, abs=0.02)        # lead II's P (the best atrial lead)
+    assert 0.10 < p["pr_interval"] < 0.20 and p["p_consistency"] == pytest.approx(1.0)

@@ -127,14 +127,29 @@ def test_defective_record_still_gets_finite_outputs(trained_model, sample_dir):
 
 
 @pytest.mark.parametrize("values", [0.0, np.nan], ids=["all_flat", "all_nan"])
-def test_a_record_without_usable_leads_gets_a_best_guess_and_a_warning(trained_model, sample_dir, values, capfd):
+def test_a_record_without_usable_leads_is_an_error_with_the_empty_output(trained_model, sample_dir, values,
+                                                                          tmp_path, capfd):
+    """No answer for a record with nothing to read: run_model refuses it, naming it, and the
+    driver's loop writes its empty output and goes on with the others."""
+    from ecgcinc.io.records import RecordError
+    from ecgcinc.serving.harness import write_folder
     header = (sample_dir / "E07500.hea").read_text()
     data = np.full(load_mat(sample_dir / "E07500.mat", "E07500").shape, values)
     model = team_code.load_model(str(trained_model), helper_code.sort_leads(helper_code.get_leads(header)))
-    classes, labels, probabilities = team_code.run_model(model, header, data)
-    assert len(classes) == 26 and np.isfinite(probabilities).all() and sum(labels) >= 1
-    warning = [line for line in capfd.readouterr().err.splitlines() if line.startswith("WARNING E07500: ")]
-    assert len(warning) == 1 and "no usable standard lead" in warning[0]
+    with pytest.raises(RecordError, match="E07500: .*no usable standard lead"):
+        team_code.run_model(model, header, data)
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for name in ("E07500", "E07501"):
+        shutil.copy(sample_dir / f"{name}.hea", folder)
+    write_mat(folder / "E07500.mat", data)
+    shutil.copy(sample_dir / "E07501.mat", folder)
+    failures = write_folder(folder, tmp_path / "out", lambda leads: model, team_code.run_model, verbose=0)
+    assert failures == 1
+    assert (tmp_path / "out" / "E07500.csv").read_text().splitlines()[1:] == ["", "", ""]
+    assert len((tmp_path / "out" / "E07501.csv").read_text().splitlines()[1].split(",")) == 26
+    errors = [line for line in capfd.readouterr().err.splitlines() if line.startswith("ERROR E07500: ")]
+    assert len(errors) == 1 and "no usable standard lead" in errors[0]
 
 
 def test_an_unexpected_exception_in_one_record_gets_the_empty_output_and_the_run_goes_on(sample_dir, tmp_path,

@@ -211,3 +211,24 @@ def test_keras_is_imported_only_through_framework():
         if first_keras and path.stem != "framework":
             framework = [n for n in tree.body if isinstance(n, ast.ImportFrom) and (n.module or "").endswith("framework")]
             assert framework and framework[0].lineno < first_keras[0].lineno, path.name
+
+
+MAX_PUBLIC_LINES = 50
+
+
+def long_public_functions(package: Path) -> list[str]:
+    """Public functions and methods (no leading underscore) longer than MAX_PUBLIC_LINES lines."""
+    found = []
+    for path in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not node.name.startswith("_"):
+                lines = node.end_lineno - node.lineno + 1
+                if lines > MAX_PUBLIC_LINES:
+                    found.append(f"{path.relative_to(package)}:{node.name} ({lines} lines)")
+    return found
+
+
+def test_no_public_function_is_longer_than_50_lines(tmp_path):
+    assert long_public_functions(PACKAGE) == []
+    (tmp_path / "long.py").write_text("def grown():\n" + "    x = 1\n" * MAX_PUBLIC_LINES)
+    assert long_public_functions(tmp_path) == ["long.py:grown (51 lines)"]

@@ -127,50 +127,78 @@ class _Worker:
             return index, f"worker died, exit status {self.process.exitcode}"
 
 
-def _processes(executor: Executor, task: Task, shared: Any, jobs: list, names: list[str]) -> list[str]:
-    """`workers` long-lived worker processes (the study is sent to each once, the framework
-    imported once), each running one unit at a time.  A worker that dies costs only the unit
-    it held an attempt, and is replaced."""
-    context = multiprocessing.get_context("spawn")
-    count = min(executor.cpu_workers(), len(jobs))
-    threads = max((os.cpu_count() or 1) // count, 1)
-    workers = [_Worker(context, task, shared, threads) for _ in range(count)]
-    pending, attempts, failed = deque(range(len(jobs))), Counter(), []
+class _Pool:
+    """The process executor's workers and its queue of units, one method per job: hand out
+    units, wait for results, retry or give up a failed unit, and shut the workers down."""
 
-    def settle(index: int, problem: str) -> None:
-        print(f"unit {names[index]}: {problem}", file=sys.stderr, flush=True)
+    def __init__(self, executor: Executor, task: Task, shared: Any, jobs: list, names: list[str]):
+        self.context = multiprocessing.get_context("spawn")
+        self.task, self.shared, self.jobs, self.names = task, shared, jobs, names
+        count = min(executor.cpu_workers(), len(jobs))
+        self.threads = max((os.cpu_count() or 1) // count, 1)
+        self.workers = [self._new_worker() for _ in range(count)]
+        self.pending, self.attempts, self.failed = deque(range(len(jobs))), Counter(), []
+
+    def _new_worker(self) -> _Worker:
+        return _Worker(self.context, self.task, self.shared, self.threads)
+
+    def busy(self) -> bool:
+        return bool(self.pending) or any(w.job is not None for w in self.workers)
+
+    def assign(self) -> None:
+        """Every idle worker takes the next pending unit."""
+        for worker in self.workers:
+            if worker.job is None and self.pending:
+                index = self.pending.popleft()
+                self.attempts[index] += 1
+                worker.start(index, self.jobs[index])
+
+    def collect(self) -> None:
+        """Wait until a worker answers; a dead worker is replaced and its unit settled."""
+        busy = [w for w in self.workers if w.job is not None]
+        ready = set(multiprocessing.connection.wait([handle for w in busy for handle in w.handles]))
+        for k, worker in enumerate(self.workers):
+            if worker.job is None or not worker.handles & ready:
+                continue
+            index, problem = worker.finish()
+            if problem is None:
+                continue
+            if not worker.process.is_alive():
+                self.workers[k] = self._new_worker()
+            self.settle(index, problem)
+
+    def settle(self, index: int, problem: str) -> None:
+        """A failed unit: retried once, then listed as failed."""
+        print(f"unit {self.names[index]}: {problem}", file=sys.stderr, flush=True)
         reason = problem.strip().splitlines()[-1]
-        if attempts[index] < ATTEMPTS:
-            print(f"unit {names[index]} failed ({reason}); retrying it once", file=sys.stderr, flush=True)
-            pending.append(index)
+        if self.attempts[index] < ATTEMPTS:
+            print(f"unit {self.names[index]} failed ({reason}); retrying it once", file=sys.stderr, flush=True)
+            self.pending.append(index)
         else:
-            failed.append(f"{names[index]} ({reason})")
-    try:
-        while pending or any(w.job is not None for w in workers):
-            for worker in workers:
-                if worker.job is None and pending:
-                    index = pending.popleft()
-                    attempts[index] += 1
-                    worker.start(index, jobs[index])
-            busy = [w for w in workers if w.job is not None]
-            ready = set(multiprocessing.connection.wait([handle for w in busy for handle in w.handles]))
-            for k, worker in enumerate(workers):
-                if worker.job is None or not worker.handles & ready:
-                    continue
-                index, problem = worker.finish()
-                if problem is None:
-                    continue
-                if not worker.process.is_alive():
-                    workers[k] = _Worker(context, task, shared, threads)
-                settle(index, problem)
-    finally:
-        for worker in workers:
+            self.failed.append(f"{self.names[index]} ({reason})")
+
+    def close(self) -> None:
+        """Ask every live worker to stop; one that does not within 10 s is terminated."""
+        for worker in self.workers:
             if worker.process.is_alive():
                 worker.connection.send(None)
             worker.process.join(timeout=10)
             if worker.process.is_alive():
                 worker.process.terminate()
-    return failed
+
+
+def _processes(executor: Executor, task: Task, shared: Any, jobs: list, names: list[str]) -> list[str]:
+    """`workers` long-lived worker processes (the study is sent to each once, the framework
+    imported once), each running one unit at a time.  A worker that dies costs only the unit
+    it held an attempt, and is replaced."""
+    pool = _Pool(executor, task, shared, jobs, names)
+    try:
+        while pool.busy():
+            pool.assign()
+            pool.collect()
+    finally:
+        pool.close()
+    return pool.failed
 
 
 def start_ray(executor: Executor):

@@ -37,7 +37,7 @@ from ..core.classes import ClassSet, load_classes
 from ..core.config import Config, with_overrides
 from ..dataset.data import Examples, load_examples
 from ..decision.thresholds import decide
-from ..io.records import find_records, read_record
+from ..io.records import find_records, read_header, read_record
 from ..training import sizes
 from .arms import Unit, mean_sd, unit_scores
 from .class_scores import class_rows
@@ -47,7 +47,7 @@ from .experiments import (BASELINE, Study, lead_set_tables, slug, arm_table, bas
 HEAD_START = "head start, fine-tuned"
 SCRATCH = "from scratch"
 SYNTHETIC = "synthetic only"
-MIXED = "generated + real, from scratch"
+MIXED = "generated + real (from scratch)"
 NEGATIVES = "head start, unscored as negatives"
 ARMS: dict[str, dict[str, Any]] = {
     HEAD_START: {"train": {"head_start": "auto", "unscored_negatives": False}},
@@ -56,7 +56,7 @@ ARMS: dict[str, dict[str, Any]] = {
     MIXED: {"train": {"head_start": "off", "unscored_negatives": False}},
     BASELINE: {"train": {"unscored_negatives": False}},
 }
-ALL_ARMS = (HEAD_START, SCRATCH, SYNTHETIC, MIXED, NEGATIVES, BASELINE)
+ALL_ARMS = (HEAD_START, SCRATCH, SYNTHETIC, BASELINE, NEGATIVES, MIXED)
 MIN_TEST_RECORDS = 5
 LEAD_TOKENS = ("6", "4", "3", "2")
 
@@ -99,13 +99,12 @@ def _mixed(study: Study, rest: Examples, mix_dir: Path, stratum: str, cfg: Confi
     """The split's real training records and the generated corpus, as one training folder."""
     folder = study.out / "real" / "mixed-folders" / slug(stratum)
     folder.mkdir(parents=True, exist_ok=True)
-    names = set(rest.names)
-    for header in find_records(study.examples.folder):
-        if header.stem in names:
+    for name, header in _headers_by_record(study.examples.folder).items():
+        if name in set(rest.names):
             for path in (header, header.with_suffix(".mat")):
                 if not (folder / path.name).exists():
                     os.symlink(path.resolve(), folder / path.name)
-    clash = names & {h.stem for h in find_records(mix_dir)}
+    clash = {h.stem for h in find_records(study.examples.folder)} & {h.stem for h in find_records(mix_dir)}
     if clash:
         raise ValueError(f"generated records share names with real ones, e.g. {sorted(clash)[0]}")
     assemble([mix_dir], folder)
@@ -118,13 +117,18 @@ def _folder_unit(predictors: dict[str, Any], folders: dict[str, str], test: Exam
     would decide for each record."""
     arrays: dict[str, np.ndarray] = {"labels": test.labels}
     for name, predictor in predictors.items():
-        records = [read_record(Path(folders[name]) / f"{record}.hea") for record in test.names]
+        headers = _headers_by_record(folders[name])  # a header may name its record unlike its file
+        records = [read_record(headers[record]) for record in test.names]
         probabilities = predictor.probabilities(records)
         binary = decide(probabilities, predictor.thresholds, classes, predictor.cfg.thresholds).astype(bool)
         suffix = f"@{name}" if name else ""
         arrays.update({f"probabilities{suffix}": probabilities, f"binary{suffix}": binary})
     scores = unit_scores(classes, test.labels, arrays["binary"], arrays["probabilities"])
     return Unit(stratum, seed, scores, test.labels, arrays["binary"], arrays)
+
+
+def _headers_by_record(folder: str | Path) -> dict[str, Path]:
+    return {read_header(h).record: h for h in find_records(folder)}
 
 
 def _synthetic_units(study: Study, splits: list, model_dir: Path) -> list[Unit]:
@@ -180,7 +184,7 @@ def run(data_dirs: list[str | Path], out_dir: str | Path, synthetic_model: str |
     data = assemble(list(data_dirs), out / "records")
     study = open_real_study(data, out, quick, seeds, verbose)
     splits = loso_splits(study.examples)
-    wanted = [a for a in ALL_ARMS if a in (arms or ALL_ARMS)]
+    wanted = selected_arms(arms)
     if SYNTHETIC in wanted and not synthetic_model:
         raise ValueError("the synthetic-only arm needs the pretrained model folder (--synthetic-model)")
     if MIXED in wanted and not mix_dir:
@@ -190,34 +194,52 @@ def run(data_dirs: list[str | Path], out_dir: str | Path, synthetic_model: str |
     return tables(study, results, splits)
 
 
+def selected_arms(names: list[str] | None) -> list[str]:
+    """The arms named (by name or slug, e.g. 'synthetic-only'), in the study's order; all for None."""
+    if not names:
+        return list(ALL_ARMS)
+    unknown = set(names) - set(ALL_ARMS) - {slug(a) for a in ALL_ARMS}
+    if unknown:
+        raise ValueError(f"unknown arm(s) {sorted(unknown)}; choose from {', '.join(slug(a) for a in ALL_ARMS)}")
+    return [a for a in ALL_ARMS if a in names or slug(a) in names]
+
+
 def tables(study: Study, results: dict[str, list[Unit]], splits: list) -> str:
-    """The arms against the head start, per held-out source, per class and per lead set."""
+    """The arms against the head start: on every held-out record at once (each scored by the
+    models that never saw its source), then per held-out source, per class and per lead set."""
     reference = HEAD_START if HEAD_START in results else next(iter(results))
     held = ", ".join(f"{name} ({len(test)})" for name, _, test in splits)
-    note = (f"Leave one source out over {len(study.examples)} real records; held out in turn: {held}. "
-            f"Δ is each arm minus '{reference}'.")
-    text = arm_table(study, "real", results, reference, note)
+    pooled = {arm: _pooled(study.classes, units) for arm, units in results.items()}
+    text = arm_table(study, "real", pooled, reference,
+                     f"Leave one source out over {len(study.examples)} real records; held out in turn: {held}. "
+                     "Every held-out record scored together, each by the models trained without its source. "
+                     f"Δ is each arm minus '{reference}'.")
+    text += "\n" + arm_table(study, "real_splits", results, reference,
+                             "The same units, the challenge metric of each held-out source averaged over the "
+                             f"sources (a source of 7 records weighs as one of 139). Δ is each arm minus '{reference}'.")
     rows = [[name, len(test)] + [mean_sd([u.scores["challenge"] for u in units if u.stratum == name])
                                  for units in results.values()] for name, _, test in splits]
     text += "\n" + write_table(study, "real_sources", ["held-out source", "records", *results], rows,
                                "Challenge metric on each held-out source (mean ± sd over seeds).")
-    pooled = {arm: _pooled(units) for arm, units in results.items()}
     text += "\n" + write_table(study, "real_classes", *class_rows(study.classes, pooled),
-                               "AUROC per class, every held-out source's predictions pooled, mean ± sd over seeds.")
+                               "AUROC per class, every held-out record together, mean ± sd over seeds.")
     if BASELINE in results:
-        text += "\n" + lead_set_tables(study, results, "real")
+        text += "\n" + lead_set_tables(study, pooled, "real")
     return text
 
 
-def _pooled(units: list[Unit]) -> list[Unit]:
-    """One unit per seed with every split's test records stacked (per-class AUROC needs them
-    together: a held-out source has few positives of most classes)."""
+def _pooled(classes: ClassSet, units: list[Unit]) -> list[Unit]:
+    """One unit per seed with every split's test records stacked: the held-out records scored
+    together, as a test set of several unseen sources is (a source of 7 records alone says little)."""
     pooled = []
     for seed in sorted({u.seed for u in units}):
         mine = [u for u in units if u.seed == seed]
-        arrays = {key: np.concatenate([u.arrays[key] for u in mine]) for key in ("probabilities",)}
-        labels = np.concatenate([u.labels for u in mine])
-        pooled.append(Unit("pooled", seed, {}, labels, np.concatenate([u.binary for u in mine]), arrays))
+        keys = set.intersection(*(set(u.arrays) for u in mine))
+        arrays = {key: np.concatenate([u.arrays[key] for u in mine]) for key in keys
+                  if key.startswith(("probabilities", "binary", "labels"))}
+        labels, binary = np.concatenate([u.labels for u in mine]), np.concatenate([u.binary for u in mine])
+        scores = unit_scores(classes, labels, binary, arrays["probabilities"])
+        pooled.append(Unit("all held-out records", seed, scores, labels, binary, arrays))
     return pooled
 
 
@@ -236,6 +258,6 @@ def score_folder(model_dir: str | Path, data_dirs: list[str | Path], out: str | 
     binary = decide(probabilities, predictor.thresholds, classes, predictor.cfg.thresholds).astype(bool)
     sources = np.array([domain_of(h.stem, predictor.cfg.train.domains) for h in headers])
     groups = {"all": np.ones(len(headers), dtype=bool), **{s: sources == s for s in sorted(set(sources))}}
-    return {name: {"records": int(rows.sum()), **{k: round(v, 4) for k, v in unit_scores(
+    return {name: {"records": int(rows.sum()), **{k: round(v, 4) if np.isfinite(v) else None for k, v in unit_scores(
                 classes, labels[rows], binary[rows], probabilities[rows]).items() if k in ("challenge", "auroc")}}
             for name, rows in groups.items()}

@@ -89,8 +89,6 @@ def read_input(path: Path, fs: float | None = None, leads: Sequence[str] | None 
     suffix = path.suffix.lower()
     if suffix == ".hea":
         return _read_wfdb(path)
-    if fs is None or not math.isfinite(fs) or fs <= 0:
-        raise RecordError(str(path), "an array or CSV needs its sampling rate: give --fs HZ")
     if suffix == ".csv":
         names, data = _read_csv(path)
         if leads:
@@ -98,8 +96,19 @@ def read_input(path: Path, fs: float | None = None, leads: Sequence[str] | None 
     else:
         if not leads:
             raise RecordError(str(path), "an array needs its lead names: give --leads (e.g. I II V1)")
-        names, data = list(leads), _oriented(_read_array(path), len(leads), path)
-    found = _from_millivolts(path, path.stem, names, data * _millivolts_per(units, str(path)), fs, strict=True)
+        names, data = list(leads), _read_array(path)
+    return from_array(data, fs, names, units, age, sex, path)
+
+
+def from_array(data: np.ndarray, fs: float, leads: Sequence[str], units: str = "mV", age: float | None = None,
+               sex: str | None = None, path: str | Path = "signal") -> Input:
+    """A (leads, samples) array of lead names `leads` in `units` as a record named after `path`
+    (raises RecordError naming it and the problem)."""
+    path = Path(path)
+    if fs is None or not math.isfinite(fs) or fs <= 0:
+        raise RecordError(str(path), "an array or CSV needs its sampling rate: give --fs HZ")
+    data = _oriented(np.asarray(data, dtype=np.float64), len(leads), path)
+    found = _from_millivolts(path, path.stem, list(leads), data * _millivolts_per(units, str(path)), fs, strict=True)
     header = replace(found.record.header, age=float("nan") if age is None else float(age), sex=_sex(sex, str(path)))
     found.record = replace(found.record, header=header)
     return found

@@ -240,16 +240,16 @@ def _lead_defects(name: str, raw: np.ndarray, millivolts: np.ndarray) -> tuple[b
 
 def make_record(header: Header, data: np.ndarray) -> Record:
     """Scale raw ADC data to mV and map it by lead name into 12 slots.  A record with no usable
-    lead is still a Record (all leads absent, the defect says so): inference gives it the
-    network's best guess from age, sex and the empty lead mask; training skips it."""
+    lead (every sample NaN, every lead flat, missing or unknown) is a RecordError: any answer for
+    it would be a guess from age and sex alone, which must not pass for a reading of the ECG (the
+    driver writes its empty output and an error line, classify an error row, training skips it)."""
     data = np.asarray(data)
     _check_shape(header, data)
     raw = data.astype(np.float64)
     defects: list[str] = []
     nan = ~np.isfinite(raw)
     if nan.all():
-        return Record(header, np.zeros((len(TWELVE_LEADS), data.shape[1]), np.float32),
-                      np.zeros(len(TWELVE_LEADS), dtype=bool), ["every sample is NaN", NO_USABLE_LEAD])
+        raise RecordError(header.record, f"every sample is NaN: {NO_USABLE_LEAD}")
     if nan.any():
         defects.append(f"{int(nan.sum())} non-finite samples set to 0 mV")
     millivolts = (raw - header.baselines[:, None]) / header.gains[:, None]
@@ -267,7 +267,7 @@ def make_record(header: Header, data: np.ndarray) -> Record:
             signal[slot] = millivolts[row]
             mask[slot] = True
     if not mask.any():
-        defects.append(NO_USABLE_LEAD)
+        raise RecordError(header.record, "; ".join([*defects, NO_USABLE_LEAD]))
     return Record(header=header, signal=signal, mask=mask, defects=defects)
 
 

@@ -146,58 +146,91 @@ def _thresholds(classes: ClassSet, thresholds: np.ndarray, method: str) -> dict:
 
 def render(card: dict) -> str:
     """MODEL_CARD.md: the card as a page a person reads."""
-    sw, data, val, size = card["software"], card["training_data"], card["validation"], card["size"]
-    lines = ["# Model card", "",
-             f"Written {card['written']} by ecgcinc {sw['ecgcinc']} (commit {sw['commit'] or 'unknown'}, source "
-             f"{sw['source_hash']}), Keras {sw['keras']} on {sw['backend']} {sw['backend_version']}, NumPy "
-             f"{sw['numpy']}, Python {sw['python']}; folder format version {card['format_version']}.", "",
-             "## What it is", "",
-             f"A multi-label classifier of 12-lead and reduced-lead ECGs into the Challenge's "
-             f"{len(card['thresholds']['values'])} scored classes (PhysioNet/CinC Challenge 2021).",
-             f"Size: {size.get('size', 'configured')} ({size.get('reason', 'named in the configuration')}).",
-             f"Network: {card['configuration']['model']['backbone']}; fusion with the feature model: "
-             f"{'on' if card['configuration']['model']['fusion'] else 'off'}.", ""]
-    if data:
-        lines += ["## Training data", "", f"{data['records']:,} records (training and validation splits).", "",
-                  "| source | records |", "|---|---|"]
-        lines += [f"| {name} | {n:,} |" for name, n in data["per_source"].items()]
-        lines += ["", "| lead-set view | records |", "|---|---|"]
-        lines += [f"| {name} | {n:,} |" for name, n in data["per_view"].items()]
-        if "sampling_rates_hz" in data:
-            lines += ["", "Sampling rates: " + ", ".join(f"{hz} Hz ({n:,})" for hz, n in
-                                                       data["sampling_rates_hz"].items()) + "."]
-        lines.append("")
-    if val:
-        lines += ["## Validation scores", "",
-                  f"On the {val['records']:,} validation records: the records its epoch and decision were chosen "
-                  "on, so they flatter it; sources it never saw score lower.", "",
-                  "| lead-set view | challenge metric | macro AUROC | macro F1 |", "|---|---|---|---|"]
-        lines += [f"| {name} | {_cell(s['challenge'])} | {_cell(s['auroc'])} | {_cell(s['f1'])} |"
-                  for name, s in val["per_view"].items()]
-        lines += ["", "| class | positives, all records | of them validation | AUROC | F1 | threshold |",
-                  "|---|---|---|---|---|---|"]
-        for abbr, s in val["per_class"].items():
-            lines.append(f"| {abbr.replace('|', chr(92) + '|')} | {data.get('per_class', {}).get(abbr, '')} | "
-                         f"{s['positives']} | "
-                         f"{_cell(s['auroc'])} | {_cell(s['f1'])} | {card['thresholds']['values'][abbr]:.3f} |")
-        lines.append("")
-    training = card["training"]
+    sections = (_what_it_is, _real_records_section, _data_section, _validation_section, _export_section,
+                _training_section)
+    return "\n".join(line for section in sections for line in section(card))
+
+
+def _what_it_is(card: dict) -> list[str]:
+    sw, size = card["software"], card["size"]
+    return ["# Model card", "",
+            f"Written {card['written']} by ecgcinc {sw['ecgcinc']} (commit {sw['commit'] or 'unknown'}, source "
+            f"{sw['source_hash']}), Keras {sw['keras']} on {sw['backend']} {sw['backend_version']}, NumPy "
+            f"{sw['numpy']}, Python {sw['python']}; folder format version {card['format_version']}.", "",
+            "## What it is", "",
+            f"A multi-label classifier of 12-lead and reduced-lead ECGs into the Challenge's "
+            f"{len(card['thresholds']['values'])} scored classes (PhysioNet/CinC Challenge 2021).",
+            f"Size: {size.get('size', 'configured')} ({size.get('reason', 'named in the configuration')}).",
+            f"Network: {card['configuration']['model']['backbone']}; fusion with the feature model: "
+            f"{'on' if card['configuration']['model']['fusion'] else 'off'}.", ""]
+
+
+def _real_records_section(card: dict) -> list[str]:
+    """What a shipped folder (the ready model) measured on real records, and its limits."""
+    real = card.get("real_records")
+    if not real:
+        return []
+    lines = ["## Measured on real records", "", real["how"], "", "| held-out source | records | challenge metric |",
+             "|---|---|---|"]
+    lines += [f"| {name} | {s['records']} | {s['challenge']} |" for name, s in real["per_source"].items()]
+    return lines + ["", "**Limits.** " + real["limits"], ""]
+
+
+def _data_section(card: dict) -> list[str]:
+    data = card["training_data"]
+    if not data:
+        return []
+    lines = ["## Training data", "", f"{data['records']:,} records (training and validation splits).", "",
+             "| source | records |", "|---|---|"]
+    lines += [f"| {name} | {n:,} |" for name, n in data["per_source"].items()]
+    lines += ["", "| lead-set view | records |", "|---|---|"]
+    lines += [f"| {name} | {n:,} |" for name, n in data["per_view"].items()]
+    if "sampling_rates_hz" in data:
+        lines += ["", "Sampling rates: " + ", ".join(f"{hz} Hz ({n:,})" for hz, n in
+                                                   data["sampling_rates_hz"].items()) + "."]
+    return lines + [""]
+
+
+def _validation_section(card: dict) -> list[str]:
+    val, data = card["validation"], card["training_data"] or {}
+    if not val:
+        return []
+    lines = ["## Validation scores", "",
+             f"On the {val['records']:,} validation records: the records its epoch and decision were chosen "
+             "on, so they flatter it; sources it never saw score lower.", "",
+             "| lead-set view | challenge metric | macro AUROC | macro F1 |", "|---|---|---|---|"]
+    lines += [f"| {name} | {_cell(s['challenge'])} | {_cell(s['auroc'])} | {_cell(s['f1'])} |"
+              for name, s in val["per_view"].items()]
+    lines += ["", "| class | positives, all records | of them validation | AUROC | F1 | threshold |",
+              "|---|---|---|---|---|---|"]
+    for abbr, s in val["per_class"].items():
+        lines.append(f"| {abbr.replace('|', chr(92) + '|')} | {data.get('per_class', {}).get(abbr, '')} | "
+                     f"{s['positives']} | "
+                     f"{_cell(s['auroc'])} | {_cell(s['f1'])} | {card['thresholds']['values'][abbr]:.3f} |")
+    return lines + [""]
+
+
+def _export_section(card: dict) -> list[str]:
     exported = card.get("export")
-    if exported:
-        check = exported["check"]
-        lines += ["## Exported network", "",
-                  f"This folder's network is {exported['network']}, run by {exported['runtime']} without TensorFlow "
-                  f"(`ecgcinc classify`), exported from the model {exported['from_model']}. On {check['records']} "
-                  f"synthetic records in each of {check['lead_sets']} lead sets its probabilities differed from the "
-                  f"Keras network's by at most {check['max_probability_difference']:.1e} (tolerance "
-                  f"{check['tolerance']:g}). Inputs: " + ", ".join(f"{name} {shape}" for name, shape in
-                                                                     exported["inputs"].items()) + ".", ""]
-    lines += ["## Decision and training", "",
-              f"Thresholds by {card['thresholds']['method']}. Trained in {training['seconds']} s on "
-              f"{training['machine'] or 'an unrecorded machine'} (budget {training['time_budget_h']} h); best epoch "
-              f"{training['best_epoch']}." + (f" {training['stopped_by_budget']}" if training['stopped_by_budget'] else ""),
-              ""]
-    return "\n".join(lines)
+    if not exported:
+        return []
+    check = exported["check"]
+    return ["## Exported network", "",
+            f"This folder's network is {exported['network']}, run by {exported['runtime']} without TensorFlow "
+            f"(`ecgcinc classify`), exported from the model {exported['from_model']}. On {check['records']} "
+            f"synthetic records in each of {check['lead_sets']} lead sets its probabilities differed from the "
+            f"Keras network's by at most {check['max_probability_difference']:.1e} (tolerance "
+            f"{check['tolerance']:g}). Inputs: " + ", ".join(f"{name} {shape}" for name, shape in
+                                                               exported["inputs"].items()) + ".", ""]
+
+
+def _training_section(card: dict) -> list[str]:
+    training = card["training"]
+    return ["## Decision and training", "",
+            f"Thresholds by {card['thresholds']['method']}. Trained in {training['seconds']} s on "
+            f"{training['machine'] or 'an unrecorded machine'} (budget {training['time_budget_h']} h); best epoch "
+            f"{training['best_epoch']}." + (f" {training['stopped_by_budget']}" if training['stopped_by_budget'] else ""),
+            ""]
 
 
 def _cell(value: float | None) -> str:

@@ -21,10 +21,12 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
+
 from . import card
 from . import model_folder
 from ..core.classes import ClassSet
-from ..io.ecg_files import Input, find_inputs, read_input
+from ..io.ecg_files import Input, find_inputs, from_array, read_input
 from .harness import per_lead_set
 from ..signals.lead_sets import sort_leads
 from ..io.outputs import PROBABILITY_DECIMALS, atomic_write_text
@@ -36,6 +38,56 @@ SHORT_SECONDS = 5.0   # the Challenge's shortest records; below this the rhythm 
 FORMATS = ("jsonl", "csv")
 
 
+class Classifier:
+    """A model folder ready for users' own ECGs: a predictor per lead set (loaded when a record of
+    that set first comes), and each record's result as one row: the classes' codes, names,
+    probabilities, thresholds and labels, the leads used, the lead-set view, warnings and the
+    model's identity.  `ecgcinc.load()` returns one; `ecgcinc classify` prints its rows."""
+
+    def __init__(self, model_dir: str | Path, runtime: str = "auto", explain_dir: str | Path | None = None):
+        self.model_dir = model_folder.check(model_dir)
+        _check_runtime(self.model_dir, runtime, explain_dir is not None)
+        self.explain_dir = Path(explain_dir) if explain_dir else None
+        self.identity = card.identity(self.model_dir)
+        self._predictors = per_lead_set(lambda lead_set: load_predictor(self.model_dir, lead_set))
+
+    @property
+    def classes(self) -> ClassSet:
+        return model_folder.read_classes(self.model_dir)
+
+    def predict(self, signal: np.ndarray, fs: float, leads: Sequence[str], age: float | None = None,
+                sex: str | None = None, units: str = "mV", name: str = "signal") -> dict:
+        """The result of one (leads, samples) array; raises RecordError when it cannot be scored
+        (no usable lead, no sampling rate, unknown lead names)."""
+        return self.result(from_array(signal, fs, leads, units, age, sex, name))
+
+    def predict_files(self, paths: Sequence[str | Path], fs: float | None = None, leads: Sequence[str] | None = None,
+                      units: str = "mV", age: float | None = None, sex: str | None = None) -> list[dict]:
+        """A row per record found in `paths` (WFDB records, Challenge records, .npy/.npz, CSV, or
+        folders of them), in order; a record that cannot be read or scored is a row with its error."""
+        files = find_inputs(paths)
+        if not files:
+            raise FileNotFoundError(f"no record found in {', '.join(map(str, paths))}")
+        return [self._row_or_error(path, fs, leads, units, age, sex) for path in files]
+
+    def result(self, found: Input) -> dict:
+        predictor = self._predictors(sort_leads(found.record.header.leads))
+        row = _row(found, predictor, self.identity)
+        for warning in row["warnings"]:  # on stderr too, as the driver prints a record's defects
+            print(f"WARNING {row['record']}: {warning}", file=sys.stderr, flush=True)
+        if self.explain_dir:
+            _explain(predictor, found, self.explain_dir)
+        return row
+
+    def _row_or_error(self, path: Path, fs: float | None, leads: Sequence[str] | None, units: str,
+                      age: float | None, sex: str | None) -> dict:
+        try:
+            return self.result(read_input(path, fs, leads, units, age, sex))
+        except Exception as error:  # one record never stops the run, as in the driver's loop
+            print(f"ERROR {path}: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
+            return {"record": path.stem, "source": str(path), "error": f"{type(error).__name__}: {error}"}
+
+
 def classify(model_dir: str | Path, inputs: Sequence[str | Path], out: str | Path | None = None,
              fmt: str = "jsonl", fs: float | None = None, leads: Sequence[str] | None = None, units: str = "mV",
              explain_dir: str | Path | None = None, age: float | None = None, sex: str | None = None,
@@ -45,31 +97,14 @@ def classify(model_dir: str | Path, inputs: Sequence[str | Path], out: str | Pat
     `ecgcinc export` wrote; no TensorFlow is imported) or "auto" (the folder's own)."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown output format {fmt!r}; choose {' or '.join(FORMATS)}")
-    model_dir = model_folder.check(model_dir)
-    _check_runtime(model_dir, runtime, explain_dir is not None)
-    files = find_inputs(inputs)
-    if not files:
-        raise FileNotFoundError(f"no record found in {', '.join(map(str, inputs))}")
-    predictors = per_lead_set(lambda lead_set: load_predictor(model_dir, lead_set))
-    identity = card.identity(model_dir)
-    rows, failed = [], 0
-    for path in files:
-        try:
-            found = read_input(path, fs, leads, units, age, sex)
-            predictor = predictors(sort_leads(found.record.header.leads))
-            rows.append(_row(found, predictor, identity))
-            if explain_dir:
-                _explain(predictor, found, Path(explain_dir))
-        except Exception as error:  # one record never stops the run, as in the driver's loop
-            failed += 1
-            print(f"ERROR {path}: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
-            rows.append({"record": path.stem, "source": str(path), "error": f"{type(error).__name__}: {error}"})
-    text = _jsonl(rows) if fmt == "jsonl" else _csv(rows, model_folder.read_classes(model_dir))
+    classifier = Classifier(model_dir, runtime, explain_dir)
+    rows = classifier.predict_files(inputs, fs, leads, units, age, sex)
+    text = _jsonl(rows) if fmt == "jsonl" else _csv(rows, classifier.classes)
     if out is None:
         sys.stdout.write(text)
     else:
         atomic_write_text(Path(out), text)
-    return failed
+    return sum("error" in row for row in rows)
 
 
 def _check_runtime(model_dir: Path, runtime: str, explain: bool) -> None:
@@ -95,7 +130,9 @@ def _row(found: Input, predictor: Predictor, identity: str) -> dict:
     descriptions = classes.descriptions
     return {"record": record.name, "source": found.source,
             "leads": [lead for lead, present in zip(TWELVE_LEADS, record.mask) if present],
-            "warnings": found.warnings + record.defects + _length_warning(record.signal.shape[1] / record.header.fs),
+            "view": predictor.view(record),
+            "warnings": found.warnings + record.defects + _length_warning(record.signal.shape[1] / record.header.fs)
+            + ([predictor.note] if predictor.note else []),
             "model": identity,
             "classes": [{"code": code, "abbreviation": abbr, "name": name,
                          "probability": round(float(p), PROBABILITY_DECIMALS),
@@ -110,7 +147,7 @@ def _length_warning(seconds: float) -> list[str]:
 
 
 def _explain(predictor: Predictor, found: Input, folder: Path) -> None:
-    from .explain import explain, plot_explanation
+    from .explain import explain, plot_explanation  # Keras loads here
     folder.mkdir(parents=True, exist_ok=True)
     plot_explanation(explain(predictor, found.record), folder / f"{found.record.name}.png")
 

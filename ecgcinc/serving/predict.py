@@ -25,7 +25,7 @@ from .inference import signal_probabilities
 from .onnx_network import OnnxNetwork
 from ..signals.preprocess import LEAD_MASK, network_meta, preprocess_record
 from .harness import decided_outputs, harness_record, per_lead_set, write_folder
-from ..signals.lead_sets import as_seen, by_view, lead_mask, views
+from ..signals.lead_sets import as_seen, by_view, lead_mask, odd_subset_note, view_name, view_of, views
 from ..io.records import TWELVE_LEADS, Record
 
 if TYPE_CHECKING:
@@ -67,6 +67,7 @@ class Predictor:
         self.allowed = lead_mask(leads)
         self.members = _view_members(network)  # one network per lead-set view: run only a record's own
         self.masks = views(cfg.preprocess.derive_limb_leads)
+        self.note = odd_subset_note(leads, cfg.preprocess.derive_limb_leads)  # None for the Challenge's sets
 
     def inputs(self, record: Record) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
         """(preprocessed signal (n', 12), network meta input, the feature model's input or None
@@ -106,6 +107,11 @@ class Predictor:
                                              self.cfg.preprocess)
         return out
 
+    def view(self, record: Record) -> str:
+        """The lead-set view a record is scored in (its leads as this predictor sees them)."""
+        seen = as_seen(record, self.allowed, self.cfg.preprocess.derive_limb_leads)
+        return view_name(self.masks[view_of(seen.mask, self.masks)])
+
     def outputs(self, record: Record) -> tuple[list[str], list[int], list[float]]:
         """Class names, 0/1 labels and probabilities for one record (Challenge order)."""
         return decided_outputs(self.probabilities([record])[0], self.thresholds, self.classes, self.cfg)
@@ -122,8 +128,11 @@ def load_predictor(model_dir: str | Path, leads: Sequence[str] | None = None) ->
     network = model_folder.load_network(model_dir)
     cfg, classes = model_folder.read_config(model_dir), model_folder.read_classes(model_dir)
     decision = model_folder.read_decision(model_dir, len(classes))
-    return Predictor(model_dir, network, cfg, classes, decision.thresholds, leads, decision.calibration,
-                     model_folder.read_fusion(model_dir, cfg))
+    predictor = Predictor(model_dir, network, cfg, classes, decision.thresholds, leads, decision.calibration,
+                          model_folder.read_fusion(model_dir, cfg))
+    if predictor.note:
+        print(f"WARNING {predictor.note}", file=sys.stderr, flush=True)
+    return predictor
 
 
 def predict_folder(model_dir: str | Path, data_dir: str | Path, out_dir: str | Path, verbose: int = 1,

@@ -249,10 +249,11 @@ def _p_wave(lead: np.ndarray, start: int, stop: int, fs: float) -> tuple[int, in
 
 def template_features(x: np.ndarray, mask: np.ndarray, peaks: np.ndarray, fs: float,
                       rr_mean: float) -> tuple[dict[str, float], np.ndarray, np.ndarray | None, int]:
-    """Intervals, axes and per-lead amplitudes from the median beat.  Returns the global
+    """Intervals, axes and per-lead amplitudes from the median beat, delineated in steps: the
+    QRS boundaries, the T wave, each lead's amplitudes, the axes, the P wave.  Returns the global
     features, the per-lead matrix (12, len(PER_LEAD_FEATURES)), the template and R's offset."""
-    glob = {name: np.nan for name in ("p_amplitude", "p_consistency", "pr_interval", "qrs_duration", "qt_interval",
-                                      "qtc", "qrs_axis", "t_axis", "max_qrs_pp", "limb_qrs_pp")}
+    glob = dict.fromkeys(("p_amplitude", "p_consistency", "pr_interval", "qrs_duration", "qt_interval",
+                          "qtc", "qrs_axis", "t_axis", "max_qrs_pp", "limb_qrs_pp"), np.nan)
     per_lead = np.full((12, len(PER_LEAD_FEATURES)), np.nan)
     beats, r = _beat_matrix(x, peaks, fs)
     in_window = peaks[(peaks - r >= 0) & (peaks + beats.shape[-1] - r <= x.shape[1])]
@@ -261,62 +262,112 @@ def template_features(x: np.ndarray, mask: np.ndarray, peaks: np.ndarray, fs: fl
     normal = _normal_beats(in_window)
     template = np.median(beats[normal], axis=0)
     present = mask.astype(bool)
-    ms = lambda s: int(round(s * fs))  # noqa: E731
-    # Global QRS boundaries from the spatial velocity of the present leads.
-    # The walk starts at the velocity's peak: R's detector may have marked R' of a wide QRS.
-    smooth = scipy.ndimage.gaussian_filter1d(template[present], VELOCITY_SMOOTH_S * fs, axis=-1)
-    velocity = np.abs(np.gradient(smooth, axis=-1)).sum(axis=0)
-    search = max(r - ms(0.12), 0)
-    centre = search + int(np.argmax(velocity[search : r + ms(0.12)]))
-    floor = float(np.median(velocity))
-    threshold = floor + 0.08 * (float(velocity[centre]) - floor)
-    onset = _boundary(velocity, centre, threshold, -1, ms(0.2), ms(QRS_GAP_S))
-    offset = _boundary(velocity, centre, threshold, +1, ms(0.2), ms(QRS_GAP_S))
+    onset, offset = qrs_bounds(template, present, r, fs)
     glob["qrs_duration"] = (offset - onset) / fs
-    base = template[:, max(onset - ms(0.02), 0) : onset].mean(axis=-1, keepdims=True)
+    base = template[:, max(onset - _samples(PR_BASELINE_S, fs), 0) : onset].mean(axis=-1, keepdims=True)
     t = template - base
-    qrs = t[:, onset : offset + 1]
     rr_samples = int(rr_mean * fs) if np.isfinite(rr_mean) else t.shape[-1]
     t_peak, t_end = _t_wave(t[present], r, (onset, offset), rr_samples, fs)
     if t_end is not None:
         glob["qt_interval"] = (t_end - onset) / fs
         if np.isfinite(rr_mean):
-            glob["qtc"] = glob["qt_interval"] / np.sqrt(rr_mean)
-    # each lead's T amplitude, measured also when the T wave is too flat for an end
-    t_wave = t[:, min(offset + ms(0.06), t_peak) : (t_end if t_end is not None else t_peak + ms(0.1)) + 1]
-    per_lead[:, 3] = t_wave[np.arange(12), np.argmax(np.abs(t_wave), axis=-1)]
-    per_lead[:, 0] = qrs.max(axis=-1)
-    per_lead[:, 1] = qrs.min(axis=-1)
-    per_lead[:, 2] = qrs.sum(axis=-1) / fs
-    st = min(offset + ms(0.06), t.shape[-1] - 1)
-    per_lead[:, 4] = t[:, st]
+            glob["qtc"] = glob["qt_interval"] / np.sqrt(rr_mean)  # Bazett
+    per_lead = lead_amplitudes(t, present, (onset, offset), (t_peak, t_end), fs)
+    glob.update(axes(per_lead, present))
+    glob.update(p_wave_features(t, beats[normal], present, onset, t_end, rr_samples, fs))
+    return glob, per_lead, template, r
+
+
+# The median beat's delineation, in seconds unless said otherwise.
+QRS_SEARCH_S = 0.12          # the QRS's fastest point is sought this far either side of the detected R
+QRS_THRESHOLD = 0.08         # a QRS boundary: the spatial velocity falls to this share of its peak above the floor
+QRS_WALK_S = 0.2             # the boundary walk from the peak goes at most this far
+PR_BASELINE_S = 0.02         # the isoelectric baseline: the mean of this stretch before QRS onset
+ST_AFTER_J_S = 0.06          # the ST level is read this long after the J point (QRS offset), J + 60 ms
+T_FALLBACK_S = 0.1           # without a T end, a lead's T amplitude is sought up to this after T's peak
+P_SEARCH_S = 0.40            # the P wave is sought from this long before QRS onset ...
+P_GAP_S = 0.03               # ... to this long before it (the PR segment's end)
+P_MIN_SEARCH_S = 0.05        # a shorter search window (a fast rhythm's P inside T) measures no P wave
+ATRIAL_LEADS = (1, 6, 0)     # the P wave in II, else V1, else I: the leads where it shows best
+
+
+def _samples(seconds: float, fs: float) -> int:
+    return int(round(seconds * fs))
+
+
+def qrs_bounds(template: np.ndarray, present: np.ndarray, r: int, fs: float) -> tuple[int, int]:
+    """QRS onset and offset (samples) of the median beat from the spatial velocity of the
+    present leads.  The walk starts at the velocity's peak: R's detector may have marked R' of
+    a wide QRS."""
+    smooth = scipy.ndimage.gaussian_filter1d(template[present], VELOCITY_SMOOTH_S * fs, axis=-1)
+    velocity = np.abs(np.gradient(smooth, axis=-1)).sum(axis=0)
+    search = max(r - _samples(QRS_SEARCH_S, fs), 0)
+    centre = search + int(np.argmax(velocity[search : r + _samples(QRS_SEARCH_S, fs)]))
+    floor = float(np.median(velocity))
+    threshold = floor + QRS_THRESHOLD * (float(velocity[centre]) - floor)
+    walk, gap = _samples(QRS_WALK_S, fs), _samples(QRS_GAP_S, fs)
+    return (_boundary(velocity, centre, threshold, -1, walk, gap),
+            _boundary(velocity, centre, threshold, +1, walk, gap))
+
+
+def lead_amplitudes(t: np.ndarray, present: np.ndarray, qrs: tuple[int, int], t_wave: tuple[int, int | None],
+                    fs: float) -> np.ndarray:
+    """(12, len(PER_LEAD_FEATURES)) of the baseline-corrected median beat `t`: QRS maximum,
+    minimum and area (mV s), T amplitude (measured also when the T wave is too flat for an end),
+    and the ST level; NaN for absent leads."""
+    (onset, offset), (t_peak, t_end) = qrs, t_wave
+    per_lead = np.full((12, len(PER_LEAD_FEATURES)), np.nan)
+    qrs_part = t[:, onset : offset + 1]
+    after_j = _samples(ST_AFTER_J_S, fs)
+    t_part = t[:, min(offset + after_j, t_peak) : (t_end if t_end is not None else t_peak + _samples(T_FALLBACK_S, fs))
+               + 1]
+    per_lead[:, 3] = t_part[np.arange(12), np.argmax(np.abs(t_part), axis=-1)]
+    per_lead[:, 0] = qrs_part.max(axis=-1)
+    per_lead[:, 1] = qrs_part.min(axis=-1)
+    per_lead[:, 2] = qrs_part.sum(axis=-1) / fs
+    per_lead[:, 4] = t[:, min(offset + after_j, t.shape[-1] - 1)]
     per_lead[~present] = np.nan
-    # Axes from leads I and II (aVF = II - I/2), which every Challenge lead set has.
+    return per_lead
+
+
+def axes(per_lead: np.ndarray, present: np.ndarray) -> dict[str, float]:
+    """QRS and T axes (degrees) from the areas and T amplitudes of leads I and II (aVF = II - I/2,
+    which every Challenge lead set has), and the largest QRS peak-to-peak, overall and in the
+    limb leads."""
+    out = dict.fromkeys(("qrs_axis", "t_axis"), np.nan)
     if present[0] and present[1]:
         lead_i, lead_avf = per_lead[0, 2], per_lead[1, 2] - per_lead[0, 2] / 2
-        glob["qrs_axis"] = float(np.degrees(np.arctan2(lead_avf, lead_i)))
+        out["qrs_axis"] = float(np.degrees(np.arctan2(lead_avf, lead_i)))
         ti, tavf = per_lead[0, 3], per_lead[1, 3] - per_lead[0, 3] / 2
-        glob["t_axis"] = float(np.degrees(np.arctan2(tavf, ti)))
+        out["t_axis"] = float(np.degrees(np.arctan2(tavf, ti)))
     pp = per_lead[:, 0] - per_lead[:, 1]
-    glob["max_qrs_pp"] = float(np.nanmax(pp)) if np.isfinite(pp).any() else np.nan
+    out["max_qrs_pp"] = float(np.nanmax(pp)) if np.isfinite(pp).any() else np.nan
     limb = pp[:6][present[:6]]
-    glob["limb_qrs_pp"] = float(np.max(limb)) if limb.size else np.nan
-    # P wave in the best atrial lead of those present (II, then V1, then I), searched from the
-    # previous beat's T-wave end (when measured) to 30 ms before the QRS.
-    atrial = next((k for k in (1, 6, 0) if present[k]), None)
-    p_start = max(onset - ms(0.40), t_end - rr_samples if t_end is not None else 0, 0)
-    p_stop = max(onset - ms(0.03), 1)
-    if atrial is not None and p_stop - p_start > ms(0.05):
-        p_peak, p_onset = _p_wave(t[atrial], p_start, p_stop, fs)
-        glob["p_amplitude"] = float(t[atrial, p_peak])
-        glob["pr_interval"] = (onset - p_onset) / fs
-        segment = t[atrial, p_start:p_stop]
-        single = beats[normal][:, atrial, p_start:p_stop]
-        single = single - single.mean(axis=-1, keepdims=True)
-        ref = segment - segment.mean()
-        denom = np.linalg.norm(single, axis=-1) * np.linalg.norm(ref) + 1e-9
-        glob["p_consistency"] = float(np.median(single @ ref / denom))
-    return glob, per_lead, template, r
+    out["limb_qrs_pp"] = float(np.max(limb)) if limb.size else np.nan
+    return out
+
+
+def p_wave_features(t: np.ndarray, beats: np.ndarray, present: np.ndarray, onset: int, t_end: int | None,
+                    rr_samples: int, fs: float) -> dict[str, float]:
+    """P amplitude, PR interval and the beats' P-wave consistency (median correlation of each
+    normal beat's P segment with the median beat's) in the best atrial lead present, searched
+    from the previous beat's T end (when measured) to P_GAP_S before the QRS."""
+    out = dict.fromkeys(("p_amplitude", "pr_interval", "p_consistency"), np.nan)
+    atrial = next((k for k in ATRIAL_LEADS if present[k]), None)
+    p_start = max(onset - _samples(P_SEARCH_S, fs), t_end - rr_samples if t_end is not None else 0, 0)
+    p_stop = max(onset - _samples(P_GAP_S, fs), 1)
+    if atrial is None or p_stop - p_start <= _samples(P_MIN_SEARCH_S, fs):
+        return out
+    p_peak, p_onset = _p_wave(t[atrial], p_start, p_stop, fs)
+    out["p_amplitude"] = float(t[atrial, p_peak])
+    out["pr_interval"] = (onset - p_onset) / fs
+    segment = t[atrial, p_start:p_stop]
+    single = beats[:, atrial, p_start:p_stop]
+    single = single - single.mean(axis=-1, keepdims=True)
+    ref = segment - segment.mean()
+    denom = np.linalg.norm(single, axis=-1) * np.linalg.norm(ref) + 1e-9
+    out["p_consistency"] = float(np.median(single @ ref / denom))
+    return out
 
 
 def atrial_features(x: np.ndarray, mask: np.ndarray, peaks: np.ndarray, fs: float,

@@ -124,3 +124,18 @@ def view_of(present: np.ndarray, masks: np.ndarray) -> int:
 def view_name(mask: np.ndarray) -> str:
     """A view's leads joined by '-', as the Challenge names lead sets ('I-II-III-aVR-aVL-aVF')."""
     return "-".join(lead for lead, present in zip(TWELVE_LEADS, mask) if present)
+
+
+def odd_subset_note(leads: Sequence[str] | None, derive: bool) -> str | None:
+    """A line for a record whose standard leads are not one of the Challenge's five lead sets
+    (V1 alone, I and V5): the view it is scored in, which was fitted on other records' leads, and
+    where the scores measured for such cases are.  None for the five sets (and all twelve)."""
+    if leads is None:
+        return None
+    standard = tuple(lead for lead in TWELVE_LEADS if lead in set(leads))
+    if standard in {tuple(s) for s in LEAD_SETS.values()}:
+        return None
+    masks = views(derive)
+    view = view_name(masks[view_of(effective_mask(lead_mask(standard), derive), masks)])
+    return (f"leads {' '.join(standard) or '(none standard)'} are not one of the Challenge's lead sets: scored in "
+            f"the view of {view} (docs/configuration.md gives measured scores for such cases)")

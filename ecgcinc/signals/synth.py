@@ -152,9 +152,20 @@ def _choose(rng: np.random.Generator, options: dict[str, float]) -> str | None:
 
 def draw_patient(rng: np.random.Generator, priors: dict[str, float]) -> Patient:
     """Labels and the parameters that produce them.  priors["normal"] is the share of records
-    with a normal ECG (only a sinus-rate label), as most records of the real corpus are."""
+    with a normal ECG (only a sinus-rate label), as most records of the real corpus are.  The
+    draws come in a fixed order (rhythm, conduction and axis, repolarisation, then the
+    parameters), so a seed always gives the same patient."""
     normal = rng.random() < priors.get("normal", 0.0)
     p = lambda name: 0.0 if normal and name not in ("SB", "STach") else priors.get(name, 0.0)  # noqa: E731
+    labels, rhythm, rate, flutter_hz, ratio = _rhythm(rng, p)
+    if rhythm != "PR":
+        labels |= _conduction_and_axis(rng, p)
+    labels |= _repolarisation(rng, p)
+    return _parameters(rng, labels, rate, flutter_hz, ratio)
+
+
+def _rhythm(rng: np.random.Generator, p) -> tuple[set[str], str, float, float, int]:
+    """(labels, rhythm, rate in bpm, flutter frequency in Hz, conduction ratio) of the rhythm."""
     labels: set[str] = set()
     rhythm = _choose(rng, {"AF": p("AF"), "AFL": p("AFL"), "PR": p("PR")}) or "sinus"
     if rhythm == "sinus":
@@ -170,22 +181,39 @@ def draw_patient(rng: np.random.Generator, priors: dict[str, float]) -> Patient:
     flutter_hz, ratio = (rng.uniform(4.2, 5.4), int(rng.choice([2, 3, 4]))) if rhythm == "AFL" else (0.0, 0)
     if rhythm == "AFL":
         rate = 60 * flutter_hz / ratio
-    if rhythm != "PR":
-        conduction = _choose(rng, {"CRBBB": p("CRBBB"), "CLBBB": p("CLBBB"), "IRBBB": p("IRBBB")})
-        if conduction:
-            labels.add(conduction)
-        axis_label = _choose(rng, {"LAD": p("LAD"), "RAD": p("RAD")})
-        if axis_label:
-            labels.add(axis_label)
-        for name in ("QAb", "PVC"):
-            if rng.random() < p(name):
-                labels.add(name)
+    return labels, rhythm, rate, flutter_hz, ratio
+
+
+def _conduction_and_axis(rng: np.random.Generator, p) -> set[str]:
+    """A bundle branch block, an axis deviation, Q waves and ectopic ventricular beats (not
+    under a paced rhythm)."""
+    labels: set[str] = set()
+    conduction = _choose(rng, {"CRBBB": p("CRBBB"), "CLBBB": p("CLBBB"), "IRBBB": p("IRBBB")})
+    if conduction:
+        labels.add(conduction)
+    axis_label = _choose(rng, {"LAD": p("LAD"), "RAD": p("RAD")})
+    if axis_label:
+        labels.add(axis_label)
+    for name in ("QAb", "PVC"):
+        if rng.random() < p(name):
+            labels.add(name)
+    return labels
+
+
+def _repolarisation(rng: np.random.Generator, p) -> set[str]:
+    """T-wave changes, a long QT and low QRS voltages."""
+    labels: set[str] = set()
     t_label = _choose(rng, {"TInv": p("TInv"), "TAb": p("TAb")})
     for name in ("LQT", "LQRSV"):
         if rng.random() < p(name):
             labels.add(name)
     if t_label:
         labels.add(t_label)
+    return labels
+
+
+def _parameters(rng: np.random.Generator, labels: set[str], rate: float, flutter_hz: float, ratio: int) -> Patient:
+    """The waves' parameters that make `labels` show."""
     axis = (rng.uniform(-80, -38) if "LAD" in labels else rng.uniform(100, 160) if "RAD" in labels
             else rng.uniform(5, 75))
     qrs = (rng.uniform(0.13, 0.16) if labels & {"CRBBB", "CLBBB"} else rng.uniform(0.10, 0.115)
