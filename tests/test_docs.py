@@ -110,3 +110,19 @@ def test_every_mutation_of_the_mutation_check_targets_code_that_exists():
         for test in tests:
             file, _, function = test.partition("::")
             assert (ROOT / file).is_file() and (not function or f"def {function}(" in (ROOT / file).read_text()), test
+
+
+def test_the_readme_opens_its_python_with_load_and_predict_and_the_examples_run(monkeypatch):
+    """The README's first Python example is ecgcinc.load(...).predict(...); it, docs/api.md and
+    the API module's examples run as doctests (the ready model answers them)."""
+    import doctest
+    import ecgcinc.api
+    readme = (ROOT / "README.md").read_text()
+    first = re.search(r"```python\n(.*?)```", readme, re.S).group(1)
+    assert "ecgcinc.load()" in first and ".predict(" in first
+    monkeypatch.chdir(ROOT)
+    for page in ("README.md", "docs/api.md"):
+        result = doctest.testfile(str(ROOT / page), module_relative=False, optionflags=doctest.ELLIPSIS)
+        assert result.attempted >= 3 and result.failed == 0, page
+    result = doctest.testmod(ecgcinc.api)
+    assert result.attempted >= 3 and result.failed == 0

@@ -63,9 +63,12 @@ def test_weights_of_another_network_are_refused(tmp_path):
     small = config_from_dict({"model": {"size": "small"}})
     path = tmp_path / "small.npz"
     head_start.save_weights(_network(small), path, {"size": "small"})
-    wider = with_overrides(small, {"model": {"filters": [16, 16, 32, 48]}})
-    with pytest.raises(ValueError, match="weight .* of layer"):
+    wider = with_overrides(small, {"model": {"filters": [16, 16, 32, 48]}})   # one more projection
+    with pytest.raises(ValueError, match="51 weights, the network has 53"):
         head_start.load_weights(_network(wider), path)
+    longer = with_overrides(small, {"model": {"kernels": [16, 16, 8, 9]}})    # as many, one of another shape
+    with pytest.raises(ValueError, match=r"of layer .* is \(8, 32, 32\), the network's \(9, 32, 32\)"):
+        head_start.load_weights(_network(longer), path)
 
 
 def test_the_trained_test_model_started_from_the_head_start(trained_model):

@@ -85,8 +85,7 @@ def _retargeted(path: Path) -> None:
     path.write_text("\n".join(",".join(row) for row in rows) + "\n")
 
 
-OFFICIAL_SCORES = """import json, sys
-sys.path.insert(0, {evaluator!r})
+OFFICIAL_SCORES = """import json
 from evaluate_model import evaluate_model
 result = evaluate_model({labels!r}, {outputs!r})
 print(json.dumps([float(result[i]) for i in (1, 2, 5, 6, 8)] + [list(map(float, result[i])) for i in (3, 4, 7)]))
@@ -99,8 +98,11 @@ print(json.dumps([float(result[i]) for i in (1, 2, 5, 6, 8)] + [list(map(float, 
 
 
 def _scores(template: str, folder: Path, labels: Path, outputs: Path) -> list:
-    code = template.format(evaluator=str(EVALUATOR), labels=str(labels), outputs=str(outputs))
-    run = subprocess.run([sys.executable, "-c", code], cwd=folder, env={**ENV, "PYTHONPATH": str(ROOT)},
+    """The nine values of an evaluate_model() run in `folder`: the official one's (EVALUATOR on
+    the path) or ours (the repository's root)."""
+    code = template.format(labels=str(labels), outputs=str(outputs))
+    path = EVALUATOR if template is OFFICIAL_SCORES else ROOT
+    run = subprocess.run([sys.executable, "-c", code], cwd=folder, env={**ENV, "PYTHONPATH": str(path)},
                          capture_output=True, text=True, check=True, timeout=300)
     return json.loads(run.stdout.strip().splitlines()[-1])
 

@@ -145,11 +145,11 @@ def test_fatal_problems_name_the_record(good_record, case, message):
 
 
 @pytest.mark.parametrize("values", [0.0, np.nan], ids=["all_flat", "all_nan"])
-def test_a_record_without_usable_leads_is_read_with_every_lead_absent(good_record, values):
+def test_a_record_without_usable_leads_is_an_error_naming_it(good_record, values):
+    """All flat or all NaN: nothing to read, so no Record (any answer would be a guess)."""
     folder, record = good_record
-    read = read_record(write(folder, record, data={"val": np.full(record.adc.shape, values)}))
-    assert not read.mask.any() and np.all(read.signal == 0)
-    assert read.defects[-1].startswith("no usable standard lead")
+    with pytest.raises(RecordError, match=f"^{record.name}: .*no usable standard lead"):
+        read_record(write(folder, record, data={"val": np.full(record.adc.shape, values)}))
 
 
 def test_repairable_defects_are_reported_and_repaired(good_record):

@@ -26,3 +26,38 @@ def split_model(arguments: Sequence[str]) -> tuple[Path, list[str]]:
     if arguments and is_model_folder(arguments[0]):
         return Path(arguments[0]), list(arguments[1:])
     return READY_MODEL, list(arguments)
+
+
+LIMITS = ("Trained on 248 real records of six sources (most of them CPSC, Georgia and Chapman-Ningbo) "
+          "after pretraining on generated ones; the scores above are for sources it never saw, measured "
+          "with the same recipe leaving one source out, on a few hundred records, so their intervals are "
+          "wide. It is no substitute for a model trained on the full Challenge data (88,253 records): "
+          "train your own with `python train_model.py DATA MODEL`. It is not a medical device.")
+
+
+def describe(model_dir: str | Path, study_dir: str | Path, arm: str = "head start, fine-tuned") -> None:
+    """The ready model's card gains the real-record study's scores for its recipe (`arm`): on
+    every held-out record together and per held-out source, with its limits."""
+    from . import card
+    study = Path(study_dir)
+    overall = next(row for row in _csv_rows(study / "real.csv") if row["arm"] == arm)
+    per_source = {row["held-out source"]: {"records": int(row["records"]), "challenge": row[arm]}
+                  for row in _csv_rows(study / "real_sources.csv")}
+    how = (f"Leave one source out on the 248 real records, {overall['units']} seed(s): challenge metric "
+           f"{overall['challenge']} (mean ± sd over seeds) on every held-out record together, each scored by a "
+           f"model that never saw its source; per held-out source below (mean ± sd over seeds). Study: "
+           f"scripts/real_records.sh at commit {_commit(study)}.")
+    written = card.read(model_dir)
+    card.write(model_dir, {**written, "real_records": {"how": how, "per_source": per_source, "limits": LIMITS}})
+
+
+def _csv_rows(path: Path) -> list[dict[str, str]]:
+    import csv
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _commit(study: Path) -> str:
+    import json
+    results = sorted(study.glob("real/*/*/result.json"))
+    return json.loads(results[0].read_text())["commit"] if results else "unknown"
