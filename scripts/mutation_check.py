@@ -1,19 +1,27 @@
-"""Break the code each guarding test covers, once, and check that the test goes red.
+"""Break the code each guarding test covers, once, and check that the test goes red: a gate.
 
-    python scripts/mutation_check.py [WORKTREE] [NAME-FRAGMENT ...]
+    python scripts/mutation_check.py [NAME-FRAGMENT ...]
 
-Each mutation replaces one piece of code (which must occur exactly once; tests/test_docs.py keeps
-the list in step with the code) by a plausible mistake, runs the tests that guard it, and puts the
-code back; a mutation whose tests still pass is a test that cannot fail.  Run it in a worktree of
-its own (git worktree add), never in a tree another process is reading.  Prints one JSON line per
-mutation and writes them to mutations.json in the worktree.
+Works on a copy of the checkout (never the live tree).  First the named mutations' tests run
+unmutated: if any fails, the check refuses to judge (exit status 2), since a test that is red
+already would count as catching anything.  Then each mutation replaces one piece of code (which
+must occur exactly once; tests/test_docs.py keeps the list in step with the code) by a plausible
+mistake, runs the tests that guard it, and puts the code back.  A mutation whose tests still
+pass is a test that cannot fail: the check then exits 1.  One JSON line per mutation, and the
+whole result with the commit in scripts/mutation-results.json.
 """
 import json
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
+from datetime import datetime, timezone
 from pathlib import Path
 
-ROOT = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "scripts" / "mutation-results.json"
+COPIED = shutil.ignore_patterns(".git", ".venv*", "runs", "__pycache__", ".pytest_cache", "*.egg-info")
 MUTATIONS = [
  ("explain probabilities not run_model's", "ecgcinc/serving/explain.py",
   "    probabilities = predictor.probabilities([record])[0]\n",
@@ -69,34 +77,93 @@ MUTATIONS = [
   'helper.make_node("Min", [x, f"{name}/zero"]', 'helper.make_node("Max", [x, f"{name}/zero"]',
   ["tests/test_onnx.py::test_sigmoids_are_rewritten_to_keep_a_tiny_probability_precise"]),
  ("the predictor imports Keras", "ecgcinc/serving/predict.py",
-  "import numpy as np\n", "import numpy as np\nfrom .framework import keras  # noqa: F401\n",
+  "import numpy as np\n", "import numpy as np\nfrom ..networks.framework import keras  # noqa: F401\n",
   ["tests/test_onnx.py::test_classify_runs_the_exported_folder_without_tensorflow"]),
  ("install size without dependencies", "bench/runtimes.py",
   'if q.marker is None or q.marker.evaluate({"extra": ""}): todo.append(q)', "pass",
   ["tests/test_bench.py::test_runtimes_benchmark_sizes_an_install_by_its_dependency_closure"]),
+ ("evaluator ignores the weights.csv of its folder", "ecgcinc/evidence/evaluation.py",
+  "    local = Path(folder) / HARNESS_WEIGHTS\n", "    local = Path(folder) / 'no-such-weights.csv'\n",
+  ["tests/test_official.py::test_evaluate_model_script_reads_the_weights_of_its_folder"]),
+ ("a record of flat leads gets a best guess", "ecgcinc/io/records.py",
+  '        raise RecordError(header.record, "; ".join([*defects, NO_USABLE_LEAD]))\n',
+  "        defects.append(NO_USABLE_LEAD)\n",
+  ["tests/test_records.py::test_a_record_without_usable_leads_is_an_error_naming_it"]),
+ ("the head start's weights are not set", "ecgcinc/training/head_start.py",
+  "            variable.assign(value)\n", "            pass\n",
+  ["tests/test_head_start.py::test_shipped_weights_match_their_card_and_the_default_network"]),
+ ("the head start ignores the record count", "ecgcinc/training/head_start.py",
+  "    if records > MAX_RECORDS:\n", "    if False:\n",
+  ["tests/test_head_start.py::test_auto_uses_the_weights_below_the_record_count_and_for_their_network_only"]),
+ ("a flat-layout fusion no longer loads", "ecgcinc/serving/model_folder.py",
+  "    sys.modules.update({name: FLAT_MODULES[name] for name in added})\n", "    added = []\n",
+  ["tests/test_model_folder.py::test_a_fusion_pickled_before_the_package_had_folders_still_loads"]),
+ ("an import back up a folder goes unseen", "tests/test_layers.py",
+  " or layer(t) > layer(m)", " or False",
+  ["tests/test_layers.py::test_an_injected_import_back_up_is_found"]),
+ ("odd lead subsets are not flagged", "ecgcinc/signals/lead_sets.py",
+  "    if standard in {tuple(s) for s in LEAD_SETS.values()}:\n", "    if True:\n",
+  ["tests/test_classify.py::test_odd_lead_subsets_name_their_view"]),
 ]
 
 
-def main() -> None:
-    only = set(sys.argv[2:])
-    results = []
-    for name, path, old, new, tests in MUTATIONS:
-        if only and not any(o in name for o in only):
-            continue
-        file = ROOT / path
-        text = file.read_text()
-        assert text.count(old) == 1, (name, text.count(old))
-        file.write_text(text.replace(old, new))
-        try:
-            run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *tests], cwd=ROOT,
-                                 capture_output=True, text=True, timeout=900)
-        finally:
-            file.write_text(text)
-        last = run.stdout.strip().splitlines()[-1] if run.stdout.strip() else run.stderr[-200:]
-        results.append({"mutation": name, "tests": tests, "red": run.returncode != 0, "summary": last})
-        print(json.dumps(results[-1]), flush=True)
-    (ROOT / "mutations.json").write_text(json.dumps(results, indent=1))
+def pytest(tree: Path, tests: list[str]) -> subprocess.CompletedProcess:
+    """The tests, run in `tree` (the organisers' code from beside this checkout)."""
+    env = {**os.environ, "ECGCINC_OFFICIAL_DIR": os.environ.get("ECGCINC_OFFICIAL_DIR")
+           or str(ROOT.parent / "shared" / "official")}
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *tests], cwd=tree,
+                          capture_output=True, text=True, timeout=1800, env=env)
+
+
+def summary(run: subprocess.CompletedProcess) -> str:
+    return run.stdout.strip().splitlines()[-1] if run.stdout.strip() else run.stderr[-200:]
+
+
+def judge(tree: Path, mutation: tuple) -> dict:
+    name, path, old, new, tests = mutation
+    file = tree / path
+    text = file.read_text()
+    assert text.count(old) == 1, (name, text.count(old))
+    file.write_text(text.replace(old, new))
+    try:
+        run = pytest(tree, tests)
+    finally:
+        file.write_text(text)
+    return {"mutation": name, "tests": tests, "red": run.returncode != 0, "summary": summary(run)}
+
+
+def commit() -> str:
+    run = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                           capture_output=True, text=True).stdout.strip()
+    return run.stdout.strip() + ("+changes" if dirty else "")
+
+
+def main() -> int:
+    only = set(sys.argv[1:])
+    chosen = [m for m in MUTATIONS if not only or any(o in m[0] for o in only)]
+    with tempfile.TemporaryDirectory(prefix="mutation-check-") as folder:
+        tree = Path(folder) / "tree"
+        shutil.copytree(ROOT, tree, ignore=COPIED, symlinks=True)
+        tests = sorted({t for m in chosen for t in m[4]})
+        baseline = pytest(tree, tests)
+        if baseline.returncode != 0:
+            print(f"the tests fail unmutated ({summary(baseline)}): no verdict", file=sys.stderr)
+            return 2
+        results = []
+        for mutation in chosen:
+            results.append(judge(tree, mutation))
+            print(json.dumps(results[-1]), flush=True)
+    survivors = [r["mutation"] for r in results if not r["red"]]
+    RESULTS.write_text(json.dumps({"commit": commit(), "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                                   "unmutated": summary(baseline), "survivors": survivors, "results": results},
+                                  indent=1) + "\n")
+    if survivors:
+        print(f"{len(survivors)} mutation(s) survived: {', '.join(survivors)}", file=sys.stderr)
+        return 1
+    print(f"all {len(results)} mutations caught")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,5 +1,6 @@
 """The README's commands are the ones CI and users run."""
 import hashlib
+import json
 import re
 from pathlib import Path
 
@@ -100,10 +101,7 @@ def test_the_readme_results_are_the_summary_of_docs_results():
 def test_every_mutation_of_the_mutation_check_targets_code_that_exists():
     """scripts/mutation_check.py breaks code its tests must catch: each target occurs once, and
     each guarding test exists, so the check cannot silently test nothing."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("mutation_check", ROOT / "scripts" / "mutation_check.py")
-    check = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(check)
+    check = _mutation_check()
     assert len(check.MUTATIONS) >= 10
     for name, path, old, new, tests in check.MUTATIONS:
         assert (ROOT / path).read_text().count(old) == 1 and old != new, name
@@ -126,3 +124,29 @@ def test_the_readme_opens_its_python_with_load_and_predict_and_the_examples_run(
         assert result.attempted >= 3 and result.failed == 0, page
     result = doctest.testmod(ecgcinc.api)
     assert result.attempted >= 3 and result.failed == 0
+
+
+def _mutation_check():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("mutation_check", ROOT / "scripts" / "mutation_check.py")
+    check = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(check)
+    return check
+
+
+def test_the_mutation_check_is_a_gate(tmp_path, monkeypatch):
+    """A mutation its tests do not catch makes it exit 1; tests that fail unmutated make it refuse
+    (exit 2); the live tree is never edited."""
+    check = _mutation_check()
+    monkeypatch.setattr(check, "RESULTS", tmp_path / "results.json")
+    monkeypatch.setattr(check.sys, "argv", ["mutation_check.py"])
+    harmless = ("a comment changed", "ecgcinc/core/metrics.py", "from __future__ import annotations\n",
+                "from __future__ import annotations  # changed\n", ["tests/test_layers.py::test_every_folder_is_a_layer"])
+    before = (ROOT / harmless[1]).read_text()
+    monkeypatch.setattr(check, "MUTATIONS", [harmless])
+    assert check.main() == 1
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert saved["survivors"] == ["a comment changed"] and saved["commit"]
+    assert (ROOT / harmless[1]).read_text() == before
+    monkeypatch.setattr(check, "MUTATIONS", [(*harmless[:4], ["tests/test_layers.py::no_such_test"])])
+    assert check.main() == 2
