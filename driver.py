@@ -14,12 +14,14 @@ from ecgcinc.cli import FAILED_RECORDS_STATUS, run_cli
 
 
 def main() -> int:
+    from ecgcinc.io.records import require_records
     from ecgcinc.serving.model_folder import check
     check(sys.argv[1])  # a missing or foreign model folder is one line before Keras loads
+    require_records(sys.argv[2])  # so is a data folder without records
     from ecgcinc.serving.predict import predict_folder  # Keras loads here
     from team_code import load_model, run_model
     failures = predict_folder(sys.argv[1], sys.argv[2], sys.argv[3], load_model=load_model, run_model=run_model)
-    print(f'Done ({failures} record(s) failed).' if failures else 'Done.')
+    print(f'Done: outputs in {sys.argv[3]}' + (f' ({failures} record(s) failed).' if failures else '.'))
     return FAILED_RECORDS_STATUS if failures else 0
 
 

@@ -8,7 +8,7 @@ from ecgcinc.cli import run_cli
 def main() -> None:
     from team_code import training_code  # after the usage check: Keras loads here
     training_code(sys.argv[1], sys.argv[2])
-    print('Done.')
+    print(f'Done: the model folder is {sys.argv[2]} (python driver.py {sys.argv[2]} TEST_DATA OUTPUTS runs it).')
 
 
 if __name__ == '__main__':

@@ -206,6 +206,8 @@ def cmd_real_records(args: argparse.Namespace) -> None:
 
 def cmd_info(args: argparse.Namespace) -> None:
     from .serving.card import CARD_FILE, read, render
+    if not Path(args.model).is_dir():
+        raise FileNotFoundError(f"model folder {Path(args.model).resolve()} does not exist")
     written = read(args.model)
     if written is None:
         raise FileNotFoundError(f"model folder {Path(args.model).resolve()} has no {CARD_FILE} (a folder trained "

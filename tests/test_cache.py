@@ -2,6 +2,7 @@
 feeding training exactly what reading the files would."""
 import os
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -142,3 +143,23 @@ def test_failed_feature_measurements_are_counted_and_the_first_cause_shown(folde
     assert (f"classic features could not be measured for 1 of 40 records of {folder} (their features are missing "
             f"values); the first, {broken}: ValueError: no beat to delineate") in err
     assert np.isnan(examples.features[examples.names.index(broken)]).all()
+
+
+def test_a_changed_feature_function_builds_a_new_entry(folder, tmp_path, small_config, monkeypatch):
+    """The key follows the code that computes the entry: an upgrade or an edit of a feature never
+    reads values today's code would not compute."""
+    from ecgcinc.signals import features
+    cfg = small_config().preprocess
+    base = open_cache(folder, cfg, tmp_path / "c")
+    edited = tmp_path / "features.py"
+    edited.write_text(Path(features.__file__).read_text().replace(
+        "heart_rate=60.0 / float(rr.mean())", "heart_rate=60.0 / float(np.median(rr))"))
+    monkeypatch.setattr(features, "__file__", str(edited))
+    cache.code_hash.cache_clear()
+    try:
+        rebuilt = open_cache(folder, cfg, tmp_path / "c")
+    finally:
+        cache.code_hash.cache_clear()
+    assert rebuilt.path != base.path and rebuilt.built_seconds > 0
+    monkeypatch.undo()
+    assert open_cache(folder, cfg, tmp_path / "c").path == base.path

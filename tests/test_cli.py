@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from ecgcinc.serving.ready import READY_MODEL
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -40,22 +42,24 @@ def _run(*args: str, frameworks: bool = True) -> subprocess.CompletedProcess:
     (["-m", "ecgcinc", "predict", "{missing}", "{data}", "{out}"], "model folder {missing} does not exist"),
     (["train_model.py", "{missing}", "{out}"], "data folder {missing} does not exist"),
     (["train_model.py", "{empty}", "{out}"], "data folder {empty} holds no record"),
+    (["driver.py", "{ready}", "{empty}", "{out}"], "data folder {empty} holds no record"),
+    (["-m", "ecgcinc", "info", "{missing}"], "model folder {missing} does not exist"),
     (["evaluate_model.py", "{missing}", "{data}"], "{missing}"),
     (["evaluate_model.py", "{data}", "{missing}"], "output folder {missing} does not exist"),
     (["-m", "ecgcinc", "experiment", "cv", "--data", "{missing}", "--out", "{out}"], "{missing}"),
     (["-m", "ecgcinc", "signal-auroc", "{missing}", "--n", "8", "--seed", "1"], "{missing}"),
     (["-m", "ecgcinc", "explain", "{empty}", "{missing}", "--out", "{out}/x.png"], "record {missing}: no header file"),
 ], ids=["driver-no-model", "driver-empty-model", "predict-no-model", "train-no-data", "train-empty-data",
-        "evaluate-no-labels", "evaluate-no-outputs",
+        "driver-empty-data", "info-no-model", "evaluate-no-labels", "evaluate-no-outputs",
         "experiment-no-data", "signal-auroc-no-arm", "explain-no-record"])
 def test_bad_folders_are_one_line_and_exit_status_2(command, expected, sample_dir, tmp_path, request):
     """The harness's commands and the evaluator check their folders before Keras loads: their
     one line comes at once, and here with the frameworks unimportable."""
     (tmp_path / "empty").mkdir()
     names = {"missing": str(tmp_path / "no" / "such"), "empty": str((tmp_path / "empty").resolve()),
-             "data": str(sample_dir), "out": str(tmp_path / "out")}
+             "data": str(sample_dir), "out": str(tmp_path / "out"), "ready": str(READY_MODEL)}
     case = request.node.callspec.id
-    before_frameworks = case.startswith(("driver-", "predict-", "train-", "evaluate-"))
+    before_frameworks = case.startswith(("driver-", "predict-", "train-", "evaluate-", "info-"))
     run = _run(*[part.format(**names) for part in command], frameworks=not before_frameworks)
     lines = run.stderr.strip().splitlines()
     assert run.returncode == 2 and len(lines) == 1, run.stderr
@@ -105,3 +109,16 @@ def test_every_command_describes_each_argument_and_the_top_level_help_names_each
                 assert action.help and action.help.strip(), f"{name} {action.dest}"
         assert "(default:" in command.format_help() or not any(a.option_strings and a.default not in (None, False)
                                                                 for a in command._actions if a.dest != "help")
+
+
+def test_a_trained_folder_without_keras_installed_is_one_line(monkeypatch):
+    """In the TensorFlow-free environment (requirements-inference.txt) a trained folder is refused
+    before anything loads, saying what to do, instead of a traceback."""
+    from importlib.metadata import PackageNotFoundError
+    from ecgcinc.serving import model_folder
+
+    def missing(name):
+        raise PackageNotFoundError(name)
+    monkeypatch.setattr(model_folder, "version", missing)
+    with pytest.raises(model_folder.ModelFolderError, match="has no Keras: install requirements.txt, or export"):
+        model_folder.check(READY_MODEL)

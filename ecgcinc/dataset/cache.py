@@ -30,13 +30,17 @@ import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 import joblib
 import numpy as np
 
+from .. import __version__
 from ..core.config import PreprocessConfig
+from ..io import records
+from ..signals import beats, features, lead_sets, preprocess
 from ..signals.beats import BEAT_COLUMNS, MAX_BEATS
 from ..signals.features import N_FEATURES, checked_measures
 from ..signals.lead_sets import as_seen, view_name, views, with_limb_leads
@@ -57,9 +61,25 @@ def default_root() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ecgcinc"
 
 
+# The modules whose code computes what an entry holds (reading, leads, preprocessing, features,
+# beats, and this module's own building): the key carries a hash of their source and the package's
+# version, so a user who upgrades (or edits a feature) never trains on values that today's code
+# would not compute.  FORMAT_VERSION still names the layout of the files.
+COMPUTING_MODULES = (records, lead_sets, preprocess, features, beats, sys.modules[__name__])
+
+
+@lru_cache(maxsize=1)
+def code_hash() -> str:
+    digest = hashlib.sha256(__version__.encode())
+    for module in COMPUTING_MODULES:
+        digest.update(Path(module.__file__).read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def cache_key(headers: Sequence[Path], cfg: PreprocessConfig) -> str:
-    """Hash of the format, the preprocessing settings and each file's name, size and mtime."""
-    digest = hashlib.sha256(json.dumps({"version": FORMAT_VERSION, "preprocess": asdict(cfg)},
+    """Hash of the format, the code that computes the entry (code_hash), the preprocessing
+    settings and each file's name, size and mtime."""
+    digest = hashlib.sha256(json.dumps({"version": FORMAT_VERSION, "code": code_hash(), "preprocess": asdict(cfg)},
                                        sort_keys=True).encode())
     for header in headers:
         for path in (header, header.with_suffix(".mat")):

@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import sys
 from contextlib import contextmanager
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
@@ -91,10 +91,21 @@ def check(model_dir: str | Path) -> Path:
         except OSError as error:
             raise ModelFolderError(f"model folder {model_dir}: cannot read {name} ({error.strerror or error}); "
                                    "is it readable by this user?") from error
-    problem = card.loading_problem(model_dir, version("keras") if runtime == "keras" else None)
+    problem = card.loading_problem(model_dir, _keras_version(model_dir) if runtime == "keras" else None)
     if problem:
         raise ModelFolderError(problem)
     return model_dir
+
+
+def _keras_version(model_dir: Path) -> str:
+    """The installed Keras's version; a trained folder in an environment without Keras (the
+    TensorFlow-free install of requirements-inference.txt) is one line saying what to do."""
+    try:
+        return version("keras")
+    except PackageNotFoundError:
+        raise ModelFolderError(f"model folder {model_dir} is a trained (Keras) folder and this environment has no "
+                               "Keras: install requirements.txt, or export the folder where Keras is (ecgcinc export "
+                               "MODEL OUT) and use OUT here") from None
 
 
 def save(model_dir: str | Path, model: keras.Model, cfg: Config, classes: ClassSet, decision: Decision,

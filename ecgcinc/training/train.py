@@ -169,6 +169,9 @@ class ChallengeSelection(keras.callbacks.Callback):
         self.inference: keras.Model | None = None
 
     def on_train_begin(self, logs=None):
+        if self.verbose:
+            print(f"each epoch is scored on the validation records; * marks a new best from epoch "
+                  f"{min(self.cfg.train.min_epochs, self.cfg.train.epochs)} on, and the best is the one kept", flush=True)
         self.inference = inference_model(self.model)
 
     def score(self) -> metrics.Scores:
@@ -311,6 +314,9 @@ def train_network(training: Examples, validation: Examples, classes: ClassSet, c
     model.set_weights(selection.best_weights)
     if guard and guard.reason and verbose:
         print(guard.reason, flush=True)
+    if verbose:
+        print(f"kept epoch {selection.best_epoch} of {len(selection.history)} (validation challenge "
+              f"{selection.best_score:.3f})", flush=True)
     history = {"best_epoch": selection.best_epoch, "best_val_challenge": selection.best_score,
                "train_records": len(training), "validation_records": len(validation),
                "domains": training.domain_names, "validation_names": validation.names,
