@@ -17,3 +17,6 @@ ECGCINC_CACHE="$data/.cache" python train_model.py "$data" "$out"
 rm -f "$out/train_labels.npy.tmp"
 python -c "import sys; from ecgcinc.serving.ready import describe; describe(sys.argv[1], sys.argv[2])" "$out" "$study"
 du -sh "$out"
+# The driver's files from the new model on the real test records: tests/test_same_outputs.py holds
+# later code to them.
+python -m tests.test_same_outputs
