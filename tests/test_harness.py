@@ -174,3 +174,27 @@ def test_an_unexpected_exception_in_one_record_gets_the_empty_output_and_the_run
     for header in headers:
         lines = (tmp_path / "out" / f"{header.stem}.csv").read_text().splitlines()
         assert lines[1:] == (["", "", ""] if header.stem == broken else ["164889003", "1", "0.9"])
+
+
+def test_a_failed_output_write_is_that_records_error_and_the_run_goes_on(sample_dir, tmp_path, capfd, monkeypatch):
+    """A write that fails (disk full, permissions) costs that record alone: an error line naming
+    it, the others written, and the failure counted (driver.py's exit status 1)."""
+    from ecgcinc.serving import harness
+    headers = find_records(sample_dir)[:3]
+    data = tmp_path / "data"
+    data.mkdir()
+    for header in headers:
+        shutil.copy(header, data), shutil.copy(header.with_suffix(".mat"), data)
+    full = headers[1].stem
+    write = harness.write_outputs
+
+    def disk_full(path, *args):
+        if Path(path).stem == full:
+            raise OSError(28, "No space left on device")
+        write(path, *args)
+    monkeypatch.setattr(harness, "write_outputs", disk_full)
+    failures = harness.write_folder(data, tmp_path / "out", lambda leads: None,
+                                    lambda scorer, text, recording: (["164889003"], [1], [0.9]), verbose=0)
+    assert failures == 1
+    assert f"ERROR {full}: cannot write its output: No space left on device" in capfd.readouterr().err
+    assert sorted(p.stem for p in (tmp_path / "out").glob("*.csv")) == sorted(h.stem for h in headers if h.stem != full)

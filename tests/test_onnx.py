@@ -119,7 +119,22 @@ def test_an_export_that_differs_from_keras_is_refused(trained_model, tmp_path, m
     monkeypatch.setattr(export_module, "_write_onnx", lambda network, path: write(other, path))
     with pytest.raises(ExportError, match="differs from the Keras network"):
         export(trained_model, tmp_path / "wrong")
-    assert not (tmp_path / "wrong" / "network.onnx").exists()
+    assert not (tmp_path / "wrong").exists() and list(tmp_path.iterdir()) == []  # nothing half-written
+
+
+def test_an_export_whose_network_answers_nan_is_refused(trained_model, tmp_path, monkeypatch):
+    """NaN from the exported network is a failure (the largest difference must not skip it)."""
+    real = export_module.load_predictor
+
+    def nan_when_exported(folder, leads=None):
+        predictor = real(folder, leads)
+        if (Path(folder) / "network.onnx").is_file():
+            monkeypatch.setattr(predictor, "probabilities", lambda records: np.full((len(records), 26), np.nan))
+        return predictor
+    monkeypatch.setattr(export_module, "load_predictor", nan_when_exported)
+    with pytest.raises(ExportError, match="by nan in probability"):
+        export(trained_model, tmp_path / "nan")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_runtimes_and_folders_are_checked(trained_model, exported, sample_dir, tmp_path):

@@ -64,19 +64,32 @@ def export(model_dir: str | Path, out_dir: str | Path) -> dict:
     if out.exists() and any(out.iterdir()) and not (out / ONNX_FILE).is_file():
         raise ExportError(f"{out} exists and is not an exported folder; name a new or empty folder")
     network = model_folder.load_network(source)
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_save(out / ONNX_FILE, lambda tmp: _precise_sigmoids(_write_onnx(network, tmp)))
+    staging = out.parent / f".{out.name}.exporting"   # the export is built here, and only a checked one moves
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        section = _build(source, network, staging)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    shutil.rmtree(out, ignore_errors=True)            # an earlier export (checked above), replaced whole
+    staging.rename(out)
+    return section
+
+
+def _build(source: Path, network, folder: Path) -> dict:
+    """The exported folder written into `folder` and checked against the trained one; a
+    difference above TOLERANCE, or one that is not a number, refuses it."""
+    atomic_save(folder / ONNX_FILE, lambda tmp: _precise_sigmoids(_write_onnx(network, tmp)))
     for name in COPIED:
         if (source / name).is_file():
-            shutil.copy2(source / name, out / name)
-    difference = probe_difference(source, out)
-    section = _section(source, network, difference)
-    if difference > TOLERANCE:
-        (out / ONNX_FILE).unlink()
+            shutil.copy2(source / name, folder / name)
+    difference = probe_difference(source, folder)
+    if not difference <= TOLERANCE:  # NaN fails this too
         raise ExportError(f"the exported network differs from the Keras network by {difference:.2e} in probability "
                           f"(tolerance {TOLERANCE:g}); nothing exported")
-    written = card.read(source) or {}
-    card.write(out, {**written, "export": section})
+    section = _section(source, network, difference)
+    card.write(folder, {**(card.read(source) or {}), "export": section})
     return section
 
 
@@ -132,6 +145,8 @@ def probe_difference(source: Path, exported: Path) -> float:
     for leads in LEAD_SETS.values():
         difference = np.abs(load_predictor(source, leads).probabilities(records)
                             - load_predictor(exported, leads).probabilities(records))
+        if not np.isfinite(difference).all():  # max() would skip a NaN and pass the check
+            return float("nan")
         worst = max(worst, float(difference.max()))
     return worst
 

@@ -124,7 +124,11 @@ def write_folder(data_dir: str | Path, out_dir: str | Path, scorer: Callable[[tu
             print(f"ERROR {message}", file=sys.stderr, flush=True)
             failures += 1
             classes, labels, probabilities = [], [], []
-        write_outputs(out_dir / f"{path.stem}.csv", read.record_id, classes, labels, probabilities)
+        try:
+            write_outputs(out_dir / f"{path.stem}.csv", read.record_id, classes, labels, probabilities)
+        except OSError as error:  # a full disk or a lost permission: this record's failure, not the run's
+            print(f"ERROR {path.stem}: cannot write its output: {error.strerror or error}", file=sys.stderr, flush=True)
+            failures += 1 if classes else 0  # a record that failed already is counted once
         if timings is not None:
             timings.append(time.perf_counter() - started)
         if verbose:
