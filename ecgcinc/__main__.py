@@ -204,6 +204,14 @@ def cmd_real_records(args: argparse.Namespace) -> None:
               [a.strip() for a in args.arms.split(",")] if args.arms else None, args.quick))
 
 
+def cmd_realism(args: argparse.Namespace) -> None:
+    from .evidence.realism import compare
+    text = compare(args.real, args.generated)
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text)
+
+
 def cmd_info(args: argparse.Namespace) -> None:
     from .serving.card import CARD_FILE, read, render
     if not Path(args.model).is_dir():
@@ -396,6 +404,11 @@ def _head_start_commands(sub) -> None:
                                   "feature-baseline-gradient-boosting, head-start-unscored-as-negatives, "
                                   "generated-real-from-scratch (default: all)")
     s.add_argument("--quick", action="store_true", help="8 epochs")
+    s = _command(sub, "realism", "generated records against real ones, source by source: medians and a realism "
+                                 "score (AUROC of telling them apart)", cmd_realism)
+    s.add_argument("--real", nargs="+", required=True, help="folders of real Challenge records")
+    s.add_argument("--generated", required=True, help="a folder of generated records (synth --challenge-scale)")
+    s.add_argument("--out", help="write the table to this Markdown file")
 
 
 def parser() -> argparse.ArgumentParser:
