@@ -402,7 +402,7 @@ def _head_start_commands(sub) -> None:
     s.add_argument("--seeds", type=int, default=3, help="seeds per split")
     s.add_argument("--arms", help="comma-separated arms by slug: head-start-fine-tuned, from-scratch, synthetic-only, "
                                   "feature-baseline-gradient-boosting, head-start-unscored-as-negatives, "
-                                  "generated-real-from-scratch (default: all)")
+                                  "generated-real-from-scratch, head-start-fine-tuned-on-generated-real (default: all)")
     s.add_argument("--quick", action="store_true", help="8 epochs")
     s = _command(sub, "realism", "generated records against real ones, source by source: medians and a realism "
                                  "score (AUROC of telling them apart)", cmd_realism)

@@ -86,8 +86,8 @@ def train_baseline(train_dir: str | Path, cfg: Config) -> FittedBaseline:
 
 def write_outputs(fitted: FittedBaseline, test_dir: str | Path, out_dir: str | Path, cfg: Config) -> int:
     """A Challenge output file for every record of test_dir, labelled or not, through the
-    driver's own loop (harness.write_folder): named by the header file, a best guess with a
-    warning for repairable records, the empty output with an error line for unreadable ones.
+    driver's own loop (harness.write_folder): named by the header file, a warning for repairable
+    records, the empty output with an error line for unreadable ones and those with no usable lead.
     Returns the number of records; score them with evaluate_model.py."""
     classes = load_classes()
     scorer = per_lead_set(lambda leads: FeaturePredictor(fitted, classes, cfg, lead_mask(leads)))

@@ -12,6 +12,8 @@ the situation most users start in, so the question is what the generated corpus 
                            all fitted on generated records): it never saw a real record
   generated + real         the real records and a generated corpus in one training folder,
                            from scratch
+  head start, fine-tuned on generated + real
+                           the two together: the shipped network trained further on that folder
   head start, unscored as negatives
                            the head start, with the records that carry no scored diagnosis
                            trained as negatives for every class
@@ -48,15 +50,17 @@ HEAD_START = "head start, fine-tuned"
 SCRATCH = "from scratch"
 SYNTHETIC = "synthetic only"
 MIXED = "generated + real (from scratch)"
+BOTH = "head start, fine-tuned on generated + real"
 NEGATIVES = "head start, unscored as negatives"
 ARMS: dict[str, dict[str, Any]] = {
     HEAD_START: {"train": {"head_start": "auto", "unscored_negatives": False}},
     SCRATCH: {"train": {"head_start": "off", "unscored_negatives": False}},
     NEGATIVES: {"train": {"head_start": "auto", "unscored_negatives": True}},
     MIXED: {"train": {"head_start": "off", "unscored_negatives": False}},
+    BOTH: {"train": {"head_start": "auto", "unscored_negatives": False}},
     BASELINE: {"train": {"unscored_negatives": False}},
 }
-ALL_ARMS = (HEAD_START, SCRATCH, SYNTHETIC, BASELINE, NEGATIVES, MIXED)
+ALL_ARMS = (HEAD_START, SCRATCH, SYNTHETIC, BASELINE, NEGATIVES, MIXED, BOTH)
 MIN_TEST_RECORDS = 5
 LEAD_TOKENS = ("6", "4", "3", "2")
 
@@ -156,7 +160,7 @@ def run_arm(study: Study, arm: str, splits: list, mix_dir: Path | None) -> list[
         split_study = _split_study(study, test_rows)
         rest = study.examples.subset(rest_rows)
         rest = rest if cfg.train.unscored_negatives else _scored(rest)
-        if arm == MIXED:
+        if arm in (MIXED, BOTH):
             rest = _mixed(study, rest, mix_dir, stratum, cfg)
         for seed in range(study.seeds):
             folder = study.out / "real" / slug(arm) / f"{slug(stratum)}-seed{seed}"
@@ -187,7 +191,7 @@ def run(data_dirs: list[str | Path], out_dir: str | Path, synthetic_model: str |
     wanted = selected_arms(arms)
     if SYNTHETIC in wanted and not synthetic_model:
         raise ValueError("the synthetic-only arm needs the pretrained model folder (--synthetic-model)")
-    if MIXED in wanted and not mix_dir:
+    if {MIXED, BOTH} & set(wanted) and not mix_dir:
         raise ValueError("the generated + real arm needs a folder of generated records (--mix)")
     results = {arm: (_synthetic_units(study, splits, Path(synthetic_model)) if arm == SYNTHETIC
                      else run_arm(study, arm, splits, Path(mix_dir) if mix_dir else None)) for arm in wanted}

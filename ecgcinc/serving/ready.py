@@ -31,8 +31,12 @@ def split_model(arguments: Sequence[str]) -> tuple[Path, list[str]]:
 LIMITS = ("Trained on 248 real records of six sources (most of them CPSC, Georgia and Chapman-Ningbo) "
           "after pretraining on generated ones; the scores above are for sources it never saw, measured "
           "with the same recipe leaving one source out, on a few hundred records, so their intervals are "
-          "wide. It is no substitute for a model trained on the full Challenge data (88,253 records): "
-          "train your own with `python train_model.py DATA MODEL`. It is not a medical device.")
+          "wide. PTB-XL's records, most labelled normal sinus rhythm alone, score below zero: it names "
+          "extra classes on normal records. Classes its real sources rarely annotate (long QT, T-wave "
+          "changes, nonspecific intraventricular block) it ranks little better than chance on unseen "
+          "sources (docs/results.md, \"Real records\"). It is no substitute for a model trained on the full "
+          "Challenge data (88,253 records): train your own with `python train_model.py DATA MODEL`. It is "
+          "not a medical device.")
 
 
 def describe(model_dir: str | Path, study_dir: str | Path, arm: str = "head start, fine-tuned") -> None:
