@@ -124,3 +124,18 @@ def test_a_noisy_first_epoch_is_never_kept():
 
 def test_training_shorter_than_min_epochs_keeps_its_last_epoch():
     assert _replay([0.5, 0.2], min_epochs=4, patience=1, epochs=2) == (2, 2)
+
+
+def test_a_lead_set_unit_takes_that_lead_sets_arrays_whatever_their_order():
+    """in_lead_set must read the reduced copy's outputs, never the 12-lead ones, even when the
+    arrays come in another order (pooled units stack them by key)."""
+    from ecgcinc.core.classes import load_classes
+    from ecgcinc.evidence.arms import Unit, in_lead_set
+    classes = load_classes()
+    labels = np.zeros((4, len(classes)), dtype=bool)
+    labels[:, classes.sinus_index] = True
+    twelve, six = labels.copy(), ~labels
+    arrays = {"binary@6 leads": six, "probabilities@6 leads": six.astype(float), "binary": twelve,
+              "probabilities": twelve.astype(float), "labels": labels}
+    unit = in_lead_set(classes, Unit("s", 0, {}, labels, twelve, arrays), "6 leads")
+    assert (unit.binary == six).all() and (unit.arrays["probabilities"] == six).all()

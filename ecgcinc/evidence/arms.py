@@ -92,7 +92,8 @@ def in_lead_set(classes: ClassSet, unit: Unit, name: str) -> Unit:
     held = sorted({key.split("@", 1)[1] for key in unit.arrays if "@" in key})
     if name not in held:
         raise ValueError(f"lead set {name!r}: the unit was scored on {', '.join(held) or 'no reduced-lead copies'}")
-    arrays = {key.removesuffix(f"@{name}"): value for key, value in unit.arrays.items()
-              if "@" not in key or key.endswith(f"@{name}")}
+    arrays = {key: value for key, value in unit.arrays.items() if "@" not in key}
+    arrays.update({key.removesuffix(f"@{name}"): value for key, value in unit.arrays.items()
+                   if key.endswith(f"@{name}")})  # the lead set's own, whatever order the keys came in
     return Unit(unit.stratum, unit.seed, unit_scores(classes, unit.labels, arrays["binary"], arrays["probabilities"]),
                 unit.labels, arrays["binary"], arrays)

@@ -238,7 +238,7 @@ def _pooled(classes: ClassSet, units: list[Unit]) -> list[Unit]:
     pooled = []
     for seed in sorted({u.seed for u in units}):
         mine = [u for u in units if u.seed == seed]
-        keys = set.intersection(*(set(u.arrays) for u in mine))
+        keys = [key for key in mine[0].arrays if all(key in u.arrays for u in mine)]
         arrays = {key: np.concatenate([u.arrays[key] for u in mine]) for key in keys
                   if key.startswith(("probabilities", "binary", "labels"))}
         labels, binary = np.concatenate([u.labels for u in mine]), np.concatenate([u.binary for u in mine])
