@@ -104,6 +104,13 @@ MUTATIONS = [
  ("the cache key forgets the code", "ecgcinc/dataset/cache.py",
   '"code": code_hash(), ', "",
   ["tests/test_cache.py::test_a_changed_feature_function_builds_a_new_entry"]),
+ ("a lead-set unit reads the 12-lead arrays", "ecgcinc/evidence/arms.py",
+  '    arrays = {key: value for key, value in unit.arrays.items() if "@" not in key}\n'
+  '    arrays.update({key.removesuffix(f"@{name}"): value for key, value in unit.arrays.items()\n'
+  '                   if key.endswith(f"@{name}")})  # the lead set\'s own, whatever order the keys came in\n',
+  '    arrays = {key.removesuffix(f"@{name}"): value for key, value in unit.arrays.items()\n'
+  '              if "@" not in key or key.endswith(f"@{name}")}\n',
+  ["tests/test_evidence.py::test_a_lead_set_unit_takes_that_lead_sets_arrays_whatever_their_order"]),
  ("odd lead subsets are not flagged", "ecgcinc/signals/lead_sets.py",
   "    if standard in {tuple(s) for s in LEAD_SETS.values()}:\n", "    if True:\n",
   ["tests/test_classify.py::test_odd_lead_subsets_name_their_view"]),
