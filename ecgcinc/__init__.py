@@ -11,7 +11,7 @@ harness's scripts and the command line start fast.  docs/api.md has the whole AP
 """
 from typing import Any
 
-__version__ = "0.10.0"  # pyproject.toml's version (tests/test_card.py keeps them equal)
+from .core.version import __version__
 __all__ = ["ECG", "load", "read", "train", "__version__"]
 
 

@@ -152,16 +152,21 @@ def test_a_record_without_usable_leads_is_an_error_with_the_empty_output(trained
     assert len(errors) == 1 and "no usable standard lead" in errors[0]
 
 
+def _copied_records(sample_dir: Path, count: int, folder: Path) -> tuple[list[Path], Path]:
+    """The first `count` real test records, copied into a new `folder`."""
+    headers = find_records(sample_dir)[:count]
+    folder.mkdir()
+    for header in headers:
+        shutil.copy(header, folder), shutil.copy(header.with_suffix(".mat"), folder)
+    return headers, folder
+
+
 def test_an_unexpected_exception_in_one_record_gets_the_empty_output_and_the_run_goes_on(sample_dir, tmp_path,
                                                                                           capfd):
     """As the official test_model.py, which catches every exception: the record that raised gets
     the empty output and an error line naming it and the exception; the records after it get theirs."""
     from ecgcinc.serving.harness import write_folder
-    headers = find_records(sample_dir)[:4]
-    data = tmp_path / "data"
-    data.mkdir()
-    for header in headers:
-        shutil.copy(header, data), shutil.copy(header.with_suffix(".mat"), data)
+    headers, data = _copied_records(sample_dir, 4, tmp_path / "data")
     broken = headers[1].stem
 
     def run(scorer, header_text, recording):
@@ -180,11 +185,7 @@ def test_a_failed_output_write_is_that_records_error_and_the_run_goes_on(sample_
     """A write that fails (disk full, permissions) costs that record alone: an error line naming
     it, the others written, and the failure counted (driver.py's exit status 1)."""
     from ecgcinc.serving import harness
-    headers = find_records(sample_dir)[:3]
-    data = tmp_path / "data"
-    data.mkdir()
-    for header in headers:
-        shutil.copy(header, data), shutil.copy(header.with_suffix(".mat"), data)
+    headers, data = _copied_records(sample_dir, 3, tmp_path / "data")
     full = headers[1].stem
     write = harness.write_outputs
 

@@ -70,12 +70,12 @@ def _imports(path: Path, here: str, modules: dict[str, Path], module_level_only:
             target = ".".join(base + parts)
             for alias in node.names:
                 sub = _resolve(f"{target}.{alias.name}" if target else alias.name, modules)
-                found.add(sub or _resolve(target, modules))
+                found.add(sub or _resolve(target, modules) or ("__init__" if not target else None))
         elif isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name.startswith("ecgcinc."):
                     found.add(_resolve(alias.name.split(".", 1)[1], modules))
-    return found - {None, "__init__"}
+    return found - {None}
 
 
 def import_graph(package: Path, module_level_only: bool = False) -> dict[str, set[str]]:
@@ -170,6 +170,14 @@ def test_an_injected_cycle_is_found(tmp_path):
     path.write_text(path.read_text() + "\n\ndef _late():\n    from ..training.train import train  # noqa: F401\n")
     found = cycles(import_graph(copy))
     assert found and any({"io.records", "training.train"} <= set(component) for component in found)
+
+
+def test_importing_the_package_top_from_a_folder_is_an_import_back_up(tmp_path):
+    copy = tmp_path / "ecgcinc"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    path = copy / "serving" / "card.py"
+    path.write_text(path.read_text() + "\n\nfrom .. import __version__ as _top  # noqa: E402\n")
+    assert ("serving.card", "__init__") in imports_back_up(import_graph(copy))
 
 
 def test_an_injected_import_back_up_is_found(tmp_path):

@@ -37,7 +37,7 @@ from typing import Callable, Iterator, Sequence
 import joblib
 import numpy as np
 
-from .. import __version__
+from ..core.version import __version__
 from ..core.config import PreprocessConfig
 from ..io import records
 from ..signals import beats, features, lead_sets, preprocess

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import __version__
+from ..core.version import __version__
 from ..core import metrics
 from ..core import provenance
 from ..core.classes import ClassSet

@@ -11,7 +11,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
+from ..core.version import __version__
 from ..core.config import Config, load_config, with_overrides
 from ..core.provenance import commit
 from ..serving import model_folder
