@@ -200,7 +200,7 @@ def cmd_pretrain(args: argparse.Namespace) -> None:
 
 def cmd_real_records(args: argparse.Namespace) -> None:
     from .evidence.real_records import run
-    print(run(args.data, args.out, args.synthetic_model, args.mix, args.seeds,
+    print(run(args.data, args.out, args.synthetic_model, args.seeds,
               [a.strip() for a in args.arms.split(",")] if args.arms else None, args.quick))
 
 
@@ -392,17 +392,18 @@ def _head_start_commands(sub) -> None:
     s.add_argument("--size", default="small", help="network size")
     s.add_argument("--workers", type=int, default=1, help="processes drawing the records")
     s.add_argument("--real", nargs="*", default=[], help="folders of real records to score the model on (card)")
-    s = _command(sub, "real-records", "leave-one-source-out evidence on real records: head start, from scratch, "
-                                      "synthetic only, mixed, unscored as negatives, feature baseline",
+    s = _command(sub, "real-records", "leave-one-source-out evidence on real records: the default, head start on "
+                                      "real only, from scratch, synthetic only, generated + real from scratch, "
+                                      "unscored as negatives, feature baseline",
                  cmd_real_records)
     s.add_argument("--data", nargs="+", required=True, help="folders of real labelled Challenge records")
     s.add_argument("--out", required=True, help="folder for the units and the tables (re-running resumes)")
     s.add_argument("--synthetic-model", help="the pretrained model folder (`ecgcinc pretrain`'s OUT/model)")
-    s.add_argument("--mix", help="a folder of generated records for the mixed arm")
     s.add_argument("--seeds", type=int, default=3, help="seeds per split")
-    s.add_argument("--arms", help="comma-separated arms by slug: head-start-fine-tuned, from-scratch, synthetic-only, "
-                                  "feature-baseline-gradient-boosting, head-start-unscored-as-negatives, "
-                                  "generated-real-from-scratch, head-start-fine-tuned-on-generated-real (default: all)")
+    s.add_argument("--arms", help="comma-separated arms by slug: default-head-start-generated-real, "
+                                  "head-start-real-only, from-scratch, synthetic-only, "
+                                  "feature-baseline-gradient-boosting, default-unscored-as-negatives, "
+                                  "generated-real-from-scratch (default: all)")
     s.add_argument("--quick", action="store_true", help="8 epochs")
     s = _command(sub, "realism", "generated records against real ones, source by source: medians and a realism "
                                  "score (AUROC of telling them apart)", cmd_realism)

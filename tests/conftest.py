@@ -69,10 +69,17 @@ def sample_dir():
     return SAMPLE_DIR
 
 
+# The tests train on generated folders already: the ~500 generated records that "auto" adds to a
+# small folder's training (training/generated_mix.py) would only slow them.  Their own tests
+# (test_generated_mix.py) turn them on.
+NO_GENERATED_MIX = {"train": {"generated_mix": "off"}}
+
+
 @pytest.fixture(scope="session")
 def small_config():
     from ecgcinc.core.config import config_from_dict
-    return lambda **overrides: config_from_dict(_deep_merge(json.loads(SMALL_CONFIG.read_text()), overrides))
+    return lambda **overrides: config_from_dict(
+        _deep_merge(_deep_merge(json.loads(SMALL_CONFIG.read_text()), NO_GENERATED_MIX), overrides))
 
 
 def _deep_merge(base, overrides):

@@ -34,7 +34,7 @@ def test_built_once_then_reused(folder, tmp_path, small_config):
     assert first.built_seconds > 0 and second.built_seconds == 0.0
     assert first.path == second.path and len(second) == 40
     assert np.array_equal(first.meta, second.meta) and list(first.names) == list(second.names)
-    assert isinstance(second.signals.data, np.memmap)
+    assert isinstance(second.signals.arrays[0], np.memmap)
     for i in (0, 17, 39):
         assert np.array_equal(first.signals[i], second.signals[i])
 

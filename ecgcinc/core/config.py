@@ -137,6 +137,11 @@ class TrainConfig:
     # "auto" takes the package's own for the size when the folder is small enough for them to pay,
     # "off" starts from random weights, a path names a weights file written by `ecgcinc pretrain`.
     head_start: str = "auto"
+    # Generated records of the Challenge corpus's shape join the folder's own in training
+    # (training/generated_mix.py): "auto" when the network starts from the package's own head
+    # start, "on" always, "off" never; `generated_records` of them, drawn with a fixed seed.
+    generated_mix: str = "auto"
+    generated_records: int = 500     # about: each source in its share of the corpus, at least one
     # Records with no scored diagnosis train as negatives for every class (False: left out).
     unscored_negatives: bool = False
 

@@ -92,14 +92,19 @@ def cache_key(headers: Sequence[Path], cfg: PreprocessConfig) -> str:
 
 
 class SignalStore:
-    """Read-only view of records' signals in one (total, 12) array: store[i] is record i's
-    (n_i, 12) slice, without a copy when the array is a memory map."""
+    """Read-only view of records' signals: store[i] is record i's (n_i, 12) slice of one of the
+    store's (total, 12) arrays, without a copy when the array is a memory map.  A folder's entry
+    has one array; a store joined from two folders' (a user's and the generated records',
+    training/generated_mix.py) keeps both arrays, so neither is copied into memory."""
 
-    def __init__(self, data: np.ndarray, offsets: np.ndarray, lengths: np.ndarray,
-                 allowed: np.ndarray | None = None):
-        """`allowed` (12,) bool, when given, zeroes the leads outside it in every slice read (a
-        reduced-lead view of the same records, lead_sets.views)."""
-        self.data, self.offsets, self.lengths = data, np.asarray(offsets), np.asarray(lengths)
+    def __init__(self, data: np.ndarray | tuple[np.ndarray, ...], offsets: np.ndarray, lengths: np.ndarray,
+                 allowed: np.ndarray | None = None, part: np.ndarray | None = None):
+        """`part` (N,) names the array of `data` (a tuple) that holds each record; `allowed` (12,)
+        bool, when given, zeroes the leads outside it in every slice read (a reduced-lead view of
+        the same records, lead_sets.views)."""
+        self.arrays = data if isinstance(data, tuple) else (data,)
+        self.offsets, self.lengths = np.asarray(offsets), np.asarray(lengths)
+        self.part = np.zeros(len(self.offsets), dtype=int) if part is None else np.asarray(part)
         self.allowed = allowed
 
     def __len__(self) -> int:
@@ -107,17 +112,25 @@ class SignalStore:
 
     def __getitem__(self, i: int) -> np.ndarray:
         start = int(self.offsets[i])
-        signal = self.data[start : start + int(self.lengths[i])]
+        signal = self.arrays[self.part[i]][start : start + int(self.lengths[i])]
         return signal if self.allowed is None else np.where(self.allowed, signal, np.float16(0))
 
     def __iter__(self) -> Iterator[np.ndarray]:
         return (self[i] for i in range(len(self)))
 
     def subset(self, index: np.ndarray) -> "SignalStore":
-        return SignalStore(self.data, self.offsets[index], self.lengths[index], self.allowed)
+        return SignalStore(self.arrays, self.offsets[index], self.lengths[index], self.allowed, self.part[index])
 
     def restricted(self, allowed: np.ndarray) -> "SignalStore":
-        return SignalStore(self.data, self.offsets, self.lengths, allowed)
+        return SignalStore(self.arrays, self.offsets, self.lengths, allowed, self.part)
+
+    def joined(self, other: "SignalStore") -> "SignalStore":
+        """This store's records, then `other`'s (neither restricted to a view)."""
+        if self.allowed is not None or other.allowed is not None:
+            raise ValueError("only whole-lead stores are joined")
+        return SignalStore(self.arrays + other.arrays, np.concatenate([self.offsets, other.offsets]),
+                           np.concatenate([self.lengths, other.lengths]), None,
+                           np.concatenate([self.part, other.part + len(self.arrays)]))
 
 
 @dataclass
@@ -244,7 +257,7 @@ def _open(path: Path, built_seconds: float) -> CacheEntry:
                       built_seconds=built_seconds)
 
 
-def _writable_root(root: Path) -> Path:
+def writable_root(root: Path) -> Path:
     """The cache root, or a temporary folder when it cannot be created or written."""
     try:
         root.mkdir(parents=True, exist_ok=True)
@@ -287,7 +300,7 @@ def open_cache(data_dir: str | Path, cfg: PreprocessConfig, root: str | Path | N
     """The cache entry of data_dir under cfg, built first if there is none (or the files changed);
     with `max_records`, of that many records spread through the folder."""
     headers = spread(find_records(data_dir), max_records)
-    root = _writable_root(Path(root) if root else default_root())
+    root = writable_root(Path(root) if root else default_root())
     target = root / cache_key(headers, cfg)
     if (target / INDEX_FILE).is_file():
         return _open(target, 0.0)

@@ -37,15 +37,22 @@ class Examples:
     folder: str = ""           # the folder they were read from, so they can be preprocessed anew
     rates: np.ndarray | None = None  # (N,) the records' own sampling rates (Hz), for the model card
     left_out: dict[str, int] = field(default_factory=dict)  # records of the folder not here, by reason
+    generated: np.ndarray | None = None  # (N,) bool, records drawn by the generator (None: none were)
 
     def __len__(self) -> int:
         return len(self.names)
+
+    @property
+    def own(self) -> int:
+        """How many of the records are the folder's own (not generated_mix's generated ones)."""
+        return len(self) if self.generated is None else int((~self.generated).sum())
 
     def subset(self, index: np.ndarray) -> "Examples":
         return Examples([self.names[i] for i in index], self.signals.subset(index), self.meta[index],
                         self.features[index], self.view_features[index], self.beats[index], self.labels[index],
                         self.domains[index], self.domain_names, self.folder,
-                        None if self.rates is None else self.rates[index], self.left_out)
+                        None if self.rates is None else self.rates[index], self.left_out,
+                        None if self.generated is None else self.generated[index])
 
     def in_view(self, view: int, masks: np.ndarray) -> "Examples":
         """The same records as their reduced-lead copies in view `view` of `masks`
@@ -66,6 +73,23 @@ class Examples:
     def network_meta(self, model: ModelConfig) -> np.ndarray:
         """The meta input of a network with the model's wide and beat branches."""
         return network_meta(self.meta, self.features, self.beats, model)
+
+
+def with_generated(own: Examples, generated: Examples) -> Examples:
+    """`own`'s records, then `generated`'s, marked as generated: one training set.  A source of
+    both (a generated CPSC-shaped record and a real CPSC one) is one domain, as it was when both
+    lay in one folder; the folder, its accounting and the rates of the card stay `own`'s."""
+    names = sorted(set(own.domain_names) | set(generated.domain_names))
+    domains = np.concatenate([[names.index(own.domain_names[d]) for d in own.domains],
+                              [names.index(generated.domain_names[d]) for d in generated.domains]]).astype(int)
+    rates = None if own.rates is None or generated.rates is None else np.concatenate([own.rates, generated.rates])
+    mask = np.concatenate([np.zeros(own.own, dtype=bool) if own.generated is None else own.generated,
+                           np.ones(len(generated), dtype=bool)])
+    return Examples(own.names + generated.names, own.signals.joined(generated.signals),
+                    np.concatenate([own.meta, generated.meta]), np.concatenate([own.features, generated.features]),
+                    np.concatenate([own.view_features, generated.view_features]),
+                    np.concatenate([own.beats, generated.beats]), np.concatenate([own.labels, generated.labels]),
+                    domains, names, own.folder, rates, own.left_out, mask)
 
 
 def domain_of(name: str, mapping: dict[str, str]) -> str:

@@ -5,17 +5,17 @@ Why: a figure on generated records says how well the entry learns the generator;
 say how well it learns ECGs.  The project's real records are few (248 of six sources), which is
 the situation most users start in, so the question is what the generated corpus adds to them:
 
-  head start, fine-tuned   the shipped pretrained network trained further on the real records
-                           (training/head_start.py; what `train_model.py` does by default)
+  default                  what `train_model.py` does: the shipped pretrained network
+                           (training/head_start.py) trained further on the real records with
+                           about 500 generated records beside them (training/generated_mix.py)
+  head start, real only    the shipped network trained further on the real records alone
   from scratch             the real records alone, random initial weights
   synthetic only           the pretrained model folder as it is (network, fusion, thresholds
                            all fitted on generated records): it never saw a real record
-  generated + real         the real records and a generated corpus in one training folder,
-                           from scratch
-  head start, fine-tuned on generated + real
-                           the two together: the shipped network trained further on that folder
-  head start, unscored as negatives
-                           the head start, with the records that carry no scored diagnosis
+  generated + real, from scratch
+                           the real and the generated records, random initial weights
+  default, unscored as negatives
+                           the default, with the records that carry no scored diagnosis
                            trained as negatives for every class
   feature baseline         the gradient-boosting feature model alone, on the real records
 
@@ -46,21 +46,22 @@ from .class_scores import class_rows
 from .experiments import (BASELINE, Study, lead_set_tables, slug, arm_table, base_config, lead_set_leads,
                           lead_set_name, reduced_copies, run_unit, write_table)
 
-HEAD_START = "head start, fine-tuned"
+DEFAULT = "default (head start, generated + real)"
+REAL_ONLY = "head start, real only"
 SCRATCH = "from scratch"
 SYNTHETIC = "synthetic only"
-MIXED = "generated + real (from scratch)"
-BOTH = "head start, fine-tuned on generated + real"
-NEGATIVES = "head start, unscored as negatives"
+MIXED = "generated + real, from scratch"
+NEGATIVES = "default, unscored as negatives"
+_OWN = {"unscored_negatives": False}
 ARMS: dict[str, dict[str, Any]] = {
-    HEAD_START: {"train": {"head_start": "auto", "unscored_negatives": False}},
-    SCRATCH: {"train": {"head_start": "off", "unscored_negatives": False}},
-    NEGATIVES: {"train": {"head_start": "auto", "unscored_negatives": True}},
-    MIXED: {"train": {"head_start": "off", "unscored_negatives": False}},
-    BOTH: {"train": {"head_start": "auto", "unscored_negatives": False}},
-    BASELINE: {"train": {"unscored_negatives": False}},
+    DEFAULT: {"train": {**_OWN, "head_start": "auto", "generated_mix": "auto"}},
+    REAL_ONLY: {"train": {**_OWN, "head_start": "auto", "generated_mix": "off"}},
+    SCRATCH: {"train": {**_OWN, "head_start": "off", "generated_mix": "off"}},
+    NEGATIVES: {"train": {"unscored_negatives": True, "head_start": "auto", "generated_mix": "auto"}},
+    MIXED: {"train": {**_OWN, "head_start": "off", "generated_mix": "on"}},
+    BASELINE: {"train": {**_OWN, "generated_mix": "off"}},
 }
-ALL_ARMS = (HEAD_START, SCRATCH, SYNTHETIC, BASELINE, NEGATIVES, MIXED, BOTH)
+ALL_ARMS = (DEFAULT, REAL_ONLY, SCRATCH, SYNTHETIC, BASELINE, NEGATIVES, MIXED)
 MIN_TEST_RECORDS = 5
 LEAD_TOKENS = ("6", "4", "3", "2")
 
@@ -97,22 +98,6 @@ def loso_splits(examples: Examples) -> list[tuple[str, np.ndarray, np.ndarray]]:
 
 def _scored(examples: Examples) -> Examples:
     return examples.subset(np.flatnonzero(examples.labels.any(axis=1)))
-
-
-def _mixed(study: Study, rest: Examples, mix_dir: Path, stratum: str, cfg: Config) -> Examples:
-    """The split's real training records and the generated corpus, as one training folder."""
-    folder = study.out / "real" / "mixed-folders" / slug(stratum)
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, header in _headers_by_record(study.examples.folder).items():
-        if name in set(rest.names):
-            for path in (header, header.with_suffix(".mat")):
-                if not (folder / path.name).exists():
-                    os.symlink(path.resolve(), folder / path.name)
-    clash = {h.stem for h in find_records(study.examples.folder)} & {h.stem for h in find_records(mix_dir)}
-    if clash:
-        raise ValueError(f"generated records share names with real ones, e.g. {sorted(clash)[0]}")
-    assemble([mix_dir], folder)
-    return _scored(load_examples(folder, study.classes, cfg))
 
 
 def _folder_unit(predictors: dict[str, Any], folders: dict[str, str], test: Examples, stratum: str,
@@ -152,16 +137,16 @@ def _split_study(study: Study, test_rows: np.ndarray) -> Study:
     return replace(study, test=test, lead_sets={name: e.subset(test_rows) for name, e in study.lead_sets.items()})
 
 
-def run_arm(study: Study, arm: str, splits: list, mix_dir: Path | None) -> list[Unit]:
-    """Every split and seed of one trained arm (resumable)."""
+def run_arm(study: Study, arm: str, splits: list) -> list[Unit]:
+    """Every split and seed of one trained arm (resumable); the generated records join the
+    training records as `train_model.py` adds them (generated_mix.add_generated)."""
+    from ..training.generated_mix import add_generated
     cfg = with_overrides(study.cfg, ARMS[arm])
     units = []
     for stratum, rest_rows, test_rows in splits:
         split_study = _split_study(study, test_rows)
         rest = study.examples.subset(rest_rows)
-        rest = rest if cfg.train.unscored_negatives else _scored(rest)
-        if arm in (MIXED, BOTH):
-            rest = _mixed(study, rest, mix_dir, stratum, cfg)
+        rest, _ = add_generated(rest if cfg.train.unscored_negatives else _scored(rest), study.classes, cfg)
         for seed in range(study.seeds):
             folder = study.out / "real" / slug(arm) / f"{slug(stratum)}-seed{seed}"
             units.append(run_unit(split_study, folder, cfg, arm, (stratum, rest, split_study.test), seed))
@@ -180,8 +165,7 @@ def open_real_study(data_dir: Path, out: Path, quick: bool, seeds: int, verbose:
     return Study(examples, classes, cfg, out, 0, seeds, verbose, lead_sets=copies)
 
 
-def run(data_dirs: list[str | Path], out_dir: str | Path, synthetic_model: str | Path | None = None,
-        mix_dir: str | Path | None = None, seeds: int = 3, arms: list[str] | None = None, quick: bool = False,
+def run(data_dirs: list[str | Path], out_dir: str | Path, synthetic_model: str | Path | None = None, seeds: int = 3, arms: list[str] | None = None, quick: bool = False,
         verbose: int = 1) -> str:
     """The real-record study; returns its tables (also written under OUT as .md and .csv)."""
     out = Path(out_dir)
@@ -191,10 +175,8 @@ def run(data_dirs: list[str | Path], out_dir: str | Path, synthetic_model: str |
     wanted = selected_arms(arms)
     if SYNTHETIC in wanted and not synthetic_model:
         raise ValueError("the synthetic-only arm needs the pretrained model folder (--synthetic-model)")
-    if {MIXED, BOTH} & set(wanted) and not mix_dir:
-        raise ValueError("the generated + real arm needs a folder of generated records (--mix)")
     results = {arm: (_synthetic_units(study, splits, Path(synthetic_model)) if arm == SYNTHETIC
-                     else run_arm(study, arm, splits, Path(mix_dir) if mix_dir else None)) for arm in wanted}
+                     else run_arm(study, arm, splits)) for arm in wanted}
     return tables(study, results, splits)
 
 
@@ -209,9 +191,9 @@ def selected_arms(names: list[str] | None) -> list[str]:
 
 
 def tables(study: Study, results: dict[str, list[Unit]], splits: list) -> str:
-    """The arms against the head start: on every held-out record at once (each scored by the
+    """The arms against the default: on every held-out record at once (each scored by the
     models that never saw its source), then per held-out source, per class and per lead set."""
-    reference = HEAD_START if HEAD_START in results else next(iter(results))
+    reference = DEFAULT if DEFAULT in results else next(iter(results))
     held = ", ".join(f"{name} ({len(test)})" for name, _, test in splits)
     pooled = {arm: _pooled(study.classes, units) for arm, units in results.items()}
     text = arm_table(study, "real", pooled, reference,

@@ -46,11 +46,13 @@ def software() -> dict:
 
 
 def training_data(labels: np.ndarray, domains: np.ndarray, domain_names: list[str], meta: np.ndarray,
-                  rates: np.ndarray | None, classes: ClassSet, masks: np.ndarray) -> dict:
+                  rates: np.ndarray | None, classes: ClassSet, masks: np.ndarray,
+                  generated: np.ndarray | None = None) -> dict:
     """What the model learnt from: records per source, positives per class, records per lead-set
-    view and per sampling rate (training and validation splits together)."""
+    view and per sampling rate (training and validation splits together), and how many of them
+    were generated (training/generated_mix.py) rather than the folder's own."""
     view = views_of(meta[:, LEAD_MASK] > 0.5, masks)
-    summary = {"records": int(len(labels)),
+    summary = {"records": int(len(labels)), "generated_records": 0 if generated is None else int(generated.sum()),
                "per_source": {name: int((domains == i).sum()) for i, name in enumerate(domain_names)},
                "per_class": {abbr: int(n) for abbr, n in zip(classes.abbreviations, labels.sum(axis=0))},
                "per_view": {view_name(mask): int((view == v).sum()) for v, mask in enumerate(masks)}}
@@ -180,7 +182,9 @@ def _data_section(card: dict) -> list[str]:
     data = card["training_data"]
     if not data:
         return []
-    lines = ["## Training data", "", f"{data['records']:,} records (training and validation splits).", "",
+    generated = data.get("generated_records", 0)
+    lines = ["## Training data", "", f"{data['records']:,} records (training and validation splits)"
+             + (f", {generated:,} of them generated (training/generated_mix.py)" if generated else "") + ".", "",
              "| source | records |", "|---|---|"]
     lines += [f"| {name} | {n:,} |" for name, n in data["per_source"].items()]
     lines += ["", "| lead-set view | records |", "|---|---|"]

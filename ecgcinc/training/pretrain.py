@@ -19,7 +19,7 @@ from ..signals import challenge_corpus, synth
 from . import head_start
 from .train import train
 
-PRETRAIN_OVERRIDES = {"train": {"head_start": head_start.OFF}}
+PRETRAIN_OVERRIDES = {"train": {"head_start": head_start.OFF, "generated_mix": "off"}}
 
 
 def generator_version() -> str:

@@ -30,7 +30,7 @@ import numpy as np
 from ..serving import card
 from ..core import metrics
 from ..serving import model_folder
-from . import head_start, sizes
+from . import generated_mix, head_start, sizes
 from ..signals.augment import augment_batch, crop_or_pad
 from .budget import CACHE_SHARE, EpochGuard, TimeBudget, feature_models_fit, records_within
 from ..dataset.cache import is_cached, progress_printer, seconds_per_record
@@ -294,7 +294,7 @@ def train_network(training: Examples, validation: Examples, classes: ClassSet, c
     with data_parallel(devices, cfg.train.batch_size):
         model = compile_model(cfg, cfg.preprocess.window, len(classes), num_domains if with_domain else 0,
                               len(batches), training.features)
-        start, head_start_reason = head_start.choose(cfg, len(training) + len(validation))
+        start, head_start_reason = head_start.choose(cfg, training.own + validation.own)
         if start is not None:
             head_start.load_weights(model, start)
         selection = ChallengeSelection(validation, classes, thresholding.cicst(training.labels, classes.weights,
@@ -500,6 +500,7 @@ def _train(data_dir: str | Path, model_dir: str | Path, cfg: Config, records: in
     examples = load_examples(data_dir, classes, cfg, progress_printer("caching records") if verbose else None)
     if verbose:
         print(accounting(examples), flush=True)
+    examples, mix_reason = generated_mix.add_generated(examples, classes, cfg, budget, verbose)
     planned = cfg.model.size
     cfg, choice = sizes.revise(cfg, choice, len(examples), budget.remaining(), machine)
     if verbose and cfg.model.size != planned:
@@ -516,10 +517,10 @@ def _train(data_dir: str | Path, model_dir: str | Path, cfg: Config, records: in
     if fitted.fusion is None and cfg.model.fusion:  # dropped for time: the folder must say so
         cfg = with_overrides(cfg, {"model": {"fusion": False}})
     history = {**fitted.history, "size": {"size": cfg.model.size, "reason": choice.reason if choice else "configured"},
-               "seconds_before_saving": round(budget.elapsed(), 1), "time_budget_h": cfg.train.time_budget_h,
+               "generated_mix": mix_reason, "seconds_before_saving": round(budget.elapsed(), 1), "time_budget_h": cfg.train.time_budget_h,
                "machine": f"{machine.describe()} ({platform.machine()}, {platform.system()})",
                "training_data": card.training_data(examples.labels, examples.domains, examples.domain_names,
                                                    examples.meta, examples.rates, classes,
-                                                   views(cfg.preprocess.derive_limb_leads))}
+                                                   views(cfg.preprocess.derive_limb_leads), examples.generated)}
     model_folder.save(model_dir, fitted.model, cfg, classes, fitted.decision, history, train_labels, fitted.fusion)
     return history
