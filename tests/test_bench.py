@@ -94,3 +94,12 @@ def test_runtimes_benchmark_sizes_an_install_by_its_dependency_closure(tmp_path)
     files = {name: sum(f.size or 0 for f in distribution(name).files) / 1e6 for name in ("scipy", "numpy")}
     assert closure["distributions"] == 2
     assert closure["mb"] == pytest.approx(files["scipy"] + files["numpy"])
+
+
+def test_the_shipped_benchmark_times_the_folder_auto_picks_for_the_challenge_corpus():
+    """bench.shipped's first folder is the one `train_model.py` writes for the 88,253 records on the
+    organisers' machine: the paper size, with the wide features and the fusion."""
+    from bench.shipped import challenge_config
+    cfg, why = challenge_config()
+    assert (cfg.model.size, cfg.model.fusion, cfg.model.wide_features) == ("paper", True, True)
+    assert why.startswith("88,253 records: paper")

@@ -86,3 +86,9 @@ def test_pretraining_reproduces_a_head_start_at_a_tiny_scale(tmp_path, small_con
     resolved = with_overrides(cfg, {"model": {"size": "small"}})
     assert head_start.choose(resolved, 100, folder=tmp_path)[0] == weights
     head_start.load_weights(_network(resolved), weights)
+
+
+def test_the_ready_model_card_reads_the_study_arm_of_its_own_recipe():
+    from ecgcinc.evidence.real_records import ARMS, DEFAULT
+    from ecgcinc.serving.ready import DEFAULT_ARM
+    assert DEFAULT_ARM == DEFAULT and ARMS[DEFAULT]["train"]["generated_mix"] == "auto"

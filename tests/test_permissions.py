@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tempfile
 from pathlib import Path
 
@@ -82,11 +83,40 @@ def test_an_unreadable_model_file_is_one_line_and_exit_2(trained_model_files, sa
     assert not out.exists()
 
 
-def _as_nobody(command: list[str], cwd: Path) -> subprocess.CompletedProcess:
+def _as_nobody(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(cwd), "KERAS_BACKEND": "tensorflow",
-           "TF_CPP_MIN_LOG_LEVEL": "3"}
+           "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600,
                           preexec_fn=lambda: (os.setgroups([]), os.setgid(NOBODY), os.setuid(NOBODY)))
+
+
+def _linked_copy(source: Path, target: Path) -> None:
+    """`source` as a tree of hard links (cp -al: a few seconds for a whole Python), or copied
+    where it lies on another file system; file modes are the source's either way."""
+    if subprocess.run(["cp", "-al", str(source), str(target)], capture_output=True).returncode:
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(source, target, symlinks=True)
+
+
+def readable_environment(shared: Path) -> tuple[Path, Path, dict[str, str]]:
+    """(python, checkout, environment) that uid 65534 can run: this Python's installation, its
+    virtual environment's packages and the checkout, linked into `shared`.  Why: CI's checkout and
+    Python lie under root's private home, which another user cannot enter, while what this test
+    asks is whether the files training writes serve another user."""
+    python_home, packages, checkout = shared / "python", shared / "site-packages", shared / "checkout"
+    _linked_copy(Path(sys.base_prefix), python_home)
+    if sys.prefix != sys.base_prefix:
+        _linked_copy(Path(sysconfig.get_paths()["purelib"]), packages)
+    shutil.copytree(ROOT, checkout, symlinks=True, ignore=shutil.ignore_patterns(
+        ".git", ".venv*", "runs", "tests", "bench", "docs", "__pycache__", ".pytest_cache"))
+    for folder, _, files in os.walk(checkout):  # a private clone's modes would travel with the copy
+        os.chmod(folder, 0o755)
+        for name in files:
+            os.chmod(os.path.join(folder, name), 0o644)
+    python = python_home / "bin" / Path(os.path.realpath(sys.executable)).name
+    # the interpreter may name its libpython by an absolute path under the original home
+    return python, checkout, {"PYTHONPATH": str(packages), "LD_LIBRARY_PATH": str(python_home / "lib"),
+                              "PYTHONNOUSERSITE": "1"}
 
 
 @pytest.fixture
@@ -101,18 +131,18 @@ def shared_dir():
 @pytest.mark.slow
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="switching users needs root")
 def test_driver_as_another_user(trained_model, sample_dir, shared_dir):
-    try:
-        usable = _as_nobody([sys.executable, "-c", "import ecgcinc"], ROOT).returncode == 0
-    except PermissionError:
-        usable = False
-    if not usable:  # scripts/docker_check.sh runs this case for real, in the image
-        pytest.skip("uid 65534 cannot run this Python or read this checkout")
+    python, checkout, env = readable_environment(shared_dir)
     model, data, out = shared_dir / "model", shared_dir / "data", shared_dir / "out"
     shutil.copytree(trained_model, model)  # copies keep the modes the training wrote
     shutil.copytree(sample_dir, data)
+    data.chmod(0o755)
     out.mkdir(mode=0o777)
     out.chmod(0o777)
-    done = _as_nobody([sys.executable, str(ROOT / "driver.py"), str(model), str(data), str(out)], ROOT)
+    # the fixture's folder is pytest's, private to its owner: one line, exit 2, nothing written
+    done = _as_nobody([str(python), "driver.py", str(model), str(data), str(out)], checkout, env)
+    assert done.returncode == 2 and "cannot open the folder" in done.stderr and not list(out.iterdir()), done.stderr
+    model.chmod(0o755)  # as train_model.py creates it under the usual umask
+    done = _as_nobody([str(python), "driver.py", str(model), str(data), str(out)], checkout, env)
     assert done.returncode == 0, done.stderr[-2000:]
     written = sorted(out.glob("*.csv"))
     assert [p.stem for p in written] == [p.stem for p in find_records(data)]
@@ -122,7 +152,7 @@ def test_driver_as_another_user(trained_model, sample_dir, shared_dir):
     shutil.rmtree(out)
     out.mkdir(mode=0o777)
     out.chmod(0o777)
-    done = _as_nobody([sys.executable, str(ROOT / "driver.py"), str(model), str(data), str(out)], ROOT)
+    done = _as_nobody([str(python), "driver.py", str(model), str(data), str(out)], checkout, env)
     assert done.returncode == 2
     errors = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(errors) == 1 and "cannot read model.keras" in errors[0], done.stderr

@@ -22,6 +22,7 @@ process (a notebook, an experiment) is reloaded, never served stale.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
@@ -79,6 +80,9 @@ def check(model_dir: str | Path) -> Path:
     model_dir = Path(model_dir).resolve()
     if not model_dir.is_dir():
         raise FileNotFoundError(f"model folder {model_dir} does not exist")
+    if not os.access(model_dir, os.R_OK | os.X_OK):
+        raise ModelFolderError(f"model folder {model_dir}: cannot open the folder (Permission denied); "
+                               "is it readable by this user?")
     runtime = runtime_of(model_dir)
     needed = (RUNTIMES[runtime], *REQUIRED)
     missing = [name for name in needed if not (model_dir / name).is_file()]

@@ -1,8 +1,9 @@
 """The ready model: a model folder that ships with the package, for users who have no trained
 model yet (`ecgcinc classify path/`, `ecgcinc.load()`).
 
-It was trained on the project's generated corpus and the 248 real Challenge records of
-../shared/data (scripts/ready_model.sh reproduces it); its card states its measured scores on
+It was trained as `train_model.py` trains a small folder: from the head start (pretrained on the
+project's generated corpus), on the 248 real Challenge records of ../shared/data with about 500
+generated records beside them (scripts/ready_model.sh reproduces it); its card states its measured scores on
 real records and its limits.  It is a start, not a substitute for training on the full
 Challenge data: its real-record scores were measured on six sources and a few hundred records.
 """
@@ -29,7 +30,7 @@ def split_model(arguments: Sequence[str]) -> tuple[Path, list[str]]:
 
 
 LIMITS = ("Trained on 248 real records of six sources (most of them CPSC, Georgia and Chapman-Ningbo) "
-          "after pretraining on generated ones; the scores above are for sources it never saw, measured "
+          "and about 500 generated ones, after pretraining on 2,000 generated ones; the scores above are for sources it never saw, measured "
           "with the same recipe leaving one source out, on a few hundred records, so their intervals are "
           "wide. PTB-XL's records, most labelled normal sinus rhythm alone, score below zero: it names "
           "extra classes on normal records. Classes its real sources rarely annotate (long QT, T-wave "
@@ -39,7 +40,10 @@ LIMITS = ("Trained on 248 real records of six sources (most of them CPSC, Georgi
           "not a medical device.")
 
 
-def describe(model_dir: str | Path, study_dir: str | Path, arm: str = "head start, fine-tuned") -> None:
+DEFAULT_ARM = "default (head start, generated + real)"  # evidence/real_records.py's name of the recipe
+
+
+def describe(model_dir: str | Path, study_dir: str | Path, arm: str = DEFAULT_ARM) -> None:
     """The ready model's card gains the real-record study's scores for its recipe (`arm`): on
     every held-out record together and per held-out source, with its limits."""
     from . import card
@@ -50,7 +54,7 @@ def describe(model_dir: str | Path, study_dir: str | Path, arm: str = "head star
     how = (f"Leave one source out on the 248 real records, {overall['units']} seed(s): challenge metric "
            f"{overall['challenge']} (mean ± sd over seeds) on every held-out record together, each scored by a "
            f"model that never saw its source; per held-out source below (mean ± sd over seeds). Study: "
-           f"scripts/real_records.sh at commit {_commit(study)}.")
+           f"scripts/real_records.sh at commit {_commit(study, arm)}.")
     written = card.read(model_dir)
     card.write(model_dir, {**written, "real_records": {"how": how, "per_source": per_source, "limits": LIMITS}})
 
@@ -61,7 +65,8 @@ def _csv_rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def _commit(study: Path) -> str:
+def _commit(study: Path, arm: str) -> str:
     import json
-    results = sorted(study.glob("real/*/*/result.json"))
+    import re
+    results = sorted(study.glob(f"real/{re.sub(r'[^a-z0-9]+', '-', arm.lower()).strip('-')}/*/result.json"))
     return json.loads(results[0].read_text())["commit"] if results else "unknown"

@@ -17,7 +17,9 @@ starts from random weights, and the history says why.  `{"train": {"head_start":
 it off; a path names other weights.  The wide path's feature scaling is always set from the
 folder's own records, as training from scratch sets it.  Loading costs well under a second and
 fine-tuning trains the same epochs as training from scratch, so the size rule and the time budget
-need no other term for it.
+need no other term for it; the generated records that train beside the folder's own where the
+head start is used (generated_mix.py) have theirs.  The record count is the folder's own usable
+records (`Examples.own`), never those generated records.
 """
 from __future__ import annotations
 
