@@ -204,6 +204,11 @@ def cmd_real_records(args: argparse.Namespace) -> None:
               [a.strip() for a in args.arms.split(",")] if args.arms else None, args.quick))
 
 
+def cmd_odd_subsets(args: argparse.Namespace) -> None:
+    from .evidence.odd_subsets import table
+    print(table(args.study))
+
+
 def cmd_realism(args: argparse.Namespace) -> None:
     from .evidence.realism import compare
     text = compare(args.real, args.generated)
@@ -405,6 +410,9 @@ def _head_start_commands(sub) -> None:
                                   "feature-baseline-gradient-boosting, default-unscored-as-negatives, "
                                   "generated-real-from-scratch (default: all)")
     s.add_argument("--quick", action="store_true", help="8 epochs")
+    s = _command(sub, "odd-subsets", "leads outside the Challenge's five sets (V1 alone, II alone, I and V5, the "
+                                     "chest leads) scored by the real-record study's default units", cmd_odd_subsets)
+    s.add_argument("--study", required=True, help="the real-record study's folder (scripts/real_records.sh's OUT)")
     s = _command(sub, "realism", "generated records against real ones, source by source: medians and a realism "
                                  "score (AUROC of telling them apart)", cmd_realism)
     s.add_argument("--real", nargs="+", required=True, help="folders of real Challenge records")

@@ -2,6 +2,7 @@
 follows the data, the machine and the budget (simulated machines), and the caller's own settings
 survive the resolution."""
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -196,6 +197,8 @@ def test_training_prints_and_saves_the_auto_choice(synthetic_train, small_config
     history = train(synthetic_train, tmp_path / "model", small_config(train={"epochs": 1, "min_epochs": 1}), verbose=1)
     printed = capsys.readouterr().out.splitlines()
     assert printed[0].startswith("size small: 320 records: small is the largest size")
+    from bench.end_to_end import PHASES  # it times train_model.py's phases by these lines
+    assert all(any(re.match(marker, line) for line in printed) for _, marker in PHASES[:-1])
     saved = json.loads((tmp_path / "model" / "history.json").read_text())
     assert saved["size"] == history["size"] and saved["size"]["size"] == "small"
     assert json.loads((tmp_path / "model" / "config.json").read_text())["model"]["size"] == "small"

@@ -106,7 +106,7 @@ def _folder_unit(predictors: dict[str, Any], folders: dict[str, str], test: Exam
     would decide for each record."""
     arrays: dict[str, np.ndarray] = {"labels": test.labels}
     for name, predictor in predictors.items():
-        headers = _headers_by_record(folders[name])  # a header may name its record unlike its file
+        headers = headers_by_record(folders[name])  # a header may name its record unlike its file
         records = [read_record(headers[record]) for record in test.names]
         probabilities = predictor.probabilities(records)
         binary = decide(probabilities, predictor.thresholds, classes, predictor.cfg.thresholds).astype(bool)
@@ -116,7 +116,7 @@ def _folder_unit(predictors: dict[str, Any], folders: dict[str, str], test: Exam
     return Unit(stratum, seed, scores, test.labels, arrays["binary"], arrays)
 
 
-def _headers_by_record(folder: str | Path) -> dict[str, Path]:
+def headers_by_record(folder: str | Path) -> dict[str, Path]:
     return {read_header(h).record: h for h in find_records(folder)}
 
 
