@@ -204,6 +204,14 @@ def cmd_real_records(args: argparse.Namespace) -> None:
               [a.strip() for a in args.arms.split(",")] if args.arms else None, args.quick))
 
 
+def cmd_compare_folders(args: argparse.Namespace) -> None:
+    from .evidence.folder_comparison import compare
+    text = compare({arm[0]: arm[1:] for arm in args.arm}, args.data)
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text)
+
+
 def cmd_odd_subsets(args: argparse.Namespace) -> None:
     from .evidence.odd_subsets import table
     print(table(args.study))
@@ -410,6 +418,13 @@ def _head_start_commands(sub) -> None:
                                   "feature-baseline-gradient-boosting, default-unscored-as-negatives, "
                                   "generated-real-from-scratch (default: all)")
     s.add_argument("--quick", action="store_true", help="8 epochs")
+    s = _command(sub, "compare-folders", "trained model folders (each arm's seeds) on every labelled real record, "
+                                         "against the first arm with paired intervals, and per source",
+                 cmd_compare_folders)
+    s.add_argument("--data", nargs="+", required=True, help="folders of real labelled Challenge records")
+    s.add_argument("--arm", nargs="+", action="append", required=True, metavar="NAME FOLDER",
+                   help="an arm's name and its model folders (one per seed); repeat for each arm, the first is the reference")
+    s.add_argument("--out", help="write the tables to this Markdown file")
     s = _command(sub, "odd-subsets", "leads outside the Challenge's five sets (V1 alone, II alone, I and V5, the "
                                      "chest leads) scored by the real-record study's default units", cmd_odd_subsets)
     s.add_argument("--study", required=True, help="the real-record study's folder (scripts/real_records.sh's OUT)")

@@ -232,18 +232,9 @@ def _pooled(classes: ClassSet, units: list[Unit]) -> list[Unit]:
 def score_folder(model_dir: str | Path, data_dirs: list[str | Path], out: str | Path) -> dict[str, dict[str, Any]]:
     """A model folder scored on every labelled record of `data_dirs` as the driver and the
     evaluator would (records without a scored diagnosis count), overall and per source."""
-    from ..serving.predict import load_predictor  # Keras loads here
-    from ..dataset.data import domain_of
-    from ..io.records import read_dx
-    predictor = load_predictor(model_dir)
-    headers = find_records(assemble(list(data_dirs), out))
-    classes = predictor.classes
-    labels = classes.encode_many([read_dx(h) for h in headers])
-    probabilities = np.concatenate([predictor.probabilities([read_record(h) for h in headers[i:i + 64]])
-                                    for i in range(0, len(headers), 64)])
-    binary = decide(probabilities, predictor.thresholds, classes, predictor.cfg.thresholds).astype(bool)
-    sources = np.array([domain_of(h.stem, predictor.cfg.train.domains) for h in headers])
-    groups = {"all": np.ones(len(headers), dtype=bool), **{s: sources == s for s in sorted(set(sources))}}
+    from .folder_comparison import predictions
+    classes, labels, probabilities, binary, sources = predictions(model_dir, find_records(assemble(list(data_dirs), out)))
+    groups = {"all": np.ones(len(labels), dtype=bool), **{s: sources == s for s in sorted(set(sources))}}
     return {name: {"records": int(rows.sum()), **{k: round(v, 4) if np.isfinite(v) else None for k, v in unit_scores(
                 classes, labels[rows], binary[rows], probabilities[rows]).items() if k in ("challenge", "auroc")}}
             for name, rows in groups.items()}
