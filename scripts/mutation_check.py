@@ -7,8 +7,8 @@ unmutated: if any fails, the check refuses to judge (exit status 2), since a tes
 already would count as catching anything.  Then each mutation replaces one piece of code (which
 must occur exactly once; tests/test_docs.py keeps the list in step with the code) by a plausible
 mistake, runs the tests that guard it, and puts the code back.  A mutation whose tests still
-pass is a test that cannot fail: the check then exits 1.  One JSON line per mutation, and the
-whole result with the commit in scripts/mutation-results.json.
+pass is a test that cannot fail: the check then exits 1.  One JSON line per mutation; every
+mutation's last verdict, with the commit it was judged at, in scripts/mutation-results.json.
 """
 import json
 import os
@@ -124,6 +124,22 @@ MUTATIONS = [
   "        signal = self.arrays[self.part[i]][start : start + int(self.lengths[i])]\n",
   "        signal = self.arrays[0][start : start + int(self.lengths[i])]\n",
   ["tests/test_generated_mix.py::test_joined_examples_keep_every_record_and_merge_a_shared_source"]),
+ ("the shipped benchmark times a folder sized for little data", "bench/shipped.py",
+  "resolve(Config(), FULL_SIZE, Machine(ORGANISERS_CORES, ORGANISERS_GPUS))",
+  "resolve(Config(), 4_000, Machine(ORGANISERS_CORES, ORGANISERS_GPUS))",
+  ["tests/test_bench.py::test_the_shipped_benchmark_times_the_folder_auto_picks_for_the_challenge_corpus"]),
+ ("the end-to-end run misreads the accounting line", "bench/end_to_end.py",
+  'r"[\\d,]+ records: [\\d,]+ usable"', 'r"[\\d,]+ records, [\\d,]+ usable"',
+  ["tests/test_sizes.py::test_training_prints_and_saves_the_auto_choice"]),
+ ("a private model folder is a raw OS error", "ecgcinc/serving/model_folder.py",
+  "    if not os.access(model_dir, os.R_OK | os.X_OK):\n", "    if False:\n",
+  ["tests/test_permissions.py::test_driver_as_another_user"]),
+ ("odd subsets scored with every lead", "ecgcinc/evidence/odd_subsets.py",
+  '        predictor = load_predictor(folder / "model", leads)\n', '        predictor = load_predictor(folder / "model")\n',
+  ["tests/test_odd_subsets.py::test_every_subset_is_scored_against_the_same_units_twelve_leads"]),
+ ("per-source rows count every record", "ecgcinc/evidence/folder_comparison.py",
+  "[[source, int((sources == source).sum())]", "[[source, len(headers)]",
+  ["tests/test_folder_comparison.py::test_a_folder_against_itself_differs_by_nothing_and_each_source_gets_a_row"]),
  ("odd lead subsets are not flagged", "ecgcinc/signals/lead_sets.py",
   "    if standard in {tuple(s) for s in LEAD_SETS.values()}:\n", "    if True:\n",
   ["tests/test_classify.py::test_odd_lead_subsets_name_their_view"]),
@@ -162,6 +178,19 @@ def commit() -> str:
     return run.stdout.strip() + ("+changes" if dirty else "")
 
 
+def record(results: list[dict], unmutated: str) -> None:
+    """The run's results into RESULTS, each with this commit and date; a run of some mutations
+    replaces their entries and keeps the others' (with the commit each was judged at)."""
+    stamp = {"commit": commit(), "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "unmutated": unmutated}
+    kept = json.loads(RESULTS.read_text())["results"] if RESULTS.is_file() else []
+    names = {m[0] for m in MUTATIONS}
+    merged = {r["mutation"]: r for r in kept if r["mutation"] in names}
+    merged.update({r["mutation"]: {**r, **stamp} for r in results})
+    ordered = [merged[m[0]] for m in MUTATIONS if m[0] in merged]
+    RESULTS.write_text(json.dumps({"survivors": [r["mutation"] for r in ordered if not r["red"]],
+                                   "judged": f"{len(ordered)} of {len(MUTATIONS)}", "results": ordered}, indent=1) + "\n")
+
+
 def main() -> int:
     only = set(sys.argv[1:])
     chosen = [m for m in MUTATIONS if not only or any(o in m[0] for o in only)]
@@ -178,9 +207,7 @@ def main() -> int:
             results.append(judge(tree, mutation))
             print(json.dumps(results[-1]), flush=True)
     survivors = [r["mutation"] for r in results if not r["red"]]
-    RESULTS.write_text(json.dumps({"commit": commit(), "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                                   "unmutated": summary(baseline), "survivors": survivors, "results": results},
-                                  indent=1) + "\n")
+    record(results, summary(baseline))
     if survivors:
         print(f"{len(survivors)} mutation(s) survived: {', '.join(survivors)}", file=sys.stderr)
         return 1

@@ -146,7 +146,7 @@ def test_the_mutation_check_is_a_gate(tmp_path, monkeypatch):
     monkeypatch.setattr(check, "MUTATIONS", [harmless])
     assert check.main() == 1
     saved = json.loads((tmp_path / "results.json").read_text())
-    assert saved["survivors"] == ["a comment changed"] and saved["commit"]
+    assert saved["survivors"] == ["a comment changed"] and saved["results"][0]["commit"]
     assert (ROOT / harmless[1]).read_text() == before
     monkeypatch.setattr(check, "MUTATIONS", [(*harmless[:4], ["tests/test_layers.py::no_such_test"])])
     assert check.main() == 2
