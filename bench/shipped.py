@@ -166,8 +166,8 @@ def measure(train_records: int, test_records: int, busy: int, work: Path, cfg=No
         with Busy(count):
             result[state] = {"driver": driver_run(model, test_dir, work / f"out-{state}"),
                              "loop": summary(loop_timings(model, test_dir, work / f"loop-{state}"))}
-    shutil.rmtree(model)  # the next folder trains on the same records
     result["parts_idle"] = {name: summary(values) for name, values in parts(model, test_dir).items()}
+    shutil.rmtree(model)  # the next folder trains on the same records
     result["contended_vs_idle"] = {
         "driver": result["contended"]["driver"]["wall_ms_per_record"] / result["idle"]["driver"]["wall_ms_per_record"],
         "loop": result["contended"]["loop"]["median_ms"] / result["idle"]["loop"]["median_ms"]}
