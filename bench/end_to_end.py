@@ -48,6 +48,7 @@ def run_step(command: list[str], env: dict[str, str], log: Path) -> dict:
         for line in process.stdout:
             lines.append((time.monotonic() - started, line.rstrip()))
             handle.write(f"{lines[-1][0]:9.1f}  {line}")
+            handle.flush()  # the log is there to be watched while a long step runs
     peak = next((int(text.split()[1]) for _, text in lines if text.startswith("PEAK_RSS_KIB")), 0)
     if process.returncode:
         raise SystemExit(f"{' '.join(command)} failed (exit {process.returncode}); see {log}")
@@ -71,7 +72,7 @@ def measure(records: int, test: int, work: Path) -> dict:
     from ecgcinc.signals.challenge_corpus import FULL_SIZE
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    env = {**os.environ, "ECGCINC_CACHE": str(work / "cache"), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env = {**os.environ, "ECGCINC_CACHE": str(work / "cache"), "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
     workers = str(os.cpu_count() or 1)
     synth = [sys.executable, "-m", "ecgcinc", "synth", "--workers", workers, "--challenge-scale"]
     result = {"records_asked": records, "test_records_asked": test}
