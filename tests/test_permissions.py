@@ -138,7 +138,7 @@ def test_driver_as_another_user(trained_model, sample_dir, shared_dir):
     data.chmod(0o755)
     out.mkdir(mode=0o777)
     out.chmod(0o777)
-    # the fixture's folder is pytest's, private to its owner: one line, exit 2, nothing written
+    model.chmod(0o700)  # a folder private to its owner: one line, exit 2, nothing written
     done = _as_nobody([str(python), "driver.py", str(model), str(data), str(out)], checkout, env)
     assert done.returncode == 2 and "cannot open the folder" in done.stderr and not list(out.iterdir()), done.stderr
     model.chmod(0o755)  # as train_model.py creates it under the usual umask
