@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -109,6 +110,6 @@ def write_corpus(out_dir: str | Path, scale: float, seed: int = 0, workers: int 
         for job in jobs:
             _write_one(str(out_dir), *job)
     else:
-        with ProcessPoolExecutor(workers) as pool:
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:  # no fork of a threaded process
             list(pool.map(_write_one, [str(out_dir)] * len(jobs), *zip(*jobs), chunksize=8))
     return counts

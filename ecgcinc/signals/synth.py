@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -518,5 +519,5 @@ def write_dataset(out_dir: str | Path, n: int, seed: int = 0, sources: list[str]
     plan = record_plan(n, seed, sources)
     if workers <= 1:
         return [_write_one(str(out_dir), *item) for item in plan]
-    with ProcessPoolExecutor(workers) as pool:
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:  # no fork of a threaded process
         return list(pool.map(_write_one, [str(out_dir)] * n, *zip(*plan), chunksize=16))

@@ -19,7 +19,8 @@ The rule (`train.generated_mix`): "auto" adds them when the network starts from 
 head start (head_start.choose: a small folder and the default small network), "on" always,
 "off" never.  The time budget: they join only when the whole training with them is estimated
 (sizes.estimate) to need at most sizes.FIT_SHARE of the time left.  Drawing 500 records takes
-about 3 s and caching them about 20 s on 2 cores; each epoch then trains them too.
+about 4 s (in the training process) and caching them about 20 s on 2 cores; each epoch then trains
+them too.
 """
 from __future__ import annotations
 
@@ -42,7 +43,9 @@ from .budget import TimeBudget
 AUTO, ON, OFF = "auto", "on", "off"
 SEED = 37              # the study's; the shipped head start was pretrained on seed 36's records
 FOLDER = "generated"   # under the cache root
-DRAW_WORKERS = 2       # processes drawing them: 500 records take about 3 s on 2 cores
+# Drawn in this process: training has loaded Keras and started its threads by now, and a process
+# pool forked from such a process can deadlock (a suite run hung so); 500 records take about 4 s.
+DRAW_WORKERS = 1
 
 
 def decide(cfg: Config, own_records: int, budget: TimeBudget | None = None,
