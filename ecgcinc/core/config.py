@@ -142,6 +142,9 @@ class TrainConfig:
     # start, "on" always, "off" never; `generated_records` of them, drawn with a fixed seed.
     generated_mix: str = "auto"
     generated_records: int = 500     # about: each source in its share of the corpus, at least one
+    # After fine-tuning from a head start, each weight becomes this share of the fine-tuned one plus
+    # the rest of the pretrained one (training/weight_ensemble.py, WiSE-FT); 1.0 keeps the fine-tuned.
+    fine_tuned_share: float = 1.0
     # Records with no scored diagnosis train as negatives for every class (False: left out).
     unscored_negatives: bool = False
 

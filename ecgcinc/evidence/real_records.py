@@ -52,6 +52,7 @@ SCRATCH = "from scratch"
 SYNTHETIC = "synthetic only"
 MIXED = "generated + real, from scratch"
 NEGATIVES = "default, unscored as negatives"
+AVERAGED = "default, weights averaged with the head start"
 _OWN = {"unscored_negatives": False}
 ARMS: dict[str, dict[str, Any]] = {
     DEFAULT: {"train": {**_OWN, "head_start": "auto", "generated_mix": "auto"}},
@@ -59,9 +60,10 @@ ARMS: dict[str, dict[str, Any]] = {
     SCRATCH: {"train": {**_OWN, "head_start": "off", "generated_mix": "off"}},
     NEGATIVES: {"train": {"unscored_negatives": True, "head_start": "auto", "generated_mix": "auto"}},
     MIXED: {"train": {**_OWN, "head_start": "off", "generated_mix": "on"}},
+    AVERAGED: {"train": {**_OWN, "head_start": "auto", "generated_mix": "auto", "fine_tuned_share": 0.5}},
     BASELINE: {"train": {**_OWN, "generated_mix": "off"}},
 }
-ALL_ARMS = (DEFAULT, REAL_ONLY, SCRATCH, SYNTHETIC, BASELINE, NEGATIVES, MIXED)
+ALL_ARMS = (DEFAULT, REAL_ONLY, SCRATCH, SYNTHETIC, BASELINE, NEGATIVES, MIXED, AVERAGED)
 MIN_TEST_RECORDS = 5
 LEAD_TOKENS = ("6", "4", "3", "2")
 

@@ -84,15 +84,16 @@ def choose(cfg: Config, records: int, folder: Path = PRETRAINED) -> tuple[Path |
     return path, f"head start: {path.name}, pretrained on generated records ({records:,} records here)"
 
 
-def _trainable_order(model: keras.Model) -> list[tuple[str, Any]]:
-    """(layer name, variable) of every weight outside the feature scaling, in the network's order."""
+def network_weights(model: keras.Model) -> list[tuple[str, Any]]:
+    """(layer name, variable) of every weight outside the feature scaling, in the network's order:
+    the weights a head start sets and a weight-space ensemble averages."""
     return [(layer.name, variable) for layer in model.layers if layer.name != SCALING_LAYER
             for variable in layer.weights]
 
 
 def save_weights(model: keras.Model, path: Path, card: dict[str, Any]) -> None:
     """The network's weights as <path> (npz, in the network's order) and its card beside it."""
-    order = _trainable_order(model)
+    order = network_weights(model)
     arrays = {f"{i:04d}": np.asarray(variable.numpy()) for i, (_, variable) in enumerate(order)}
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as handle:
@@ -106,16 +107,22 @@ def add_to_card(weights: Path, section: dict[str, Any]) -> None:
     card_path(weights).write_text(json.dumps({**read_card(weights), **section}, indent=2) + "\n")
 
 
-def load_weights(model: keras.Model, path: Path) -> None:
-    """Set every weight of `model` but the feature scaling from `path`; a file of another
-    network is refused, naming the first weight that differs."""
-    order = _trainable_order(model)
+def pretrained_arrays(model: keras.Model, path: Path) -> list[np.ndarray]:
+    """The weights of `path`, one per network_weights(model); a file of another network is
+    refused, naming the first weight that differs."""
+    order = network_weights(model)
     with np.load(path) as data:
         if len(data.files) != len(order):
             raise ValueError(f"{path}: {len(data.files)} weights, the network has {len(order)}")
-        for i, (layer, variable) in enumerate(order):
-            value = data[f"{i:04d}"]
-            if tuple(value.shape) != tuple(variable.shape):
-                raise ValueError(f"{path}: weight {i} of layer {layer} is {value.shape}, the network's "
-                                 f"{tuple(variable.shape)}")
-            variable.assign(value)
+        arrays = [data[f"{i:04d}"] for i in range(len(order))]
+    for i, ((layer, variable), value) in enumerate(zip(order, arrays)):
+        if tuple(value.shape) != tuple(variable.shape):
+            raise ValueError(f"{path}: weight {i} of layer {layer} is {value.shape}, the network's "
+                             f"{tuple(variable.shape)}")
+    return arrays
+
+
+def load_weights(model: keras.Model, path: Path) -> None:
+    """Set every weight of `model` but the feature scaling from `path`."""
+    for (_, variable), value in zip(network_weights(model), pretrained_arrays(model, path)):
+        variable.assign(value)

@@ -30,7 +30,7 @@ import numpy as np
 from ..serving import card
 from ..core import metrics
 from ..serving import model_folder
-from . import generated_mix, head_start, sizes
+from . import generated_mix, head_start, sizes, weight_ensemble
 from ..signals.augment import augment_batch, crop_or_pad
 from .budget import CACHE_SHARE, EpochGuard, TimeBudget, feature_models_fit, records_within
 from ..dataset.cache import is_cached, progress_printer, seconds_per_record
@@ -312,16 +312,19 @@ def train_network(training: Examples, validation: Examples, classes: ClassSet, c
         progress_bar = 1 if verbose and sys.stdout.isatty() else 0
         model.fit(batches, epochs=cfg.train.epochs, callbacks=callbacks, verbose=progress_bar)
     model.set_weights(selection.best_weights)
+    averaged = weight_ensemble.average(model, start, cfg.train.fine_tuned_share) if start is not None else ""
     if guard and guard.reason and verbose:
         print(guard.reason, flush=True)
     if verbose:
         print(f"kept epoch {selection.best_epoch} of {len(selection.history)} (validation challenge "
               f"{selection.best_score:.3f})", flush=True)
+        if averaged:
+            print(averaged, flush=True)
     history = {"best_epoch": selection.best_epoch, "best_val_challenge": selection.best_score,
                "train_records": len(training), "validation_records": len(validation),
                "domains": training.domain_names, "validation_names": validation.names,
                "epochs": selection.history, "budget_stop": guard.reason if guard else "",
-               "head_start": head_start_reason}
+               "head_start": head_start_reason, "weight_ensemble": averaged}
     return model, history
 
 
