@@ -217,6 +217,11 @@ def cmd_odd_subsets(args: argparse.Namespace) -> None:
     print(table(args.study))
 
 
+def cmd_source_records(args: argparse.Namespace) -> None:
+    from .evidence.source_records import table
+    print(table(args.model, args.data, args.source))
+
+
 def cmd_realism(args: argparse.Namespace) -> None:
     from .evidence.realism import compare
     text = compare(args.real, args.generated)
@@ -428,6 +433,12 @@ def _head_start_commands(sub) -> None:
     s = _command(sub, "odd-subsets", "leads outside the Challenge's five sets (V1 alone, II alone, I and V5, the "
                                      "chest leads) scored by the real-record study's default units", cmd_odd_subsets)
     s.add_argument("--study", required=True, help="the real-record study's folder (scripts/real_records.sh's OUT)")
+    s = _command(sub, "source-records", "one source's records under a model folder, a row each: labels, outputs, "
+                                        "heart rate and the source's challenge score without the record",
+                 cmd_source_records)
+    s.add_argument("model", help="a trained model folder")
+    s.add_argument("--data", nargs="+", required=True, help="folders of real labelled Challenge records")
+    s.add_argument("--source", required=True, help="the source by name, as the study's tables name it (PTB-XL)")
     s = _command(sub, "realism", "generated records against real ones, source by source: medians and a realism "
                                  "score (AUROC of telling them apart)", cmd_realism)
     s.add_argument("--real", nargs="+", required=True, help="folders of real Challenge records")

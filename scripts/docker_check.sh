@@ -2,7 +2,8 @@
 # The image the organisers run, built and exercised as they would: build from the Dockerfile, then
 # inside the image with no network and the data mounted read-only
 #   1. train_model.py as root on real Challenge records (the shared 50-record sample when present,
-#      else the 13 in tests/data/real), with no configuration;
+#      else the 13 in tests/data/real), with no configuration: from the head start the image holds,
+#      with the generated records it draws itself;
 #   2. driver.py as another user (uid 65534) on the 13 records of tests/data/real;
 #   3. evaluate_model.py on its outputs;
 #   4. driver.py as uid 65534 with model.keras readable by its owner only: one error line, exit 2.
@@ -34,6 +35,9 @@ run() { docker run --rm --network none "$@"; }
 run -v "$train_data:/data:ro" -v "$work/model:/model" "$image" python train_model.py /data /model > "$work/train.log" 2>&1 \
     || { tail -20 "$work/train.log"; echo "FAIL: train_model.py in the image"; exit 1; }
 echo "trained as root on $(ls "$train_data"/*.hea | wc -l) records: $(grep -E '^size ' "$work/train.log" | cut -c1-60)..."
+# The image holds the head start and draws the generated records itself, with no network.
+grep -E '^head start: small.npz' "$work/train.log" && grep -E '^[0-9,]+ generated records .* train beside' "$work/train.log" \
+    || { echo "FAIL: the training in the image did not start from the shipped head start with generated records"; exit 1; }
 run --user 65534:65534 -v "$test_data:/data:ro" -v "$work/model:/model:ro" -v "$work/outputs:/outputs" "$image" \
     python driver.py /model /data /outputs > "$work/driver.log" 2>&1 \
     || { tail -20 "$work/driver.log"; echo "FAIL: driver.py as uid 65534"; exit 1; }

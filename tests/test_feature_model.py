@@ -38,6 +38,7 @@ def test_one_record_and_a_batch_agree(fitted):
     batch = model.probabilities_of(x[:20])
     for i in range(3):
         np.testing.assert_array_equal(model.probabilities_of(x[i : i + 1])[0], batch[i])
+    np.testing.assert_array_equal(model.trees.raw(x, chunk=7), model.trees.raw(x))   # rows a chunk at a time
 
 
 def test_a_small_folder_fits_on_one_openmp_thread(monkeypatch):

@@ -18,6 +18,7 @@ the probabilities equal `predict_proba`'s to the last bit (tests/test_feature_mo
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import scipy.special
@@ -38,8 +39,23 @@ class CompiledTrees:
     tree_iteration: np.ndarray  # (trees,) its boosting iteration: the order in which leaves are added
     baseline: np.ndarray      # (classes,) raw score before any tree; NaN for a class without trees
 
-    def raw(self, x: np.ndarray) -> np.ndarray:
-        """(n, classes) raw scores of design rows x (n, D); NaN for classes without trees."""
+    @cached_property
+    def in_order(self) -> np.ndarray:
+        """(classes, most iterations) index of each class's trees in iteration order; a class with
+        fewer iterations (its early stopping) is padded with the index one past the last tree,
+        whose leaf value is 0."""
+        classes, trees = len(self.baseline), len(self.roots)
+        counts = np.bincount(self.tree_class, minlength=classes)
+        order = np.full((classes, int(counts.max(initial=0))), trees)
+        for k in np.flatnonzero(counts):
+            mine = np.flatnonzero(self.tree_class == k)
+            order[k, : len(mine)] = mine[np.argsort(self.tree_iteration[mine], kind="stable")]
+        return order
+
+    def raw(self, x: np.ndarray, chunk: int = 256) -> np.ndarray:
+        """(n, classes) raw scores of design rows x (n, D); NaN for classes without trees.  Each
+        class's leaves are added to its baseline one by one in iteration order (a running sum,
+        np.add.accumulate, never a pairwise one) as scikit-learn adds them, `chunk` rows at a time."""
         x = np.asarray(x, dtype=np.float64)
         rows = np.arange(len(x))[:, None]
         node = np.broadcast_to(self.roots, (len(x), len(self.roots))).copy()
@@ -47,11 +63,13 @@ class CompiledTrees:
             value = x[rows, self.feature[node]]
             go_left = np.where(np.isnan(value), self.missing_left[node], value <= self.threshold[node])
             node = np.where(self.leaf[node], node, np.where(go_left, self.left[node], self.right[node]))
-        leaves = self.value[node]
-        raw = np.tile(self.baseline, (len(x), 1))
-        for iteration in range(int(self.tree_iteration.max(initial=-1)) + 1):
-            trees = np.flatnonzero(self.tree_iteration == iteration)
-            raw[:, self.tree_class[trees]] += leaves[:, trees]  # one tree per class and iteration
+        leaves = np.concatenate([self.value[node], np.zeros((len(x), 1))], axis=1)  # the padding's 0
+        raw = np.empty((len(x), len(self.baseline)))
+        for start in range(0, len(x), chunk):
+            terms = leaves[start : start + chunk][:, self.in_order]          # (rows, classes, iterations)
+            series = np.concatenate([np.broadcast_to(self.baseline[:, None], (len(terms), *self.baseline.shape, 1)),
+                                     terms], axis=-1)
+            raw[start : start + chunk] = np.add.accumulate(series, axis=-1)[..., -1]
         return raw
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
