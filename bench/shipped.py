@@ -17,7 +17,9 @@ same test records (10-s, 500-Hz, 12-lead) and in one run:
   - the parts of one record's prediction in this process: reading, preprocessing, the classic
     features, the network, the feature model with the fusion;
   - the same driver run while K processes keep the cores busy (numpy matrix products, each on one
-    thread: "two busy processes" as the issue measured), as a ratio to the idle run.
+    thread: "two busy processes" as the issue measured), as a ratio to the idle run, beside the
+    same ratio of a single-threaded reference (one matrix product on one thread) measured in
+    the same run: what the load does to any one thread of work on this machine.
 
 Timings vary from run to run on a shared machine: compare the ratios of one run.  Prints a table
 and writes JSON.
@@ -144,6 +146,23 @@ def parts(model: Path, data: Path) -> dict[str, list[float]]:
     return steps
 
 
+def reference_ms(seconds: float = 1.0) -> float:
+    """A single-threaded reference measured beside the driver: the median time of one 192 x 192
+    matrix product on one BLAS thread.  Its busy / idle ratio is what the machine itself does to
+    one thread of work under the same load (the cores' sharing, the caches), which the driver's
+    ratio is to be read against."""
+    from threadpoolctl import threadpool_limits
+    a = np.random.default_rng(1).random((192, 192))
+    times: list[float] = []
+    with threadpool_limits(1):
+        ends = time.perf_counter() + seconds
+        while time.perf_counter() < ends:
+            started = time.perf_counter()
+            a @ a
+            times.append(time.perf_counter() - started)
+    return 1e3 * float(np.median(times))
+
+
 def summary(seconds: list[float]) -> dict:
     values = 1e3 * np.asarray(seconds)
     return {"median_ms": float(np.median(values)), "p90_ms": float(np.percentile(values, 90)), "n": len(values)}
@@ -165,12 +184,14 @@ def measure(train_records: int, test_records: int, busy: int, work: Path, cfg=No
     for state, count in (("idle", 0), ("contended", busy)):
         with Busy(count):
             result[state] = {"driver": driver_run(model, test_dir, work / f"out-{state}"),
-                             "loop": summary(loop_timings(model, test_dir, work / f"loop-{state}"))}
+                             "loop": summary(loop_timings(model, test_dir, work / f"loop-{state}")),
+                             "reference_ms": reference_ms()}
     result["parts_idle"] = {name: summary(values) for name, values in parts(model, test_dir).items()}
     shutil.rmtree(model)  # the next folder trains on the same records
     result["contended_vs_idle"] = {
         "driver": result["contended"]["driver"]["wall_ms_per_record"] / result["idle"]["driver"]["wall_ms_per_record"],
-        "loop": result["contended"]["loop"]["median_ms"] / result["idle"]["loop"]["median_ms"]}
+        "loop": result["contended"]["loop"]["median_ms"] / result["idle"]["loop"]["median_ms"],
+        "reference": result["contended"]["reference_ms"] / result["idle"]["reference_ms"]}
     return result
 
 
@@ -186,7 +207,9 @@ def table(result: dict) -> str:
               f"{result['contended']['driver']['wall_ms_per_record']:.1f}",
               f"{result['contended_vs_idle']['driver']:.2f}x idle"),
              (f"driver.py loop per record, {busy} busy processes (ms)", f"{result['contended']['loop']['median_ms']:.1f}",
-              f"{result['contended_vs_idle']['loop']:.2f}x idle")]
+              f"{result['contended_vs_idle']['loop']:.2f}x idle"),
+             ("single-threaded reference, busy vs idle", f"{result['contended_vs_idle']['reference']:.2f}x",
+              "one 192x192 matrix product on one thread, same run: what the load does to one thread")]
     width = max(len(r[0]) for r in rows)
     lines = [result["configuration"], f"{'measure':<{width}}  {'median':>8}  notes", "-" * (width + 30)]
     return "\n".join(lines + [f"{r[0]:<{width}}  {r[1]:>8}  {r[2]}" for r in rows])

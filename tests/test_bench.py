@@ -16,7 +16,7 @@ def test_tiny_benchmark_prints_its_table_and_writes_json(tmp_path, capsys):
     results = bench.main(["--tiny", "--no-jax", "--out", str(tmp_path)])
     printed = capsys.readouterr().out
     for row in ("shipped default", "driver.py, whole run per record, idle", "of which feature model and fusion",
-                "2 busy processes", "numpy sgemm", "run_model per record", "driver.py loop", "reference Keras conv net",
+                "2 busy processes", "single-threaded reference, busy vs idle", "numpy sgemm", "run_model per record", "driver.py loop", "reference Keras conv net",
                 "wfdb.rdrecord", "training from cache", "cache reuse", "fold ensemble of 3: run_model"):
         assert row in printed
     written = json.loads(next(tmp_path.glob("tiny-*.json")).read_text())
@@ -29,6 +29,8 @@ def test_tiny_benchmark_prints_its_table_and_writes_json(tmp_path, capsys):
     shipped = written["shipped"]
     assert shipped["idle"]["driver"]["records"] == written["records"] == shipped["idle"]["loop"]["n"]
     assert shipped["contended"]["loop"]["n"] == written["records"] and shipped["busy_processes"] == 2
+    assert shipped["contended_vs_idle"]["reference"] == pytest.approx(
+        shipped["contended"]["reference_ms"] / shipped["idle"]["reference_ms"])
     assert set(shipped["parts_idle"]) == {"read", "preprocess", "features", "network", "feature model and fusion"}
     assert [item["members"] for item in written["ensembles"]] == [1, 3]
     assert all(item["run_model_ms"]["n"] == written["records"] for item in written["ensembles"])
