@@ -146,21 +146,21 @@ def parts(model: Path, data: Path) -> dict[str, list[float]]:
     return steps
 
 
-def reference_ms(seconds: float = 1.0) -> float:
-    """A single-threaded reference measured beside the driver: the median time of one 192 x 192
-    matrix product on one BLAS thread.  Its busy / idle ratio is what the machine itself does to
-    one thread of work under the same load (the cores' sharing, the caches), which the driver's
-    ratio is to be read against."""
+def reference_ms(seconds: float = 2.0) -> float:
+    """A single-threaded reference measured beside the driver: wall milliseconds per 192 x 192
+    matrix product on one BLAS thread, over `seconds` of products back to back (the wall time
+    counts the slices of time the process waits for a core, as the driver's loop does; the median
+    of single products would not).  Its busy / idle ratio is what the load does to one thread of
+    work on this machine, which the driver's ratio is to be read against."""
     from threadpoolctl import threadpool_limits
     a = np.random.default_rng(1).random((192, 192))
-    times: list[float] = []
+    count = 0
     with threadpool_limits(1):
-        ends = time.perf_counter() + seconds
-        while time.perf_counter() < ends:
-            started = time.perf_counter()
+        started = time.perf_counter()
+        while time.perf_counter() - started < seconds:
             a @ a
-            times.append(time.perf_counter() - started)
-    return 1e3 * float(np.median(times))
+            count += 1
+        return 1e3 * (time.perf_counter() - started) / count
 
 
 def summary(seconds: list[float]) -> dict:

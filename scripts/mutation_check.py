@@ -90,7 +90,7 @@ MUTATIONS = [
   "        defects.append(NO_USABLE_LEAD)\n",
   ["tests/test_records.py::test_a_record_without_usable_leads_is_an_error_naming_it"]),
  ("the head start's weights are not set", "ecgcinc/training/head_start.py",
-  "            variable.assign(value)\n", "            pass\n",
+  "        variable.assign(value)\n", "        pass\n",
   ["tests/test_head_start.py::test_shipped_weights_match_their_card_and_the_default_network"]),
  ("the head start ignores the record count", "ecgcinc/training/head_start.py",
   "    if records > MAX_RECORDS:\n", "    if False:\n",

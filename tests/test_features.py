@@ -128,13 +128,3 @@ def test_lead_amplitudes_axes_and_p_wave_are_measured_one_by_one():
     assert p["p_amplitude"] == pytest.approx(0.2, abs=0.02)        # lead II's P (the best atrial lead)
     assert 0.10 < p["pr_interval"] < 0.20 and p["p_consistency"] == pytest.approx(1.0)
 
-
-def test_the_median_beat_is_numpys_median_to_the_last_bit():
-    from ecgcinc.signals.features import median_beat
-    rng = np.random.default_rng(1)
-    for n in (1, 2, 3, 8, 9, 30):
-        beats = rng.standard_normal((n, 12, 300)) * 10.0 ** rng.uniform(-3, 3)
-        beats[:, :, :5] = 0.25  # ties
-        assert np.array_equal(median_beat(beats), np.median(beats, axis=0)), n
-    beats[0, 0, 0] = np.nan
-    assert np.array_equal(median_beat(beats), np.median(beats, axis=0), equal_nan=True)

@@ -156,17 +156,6 @@ def _beat_matrix(x: np.ndarray, peaks: np.ndarray, fs: float) -> tuple[np.ndarra
     return np.transpose(x[:, index], (1, 0, 2)), before
 
 
-def median_beat(beats: np.ndarray) -> np.ndarray:
-    """np.median(beats, axis=0) of beats (n, leads, samples), to the last bit, by one sort over the
-    beats: numpy's median partitions each of the leads x samples columns on its own, which made it
-    the features' costliest step per record (2 ms of the driver's loop).  NaN anywhere takes
-    numpy's own path, which propagates it as a sort would not."""
-    if np.isnan(beats).any():
-        return np.median(beats, axis=0)
-    ordered, middle = np.sort(beats, axis=0), len(beats) // 2
-    return ordered[middle] if len(beats) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-
-
 def _normal_beats(peaks: np.ndarray) -> np.ndarray:
     """Mask of beats whose preceding RR is not premature (the template's members)."""
     if len(peaks) < 4:
@@ -271,7 +260,7 @@ def template_features(x: np.ndarray, mask: np.ndarray, peaks: np.ndarray, fs: fl
     if len(beats) < 2:
         return glob, per_lead, None, r
     normal = _normal_beats(in_window)
-    template = median_beat(beats[normal])
+    template = np.median(beats[normal], axis=0)
     present = mask.astype(bool)
     onset, offset = qrs_bounds(template, present, r, fs)
     glob["qrs_duration"] = (offset - onset) / fs
