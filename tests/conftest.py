@@ -30,6 +30,19 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.slow)
 
 
+@pytest.fixture
+def eager_functions():
+    """TensorFlow runs the compiled steps eagerly for the test.  Why: the experiments' machinery
+    trains dozens of toy networks (one epoch on a few dozen records), for which tracing the
+    compiled train and predict steps costs more than running them: one toy unit took 2.5 s eagerly
+    against 6-10 s compiled.  The compiled path stays covered by every other test that trains (the
+    session's trained model, the harness, the sizes, the devices)."""
+    import tensorflow as tf
+    tf.config.run_functions_eagerly(True)
+    yield
+    tf.config.run_functions_eagerly(False)
+
+
 def _run_folder(tmp_path_factory, name: str, make: Callable[[Path], None]) -> Path:
     """A folder made once per test run: by this session alone without xdist, else by the first
     worker to take the lock, in the folder the run's workers share."""

@@ -12,7 +12,8 @@ from ecgcinc.training import train
 from ecgcinc.dataset.data import stratified_folds
 from ecgcinc.evidence.experiments import BASELINE, DOMAIN_VARIANTS, run_experiment
 
-pytestmark = pytest.mark.slow  # trains networks
+# trains networks, many of them toys: eagerly (conftest.eager_functions)
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("eager_functions")]
 
 # The experiments' machinery at toy size; the fusion's feature models (three per network unit) are
 # off except in the holdout of test_ensemble_and_holdout, which scores the fused default as it ships.

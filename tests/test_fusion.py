@@ -11,6 +11,8 @@ from ecgcinc.core.metrics import class_auc
 from ecgcinc.serving.model_folder import FUSION_FILE
 from ecgcinc.io.records import find_records, load_mat
 
+pytestmark = pytest.mark.usefixtures("eager_functions")  # toy networks (conftest.eager_functions)
+
 
 class _Fixed(FeatureModel):
     """A feature model whose probabilities are given."""

@@ -14,7 +14,8 @@ from ecgcinc.serving.predict import load_predictor
 from ecgcinc.signals.preprocess import meta_size
 from ecgcinc.decision.thresholds import apply_thresholds
 
-pytestmark = pytest.mark.slow  # trains networks
+# trains networks, toys: eagerly (conftest.eager_functions)
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("eager_functions")]
 
 
 def challenge_score(network, examples, thresholds, cfg, classes):

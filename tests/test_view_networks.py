@@ -9,6 +9,8 @@ from ecgcinc.signals.lead_sets import lead_mask, views, views_of
 from ecgcinc.networks.models import view_members, view_network
 from ecgcinc.signals.preprocess import LEAD_MASK, N_META
 
+pytestmark = pytest.mark.usefixtures("eager_functions")  # toy networks (conftest.eager_functions)
+
 WINDOW, CLASSES = 64, 3
 
 
