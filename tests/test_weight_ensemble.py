@@ -50,4 +50,4 @@ def test_a_share_of_one_keeps_the_fine_tuned_network_and_shares_outside_0_1_are_
     assert "kept" in weight_ensemble.average(model, path, 1.0)
     assert all(np.array_equal(a, b) for a, b in zip(_values(model), before))
     with pytest.raises(ValueError, match="fine_tuned_share"):
-        weight_ensemble.average(model, path, 1.5)
+        config_from_dict({"train": {"fine_tuned_share": 1.5}})

@@ -204,6 +204,8 @@ def _apply(cfg: Config, overrides: dict[str, Any]) -> Config:
     _record(cfg.explicit, overrides)
     if cfg.model.network_per_view and cfg.train.ensemble_folds > 1:
         raise ValueError("model.network_per_view and train.ensemble_folds > 1 do not combine: choose one")
+    if not 0.0 <= cfg.train.fine_tuned_share <= 1.0:
+        raise ValueError(f"train.fine_tuned_share must lie in [0, 1], not {cfg.train.fine_tuned_share}")
     return cfg
 
 

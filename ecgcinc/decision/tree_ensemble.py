@@ -67,8 +67,7 @@ class CompiledTrees:
         raw = np.empty((len(x), len(self.baseline)))
         for start in range(0, len(x), chunk):
             terms = leaves[start : start + chunk][:, self.in_order]          # (rows, classes, iterations)
-            series = np.concatenate([np.broadcast_to(self.baseline[:, None], (len(terms), *self.baseline.shape, 1)),
-                                     terms], axis=-1)
+            series = np.concatenate([np.broadcast_to(self.baseline[:, None], (*terms.shape[:2], 1)), terms], axis=-1)
             raw[start : start + chunk] = np.add.accumulate(series, axis=-1)[..., -1]
         return raw
 

@@ -17,6 +17,7 @@ import numpy as np
 from ..core.metrics import challenge_metric
 from ..dataset.data import domain_of
 from ..io.records import find_records, read_record
+from ..serving.model_folder import read_config
 from ..signals.features import FEATURE_NAMES, record_measures
 from .arms import markdown_table
 from .folder_comparison import predictions
@@ -39,9 +40,7 @@ def _named(abbreviations: list[str], row: np.ndarray) -> str:
 def table(model_dir: str | Path, data_dirs: list[str | Path], source: str) -> str:
     """The source's challenge score under `model_dir` and a row per record: labels, outputs,
     heart rate, and the score with that record left out."""
-    from ..serving.predict import load_predictor  # Keras loads here
-    domains = load_predictor(model_dir).cfg.train.domains
-    headers = source_headers(data_dirs, source, domains)
+    headers = source_headers(data_dirs, source, read_config(model_dir).train.domains)
     classes, labels, _, binary, _ = predictions(model_dir, headers)
     score = challenge_metric(classes.weights, labels, binary, classes.sinus_index)
     keep = np.ones(len(headers), bool)

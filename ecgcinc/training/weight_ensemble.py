@@ -30,9 +30,8 @@ OFF = 1.0
 
 def average(model: keras.Model, pretrained: Path, share: float) -> str:
     """Set every weight of `model` (fine-tuned from `pretrained`) to share * its own +
-    (1 - share) * the pretrained one; what was done, for the history."""
-    if not 0.0 <= share <= 1.0:
-        raise ValueError(f"train.fine_tuned_share must lie in [0, 1], not {share}")
+    (1 - share) * the pretrained one (a share in [0, 1]: config.py checks); what was done, for
+    the history."""
     if share == OFF:
         return "fine-tuned network kept (train.fine_tuned_share 1.0)"
     for (_, variable), start in zip(network_weights(model), pretrained_arrays(model, pretrained)):
