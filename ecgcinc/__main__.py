@@ -204,6 +204,11 @@ def cmd_real_records(args: argparse.Namespace) -> None:
               [a.strip() for a in args.arms.split(",")] if args.arms else None, args.quick))
 
 
+def cmd_head_start_curve(args: argparse.Namespace) -> None:
+    from .evidence.head_start_curve import run
+    print(run(args.data, args.out, tuple(args.shares), args.seeds, args.quick))
+
+
 def cmd_compare_folders(args: argparse.Namespace) -> None:
     from .evidence.folder_comparison import compare
     text = compare({arm[0]: arm[1:] for arm in args.arm}, args.data)
@@ -422,6 +427,15 @@ def _head_start_commands(sub) -> None:
                                   "head-start-real-only, from-scratch, synthetic-only, "
                                   "feature-baseline-gradient-boosting, default-unscored-as-negatives, "
                                   "generated-real-from-scratch (default: all)")
+    s.add_argument("--quick", action="store_true", help="8 epochs")
+    s = _command(sub, "head-start-curve", "the head start's gain over training from scratch on the real records, "
+                                          "with each split's training records cut to a share, and how it changes",
+                 cmd_head_start_curve)
+    s.add_argument("--data", nargs="+", required=True, help="folders of real labelled Challenge records")
+    s.add_argument("--out", required=True, help="the real-record study's folder: all the records' units are "
+                                                "read back from it (re-running resumes)")
+    s.add_argument("--shares", nargs="+", type=float, default=[0.5], help="shares of each split's training records")
+    s.add_argument("--seeds", type=int, default=3, help="seeds per split")
     s.add_argument("--quick", action="store_true", help="8 epochs")
     s = _command(sub, "compare-folders", "trained model folders (each arm's seeds) on every labelled real record, "
                                          "against the first arm with paired intervals, and per source",

@@ -98,7 +98,8 @@ def loso_splits(examples: Examples) -> list[tuple[str, np.ndarray, np.ndarray]]:
     return splits
 
 
-def _scored(examples: Examples) -> Examples:
+def scored(examples: Examples) -> Examples:
+    """The records with a scored diagnosis: those the arms train on unless unscored ones train as negatives."""
     return examples.subset(np.flatnonzero(examples.labels.any(axis=1)))
 
 
@@ -148,7 +149,7 @@ def run_arm(study: Study, arm: str, splits: list) -> list[Unit]:
     for stratum, rest_rows, test_rows in splits:
         split_study = _split_study(study, test_rows)
         rest = study.examples.subset(rest_rows)
-        rest, _ = add_generated(rest if cfg.train.unscored_negatives else _scored(rest), study.classes, cfg)
+        rest, _ = add_generated(rest if cfg.train.unscored_negatives else scored(rest), study.classes, cfg)
         for seed in range(study.seeds):
             folder = study.out / "real" / slug(arm) / f"{slug(stratum)}-seed{seed}"
             units.append(run_unit(split_study, folder, cfg, arm, (stratum, rest, split_study.test), seed))
@@ -197,7 +198,7 @@ def tables(study: Study, results: dict[str, list[Unit]], splits: list) -> str:
     models that never saw its source), then per held-out source, per class and per lead set."""
     reference = DEFAULT if DEFAULT in results else next(iter(results))
     held = ", ".join(f"{name} ({len(test)})" for name, _, test in splits)
-    pooled = {arm: _pooled(study.classes, units) for arm, units in results.items()}
+    pooled = {arm: pooled_units(study.classes, units) for arm, units in results.items()}
     text = arm_table(study, "real", pooled, reference,
                      f"Leave one source out over {len(study.examples)} real records; held out in turn: {held}. "
                      "Every held-out record scored together, each by the models trained without its source. "
@@ -216,7 +217,7 @@ def tables(study: Study, results: dict[str, list[Unit]], splits: list) -> str:
     return text
 
 
-def _pooled(classes: ClassSet, units: list[Unit]) -> list[Unit]:
+def pooled_units(classes: ClassSet, units: list[Unit]) -> list[Unit]:
     """One unit per seed with every split's test records stacked: the held-out records scored
     together, as a test set of several unseen sources is (a source of 7 records alone says little)."""
     pooled = []
