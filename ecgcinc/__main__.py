@@ -426,7 +426,8 @@ def _head_start_commands(sub) -> None:
     s.add_argument("--arms", help="comma-separated arms by slug: default-head-start-generated-real, "
                                   "head-start-real-only, from-scratch, synthetic-only, "
                                   "feature-baseline-gradient-boosting, default-unscored-as-negatives, "
-                                  "generated-real-from-scratch (default: all)")
+                                  "generated-real-from-scratch, default-weights-averaged-with-the-head-start, "
+                                  "default-fine-tuned-at-a-tenth-of-the-learning-rate (default: all)")
     s.add_argument("--quick", action="store_true", help="8 epochs")
     s = _command(sub, "head-start-curve", "the head start's gain over training from scratch on the real records, "
                                           "with each split's training records cut to a share, and how it changes",

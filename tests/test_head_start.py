@@ -59,6 +59,22 @@ def test_auto_uses_the_weights_below_the_record_count_and_for_their_network_only
         head_start.choose(with_overrides(cfg, {"train": {"head_start": str(tmp_path / "none.npz")}}), 100)
 
 
+def test_a_head_start_is_fine_tuned_at_the_configured_share_of_the_learning_rate():
+    from ecgcinc.training.train import start_network
+    cfg = config_from_dict({"model": {"size": "small"}, "train": {"fine_tune_rate": 0.1}})
+    model, start, reason = start_network(cfg, 26, 0, 1, None, 100)
+    assert start == head_start.weights_path("small") and "learning rate of 0.001" in reason
+    assert float(np.asarray(model.optimizer.learning_rate)) == pytest.approx(0.1 * cfg.train.learning_rate)
+    with np.load(start) as data:    # and it starts from the weights
+        np.testing.assert_array_equal(np.asarray(head_start.network_weights(model)[0][1].numpy()), data["0000"])
+    scratch, start, reason = start_network(with_overrides(cfg, {"train": {"head_start": "off"}}), 26, 0, 1, None, 100)
+    assert start is None and "learning rate" not in reason                  # from scratch: the full rate
+    assert float(np.asarray(scratch.optimizer.learning_rate)) == pytest.approx(cfg.train.learning_rate)
+    for bad in (0.0, 1.5):
+        with pytest.raises(ValueError, match="fine_tune_rate"):
+            config_from_dict({"train": {"fine_tune_rate": bad}})
+
+
 def test_weights_of_another_network_are_refused(tmp_path):
     small = config_from_dict({"model": {"size": "small"}})
     path = tmp_path / "small.npz"

@@ -145,6 +145,9 @@ class TrainConfig:
     # After fine-tuning from a head start, each weight becomes this share of the fine-tuned one plus
     # the rest of the pretrained one (training/weight_ensemble.py, WiSE-FT); 1.0 keeps the fine-tuned.
     fine_tuned_share: float = 1.0
+    # The learning rate's factor when the network starts from a head start: fine-tuning a
+    # pretrained network is usually done at a smaller rate than training it (1.0: the same rate).
+    fine_tune_rate: float = 1.0
     # Records with no scored diagnosis train as negatives for every class (False: left out).
     unscored_negatives: bool = False
 
@@ -206,6 +209,8 @@ def _apply(cfg: Config, overrides: dict[str, Any]) -> Config:
         raise ValueError("model.network_per_view and train.ensemble_folds > 1 do not combine: choose one")
     if not 0.0 <= cfg.train.fine_tuned_share <= 1.0:
         raise ValueError(f"train.fine_tuned_share must lie in [0, 1], not {cfg.train.fine_tuned_share}")
+    if not 0.0 < cfg.train.fine_tune_rate <= 1.0:
+        raise ValueError(f"train.fine_tune_rate must lie in (0, 1], not {cfg.train.fine_tune_rate}")
     return cfg
 
 

@@ -17,6 +17,11 @@ the situation most users start in, so the question is what the generated corpus 
   default, unscored as negatives
                            the default, with the records that carry no scored diagnosis
                            trained as negatives for every class
+  default, weights averaged with the head start
+                           the default, each weight then averaged with the pretrained one
+                           (train.fine_tuned_share 0.5, WiSE-FT)
+  default, fine-tuned at a tenth of the learning rate
+                           the default at train.fine_tune_rate 0.1, the usual fine-tuning rate
   feature baseline         the gradient-boosting feature model alone, on the real records
 
 Every held-out source with at least MIN_TEST_RECORDS records is a split; smaller sources always
@@ -53,6 +58,7 @@ SYNTHETIC = "synthetic only"
 MIXED = "generated + real, from scratch"
 NEGATIVES = "default, unscored as negatives"
 AVERAGED = "default, weights averaged with the head start"
+SLOWER = "default, fine-tuned at a tenth of the learning rate"
 _OWN = {"unscored_negatives": False}
 ARMS: dict[str, dict[str, Any]] = {
     DEFAULT: {"train": {**_OWN, "head_start": "auto", "generated_mix": "auto"}},
@@ -61,9 +67,10 @@ ARMS: dict[str, dict[str, Any]] = {
     NEGATIVES: {"train": {"unscored_negatives": True, "head_start": "auto", "generated_mix": "auto"}},
     MIXED: {"train": {**_OWN, "head_start": "off", "generated_mix": "on"}},
     AVERAGED: {"train": {**_OWN, "head_start": "auto", "generated_mix": "auto", "fine_tuned_share": 0.5}},
+    SLOWER: {"train": {**_OWN, "head_start": "auto", "generated_mix": "auto", "fine_tune_rate": 0.1}},
     BASELINE: {"train": {**_OWN, "generated_mix": "off"}},
 }
-ALL_ARMS = (DEFAULT, REAL_ONLY, SCRATCH, SYNTHETIC, BASELINE, NEGATIVES, MIXED, AVERAGED)
+ALL_ARMS = (DEFAULT, REAL_ONLY, SCRATCH, SYNTHETIC, BASELINE, NEGATIVES, MIXED, AVERAGED, SLOWER)
 MIN_TEST_RECORDS = 5
 LEAD_TOKENS = ("6", "4", "3", "2")
 

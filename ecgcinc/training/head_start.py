@@ -84,6 +84,13 @@ def choose(cfg: Config, records: int, folder: Path = PRETRAINED) -> tuple[Path |
     return path, f"head start: {path.name}, pretrained on generated records ({records:,} records here)"
 
 
+def learning_rate(cfg: Config, start: Path | None) -> float:
+    """The initial learning rate: the configuration's, times train.fine_tune_rate when the network
+    starts from a head start (a pretrained network is usually fine-tuned at a smaller rate, so the
+    first epochs do not undo what pretraining learned)."""
+    return cfg.train.learning_rate * (cfg.train.fine_tune_rate if start is not None else 1.0)
+
+
 def network_weights(model: keras.Model) -> list[tuple[str, Any]]:
     """(layer name, variable) of every weight outside the feature scaling, in the network's order:
     the weights a head start sets and a weight-space ensemble averages."""

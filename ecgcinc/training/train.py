@@ -231,9 +231,10 @@ def view_probabilities(model: keras.Model, examples: Examples, masks: np.ndarray
 
 
 def compile_model(cfg: Config, window: int, num_classes: int, num_domains: int, steps_per_epoch: int,
-                  features: np.ndarray | None = None):
+                  features: np.ndarray | None = None, learning_rate: float | None = None):
     """The training network, compiled; `features` (training set) set the wide branch's scaling
-    (None leaves it the identity, for untrained networks in benchmarks and tests)."""
+    (None leaves it the identity, for untrained networks in benchmarks and tests); `learning_rate`
+    is the initial rate (None: the configuration's)."""
     keras.utils.set_random_seed(cfg.train.seed)
     policy = keras.config.dtype_policy()
     if cfg.train.mixed_precision:
@@ -245,12 +246,27 @@ def compile_model(cfg: Config, window: int, num_classes: int, num_domains: int, 
     if cfg.model.wide_features and features is not None:
         model.get_layer("wide_scaling").set_statistics(features)
     schedule = keras.optimizers.schedules.ExponentialDecay(
-        cfg.train.learning_rate, decay_steps=max(steps_per_epoch, 1), decay_rate=cfg.train.lr_decay)
+        learning_rate or cfg.train.learning_rate, decay_steps=max(steps_per_epoch, 1), decay_rate=cfg.train.lr_decay)
     losses = {"classes": WeightedBCE(cfg.loss.focal_gamma)}
     if "domain" in model.output_names:
         losses["domain"] = keras.losses.SparseCategoricalCrossentropy()
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss=losses)
     return model
+
+
+def start_network(cfg: Config, num_classes: int, num_domains: int, steps_per_epoch: int, features: np.ndarray,
+                  records: int) -> tuple[keras.Model, Path | None, str]:
+    """The compiled network training starts from, for a folder of `records` usable records: the
+    head start's weights where head_start.choose takes them (then at its learning rate), random
+    ones otherwise; with the weights file (None: random) and why."""
+    start, reason = head_start.choose(cfg, records)
+    rate = head_start.learning_rate(cfg, start)
+    if rate != cfg.train.learning_rate:
+        reason += f"; fine-tuned at a learning rate of {rate:g} (train.fine_tune_rate)"
+    model = compile_model(cfg, cfg.preprocess.window, num_classes, num_domains, steps_per_epoch, features, rate)
+    if start is not None:
+        head_start.load_weights(model, start)
+    return model, start, reason
 
 
 @dataclass
@@ -292,11 +308,9 @@ def train_network(training: Examples, validation: Examples, classes: ClassSet, c
                       full_batches=devices > 1, workers=cfg.train.loader_workers,
                       max_queue_size=4 * cfg.train.loader_workers)
     with data_parallel(devices, cfg.train.batch_size):
-        model = compile_model(cfg, cfg.preprocess.window, len(classes), num_domains if with_domain else 0,
-                              len(batches), training.features)
-        start, head_start_reason = head_start.choose(cfg, training.own + validation.own)
-        if start is not None:
-            head_start.load_weights(model, start)
+        model, start, head_start_reason = start_network(cfg, len(classes), num_domains if with_domain else 0,
+                                                        len(batches), training.features,
+                                                        training.own + validation.own)
         selection = ChallengeSelection(validation, classes, thresholding.cicst(training.labels, classes.weights,
                                        cfg.thresholds.beta), cfg, verbose)
         callbacks: list[keras.callbacks.Callback] = [selection]
