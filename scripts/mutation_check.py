@@ -112,7 +112,7 @@ MUTATIONS = [
   '              if "@" not in key or key.endswith(f"@{name}")}\n',
   ["tests/test_evidence.py::test_a_lead_set_unit_takes_that_lead_sets_arrays_whatever_their_order"]),
  ("the head start counts the generated records", "ecgcinc/training/train.py",
-  "head_start.choose(cfg, training.own + validation.own)", "head_start.choose(cfg, len(training) + len(validation))",
+  "training.own + validation.own)", "len(training) + len(validation))",
   ["tests/test_generated_mix.py::test_training_adds_them_and_the_head_start_counts_the_folder_own_records"]),
  ("generated records join without the head start", "ecgcinc/training/generated_mix.py",
   "        if start is None or start.parent != head_start.PRETRAINED:\n", "        if False:\n",
