@@ -245,8 +245,9 @@ def compile_model(cfg: Config, window: int, num_classes: int, num_domains: int, 
         keras.config.set_dtype_policy(policy)
     if cfg.model.wide_features and features is not None:
         model.get_layer("wide_scaling").set_statistics(features)
-    schedule = keras.optimizers.schedules.ExponentialDecay(
-        learning_rate or cfg.train.learning_rate, decay_steps=max(steps_per_epoch, 1), decay_rate=cfg.train.lr_decay)
+    rate = cfg.train.learning_rate if learning_rate is None else learning_rate
+    schedule = keras.optimizers.schedules.ExponentialDecay(rate, decay_steps=max(steps_per_epoch, 1),
+                                                           decay_rate=cfg.train.lr_decay)
     losses = {"classes": WeightedBCE(cfg.loss.focal_gamma)}
     if "domain" in model.output_names:
         losses["domain"] = keras.losses.SparseCategoricalCrossentropy()
@@ -254,8 +255,8 @@ def compile_model(cfg: Config, window: int, num_classes: int, num_domains: int, 
     return model
 
 
-def start_network(cfg: Config, num_classes: int, num_domains: int, steps_per_epoch: int, features: np.ndarray,
-                  records: int) -> tuple[keras.Model, Path | None, str]:
+def start_network(cfg: Config, num_classes: int, num_domains: int, steps_per_epoch: int,
+                  features: np.ndarray | None, records: int) -> tuple[keras.Model, Path | None, str]:
     """The compiled network training starts from, for a folder of `records` usable records: the
     head start's weights where head_start.choose takes them (then at its learning rate), random
     ones otherwise; with the weights file (None: random) and why."""
