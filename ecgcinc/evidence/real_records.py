@@ -60,14 +60,15 @@ NEGATIVES = "default, unscored as negatives"
 AVERAGED = "default, weights averaged with the head start"
 SLOWER = "default, fine-tuned at a tenth of the learning rate"
 _OWN = {"unscored_negatives": False}
+_DEFAULT = {**_OWN, "head_start": "auto", "generated_mix": "auto"}   # what train_model.py does
 ARMS: dict[str, dict[str, Any]] = {
-    DEFAULT: {"train": {**_OWN, "head_start": "auto", "generated_mix": "auto"}},
+    DEFAULT: {"train": {**_DEFAULT}},
     REAL_ONLY: {"train": {**_OWN, "head_start": "auto", "generated_mix": "off"}},
     SCRATCH: {"train": {**_OWN, "head_start": "off", "generated_mix": "off"}},
-    NEGATIVES: {"train": {"unscored_negatives": True, "head_start": "auto", "generated_mix": "auto"}},
+    NEGATIVES: {"train": {**_DEFAULT, "unscored_negatives": True}},
     MIXED: {"train": {**_OWN, "head_start": "off", "generated_mix": "on"}},
-    AVERAGED: {"train": {**_OWN, "head_start": "auto", "generated_mix": "auto", "fine_tuned_share": 0.5}},
-    SLOWER: {"train": {**_OWN, "head_start": "auto", "generated_mix": "auto", "fine_tune_rate": 0.1}},
+    AVERAGED: {"train": {**_DEFAULT, "fine_tuned_share": 0.5}},
+    SLOWER: {"train": {**_DEFAULT, "fine_tune_rate": 0.1}},
     BASELINE: {"train": {**_OWN, "generated_mix": "off"}},
 }
 ALL_ARMS = (DEFAULT, REAL_ONLY, SCRATCH, SYNTHETIC, BASELINE, NEGATIVES, MIXED, AVERAGED, SLOWER)
