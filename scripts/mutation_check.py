@@ -148,8 +148,14 @@ MUTATIONS = [
   "    return cfg.train.learning_rate\n",
   ["tests/test_head_start.py::test_a_head_start_is_fine_tuned_at_the_configured_share_of_the_learning_rate"]),
  ("the network compiled at the configuration's rate whatever the start", "ecgcinc/training/train.py",
-  "steps_per_epoch, features, rate)\n", "steps_per_epoch, features)\n",
+  "                          rate, frozen)\n", "                          None, frozen)\n",
   ["tests/test_head_start.py::test_a_head_start_is_fine_tuned_at_the_configured_share_of_the_learning_rate"]),
+ ("heads-only fine-tuning trains the backbone too", "ecgcinc/training/train.py",
+  "        layer.trainable = False\n", "        layer.trainable = True\n",
+  ["tests/test_head_start.py::test_heads_only_fine_tuning_leaves_the_backbone_as_pretrained"]),
+ ("a head start never frozen", "ecgcinc/training/head_start.py",
+  '    return start is not None and cfg.train.fine_tuned_layers == "heads"\n', "    return False\n",
+  ["tests/test_head_start.py::test_heads_only_fine_tuning_leaves_the_backbone_as_pretrained"]),
  ("the head start's gain change read the wrong way round", "ecgcinc/evidence/head_start_curve.py",
   "_gain(classes, small_scratch[seed], small_default[seed]))", "_gain(classes, small_default[seed], small_scratch[seed]))",
   ["tests/test_head_start_curve.py::test_the_gain_change_is_above_zero_when_the_head_start_pays_more_with_fewer_records"]),
@@ -213,6 +219,9 @@ def record(results: list[dict], unmutated: str) -> None:
 def main() -> int:
     only = set(sys.argv[1:])
     chosen = [m for m in MUTATIONS if not only or any(o in m[0] for o in only)]
+    if not chosen:
+        print(f"no mutation's name contains {', '.join(sorted(only))}", file=sys.stderr)
+        return 2
     with tempfile.TemporaryDirectory(prefix="mutation-check-") as folder:
         tree = Path(folder) / "tree"
         shutil.copytree(ROOT, tree, ignore=COPIED, symlinks=True)

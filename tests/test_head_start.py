@@ -75,6 +75,29 @@ def test_a_head_start_is_fine_tuned_at_the_configured_share_of_the_learning_rate
             config_from_dict({"train": {"fine_tune_rate": bad}})
 
 
+def test_heads_only_fine_tuning_leaves_the_backbone_as_pretrained():
+    from ecgcinc.networks.losses import pack_targets
+    from ecgcinc.networks.models import backbone_layers
+    from ecgcinc.training.train import start_network
+    cfg = config_from_dict({"model": {"size": "small"}, "train": {"fine_tuned_layers": "heads"}})
+    model, start, reason = start_network(cfg, 26, 0, 1, None, 100)
+    assert start is not None and "backbone frozen" in reason
+    before = {v.path: np.asarray(v.numpy()).copy() for v in model.weights}
+    rng = np.random.default_rng(0)
+    signal = rng.normal(size=(4, *model.inputs[0].shape[1:])).astype("float32")
+    meta = rng.normal(size=(4, *model.inputs[1].shape[1:])).astype("float32")
+    model.fit([signal, meta], {"classes": pack_targets(rng.random((4, 26)) < 0.3, np.ones((4, 26)))},
+              epochs=1, verbose=0)
+    moved = {v.path for v in model.weights if not np.array_equal(np.asarray(v.numpy()), before[v.path])}
+    backbone = {v.path for layer in backbone_layers(model, cfg.model) for v in layer.weights}
+    assert backbone and not moved & backbone          # the backbone (its batch statistics too) as pretrained
+    assert {v.path for v in model.get_layer("class_dense").weights} <= moved    # the heads trained
+    scratch, start, reason = start_network(with_overrides(cfg, {"train": {"head_start": "off"}}), 26, 0, 1, None, 100)
+    assert start is None and all(layer.trainable for layer in backbone_layers(scratch, cfg.model))
+    with pytest.raises(ValueError, match="fine_tuned_layers"):
+        config_from_dict({"train": {"fine_tuned_layers": "backbone"}})
+
+
 def test_weights_of_another_network_are_refused(tmp_path):
     small = config_from_dict({"model": {"size": "small"}})
     path = tmp_path / "small.npz"

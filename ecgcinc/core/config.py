@@ -30,6 +30,8 @@ AUGMENTATIONS = ("zero_lead", "noise_lead", "shuffle_leads", "invert_leads", "ra
 CINC_DOMAINS = {"A": "CPSC", "Q": "CPSC-Extra", "I": "INCART", "S": "PTB", "HR": "PTB-XL",
                 "E": "Georgia", "JS": "Chapman-Ningbo"}
 SYNTHETIC_DOMAINS = {"XA": "Synthetic-A", "XB": "Synthetic-B", "XC": "Synthetic-C", "XD": "Synthetic-D"}
+# train.fine_tuned_layers: every layer, or the attention and heads on a frozen backbone
+FINE_TUNED_LAYERS = ("all", "heads")
 
 
 @dataclass
@@ -148,6 +150,10 @@ class TrainConfig:
     # The learning rate's factor when the network starts from a head start: fine-tuning a
     # pretrained network is usually done at a smaller rate than training it (1.0: the same rate).
     fine_tune_rate: float = 1.0
+    # Which layers fine-tuning from a head start trains: "all", or "heads" (the convolutional
+    # backbone keeps its pretrained weights; the attention, the heads and the domain classifier
+    # train).  Training from scratch always trains every layer.
+    fine_tuned_layers: str = "all"
     # Records with no scored diagnosis train as negatives for every class (False: left out).
     unscored_negatives: bool = False
 
@@ -211,6 +217,9 @@ def _apply(cfg: Config, overrides: dict[str, Any]) -> Config:
         raise ValueError(f"train.fine_tuned_share must lie in [0, 1], not {cfg.train.fine_tuned_share}")
     if not 0.0 < cfg.train.fine_tune_rate <= 1.0:
         raise ValueError(f"train.fine_tune_rate must lie in (0, 1], not {cfg.train.fine_tune_rate}")
+    if cfg.train.fine_tuned_layers not in FINE_TUNED_LAYERS:
+        raise ValueError(f"train.fine_tuned_layers {cfg.train.fine_tuned_layers!r}: choose one of "
+                         f"{', '.join(FINE_TUNED_LAYERS)}")
     return cfg
 
 

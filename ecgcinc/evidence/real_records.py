@@ -22,6 +22,8 @@ the situation most users start in, so the question is what the generated corpus 
                            (train.fine_tuned_share 0.5, WiSE-FT)
   default, fine-tuned at a tenth of the learning rate
                            the default at train.fine_tune_rate 0.1, the usual fine-tuning rate
+  default, backbone frozen the default at train.fine_tuned_layers "heads": the pretrained
+                           convolutional backbone kept, the attention and heads trained
   feature baseline         the gradient-boosting feature model alone, on the real records
 
 Every held-out source with at least MIN_TEST_RECORDS records is a split; smaller sources always
@@ -59,6 +61,7 @@ MIXED = "generated + real, from scratch"
 NEGATIVES = "default, unscored as negatives"
 AVERAGED = "default, weights averaged with the head start"
 SLOWER = "default, fine-tuned at a tenth of the learning rate"
+FROZEN = "default, backbone frozen"
 _OWN = {"unscored_negatives": False}
 _DEFAULT = {**_OWN, "head_start": "auto", "generated_mix": "auto"}   # what train_model.py does
 ARMS: dict[str, dict[str, Any]] = {
@@ -69,9 +72,10 @@ ARMS: dict[str, dict[str, Any]] = {
     MIXED: {"train": {**_OWN, "head_start": "off", "generated_mix": "on"}},
     AVERAGED: {"train": {**_DEFAULT, "fine_tuned_share": 0.5}},
     SLOWER: {"train": {**_DEFAULT, "fine_tune_rate": 0.1}},
+    FROZEN: {"train": {**_DEFAULT, "fine_tuned_layers": "heads"}},
     BASELINE: {"train": {**_OWN, "generated_mix": "off"}},
 }
-ALL_ARMS = (DEFAULT, REAL_ONLY, SCRATCH, SYNTHETIC, BASELINE, NEGATIVES, MIXED, AVERAGED, SLOWER)
+ALL_ARMS = (DEFAULT, REAL_ONLY, SCRATCH, SYNTHETIC, BASELINE, NEGATIVES, MIXED, AVERAGED, SLOWER, FROZEN)
 MIN_TEST_RECORDS = 5
 LEAD_TOKENS = ("6", "4", "3", "2")
 

@@ -275,6 +275,14 @@ def build_model(cfg: ModelConfig, window: int, num_classes: int, num_meta: int,
     return keras.Model([signal, meta_input], outputs, name=cfg.backbone)
 
 
+def backbone_layers(model: keras.Model, cfg: ModelConfig) -> list[layers.Layer]:
+    """The layers that turn the signal into feature maps (the ResNet's stem, blocks and final
+    normalisation; the CNN + BiLSTM's branches): what a head start keeps frozen when only the heads
+    are fine-tuned."""
+    prefixes = ("stem", "block", "final_") if cfg.backbone == "resnet_cwa" else tuple(f"{b}_" for b in cfg.branches)
+    return [layer for layer in model.layers if layer.name.startswith(prefixes)]
+
+
 def inference_model(model: keras.Model) -> keras.Model:
     """The class-probability part of a training network (no domain head)."""
     return keras.Model(model.inputs, model.get_layer("classes").output, name=f"{model.name}_inference")

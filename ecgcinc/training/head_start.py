@@ -91,6 +91,13 @@ def learning_rate(cfg: Config, start: Path | None) -> float:
     return cfg.train.learning_rate * (cfg.train.fine_tune_rate if start is not None else 1.0)
 
 
+def frozen_backbone(cfg: Config, start: Path | None) -> bool:
+    """Whether fine-tuning leaves the backbone as pretrained (train.fine_tuned_layers "heads"):
+    with a few hundred records, training only the attention and the heads cannot overwrite the
+    filters the generated records taught.  Without a head start every layer trains."""
+    return start is not None and cfg.train.fine_tuned_layers == "heads"
+
+
 def network_weights(model: keras.Model) -> list[tuple[str, Any]]:
     """(layer name, variable) of every weight outside the feature scaling, in the network's order:
     the weights a head start sets and a weight-space ensemble averages."""

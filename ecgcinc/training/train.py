@@ -43,7 +43,7 @@ from ..decision.feature_model import FeatureModel, fit_feature_model
 from ..decision.fusion import LeadSetFusion, fit_fusion
 from ..networks.loss_weights import benefit_weights, domain_annotation_mask
 from ..networks.losses import WeightedBCE, pack_targets
-from ..networks.models import build_model, ensemble_network, forward_flops, inference_model, view_network
+from ..networks.models import backbone_layers, build_model, ensemble_network, forward_flops, inference_model, view_network
 from ..serving.inference import score_signals, signal_probabilities
 from ..decision.rule import Decision, fit_decision
 from ..signals.lead_sets import view_name, views, views_of
@@ -231,10 +231,12 @@ def view_probabilities(model: keras.Model, examples: Examples, masks: np.ndarray
 
 
 def compile_model(cfg: Config, window: int, num_classes: int, num_domains: int, steps_per_epoch: int,
-                  features: np.ndarray | None = None, learning_rate: float | None = None):
+                  features: np.ndarray | None = None, learning_rate: float | None = None,
+                  frozen_backbone: bool = False):
     """The training network, compiled; `features` (training set) set the wide branch's scaling
     (None leaves it the identity, for untrained networks in benchmarks and tests); `learning_rate`
-    is the initial rate (None: the configuration's)."""
+    is the initial rate (None: the configuration's); `frozen_backbone` compiles it with the
+    backbone's layers untrainable (their batch normalisation then keeps its statistics too)."""
     keras.utils.set_random_seed(cfg.train.seed)
     policy = keras.config.dtype_policy()
     if cfg.train.mixed_precision:
@@ -245,6 +247,8 @@ def compile_model(cfg: Config, window: int, num_classes: int, num_domains: int, 
         keras.config.set_dtype_policy(policy)
     if cfg.model.wide_features and features is not None:
         model.get_layer("wide_scaling").set_statistics(features)
+    for layer in backbone_layers(model, cfg.model) if frozen_backbone else []:
+        layer.trainable = False
     rate = cfg.train.learning_rate if learning_rate is None else learning_rate
     schedule = keras.optimizers.schedules.ExponentialDecay(rate, decay_steps=max(steps_per_epoch, 1),
                                                            decay_rate=cfg.train.lr_decay)
@@ -264,7 +268,11 @@ def start_network(cfg: Config, num_classes: int, num_domains: int, steps_per_epo
     rate = head_start.learning_rate(cfg, start)
     if rate != cfg.train.learning_rate:
         reason += f"; fine-tuned at a learning rate of {rate:g} (train.fine_tune_rate)"
-    model = compile_model(cfg, cfg.preprocess.window, num_classes, num_domains, steps_per_epoch, features, rate)
+    frozen = head_start.frozen_backbone(cfg, start)
+    if frozen:
+        reason += "; the backbone frozen, the attention and heads fine-tuned (train.fine_tuned_layers)"
+    model = compile_model(cfg, cfg.preprocess.window, num_classes, num_domains, steps_per_epoch, features,
+                          rate, frozen)
     if start is not None:
         head_start.load_weights(model, start)
     return model, start, reason
