@@ -139,3 +139,25 @@ def test_a_lead_set_unit_takes_that_lead_sets_arrays_whatever_their_order():
               "probabilities": twelve.astype(float), "labels": labels}
     unit = in_lead_set(classes, Unit("s", 0, {}, labels, twelve, arrays), "6 leads")
     assert (unit.binary == six).all() and (unit.arrays["probabilities"] == six).all()
+
+
+def test_within_source_auroc_is_not_hurt_by_an_offset_between_splits_models():
+    """Two held-out sources, each ranked perfectly by its own split's model, the first model's
+    probabilities 0.5 higher: pooled, the first source's negatives outrank the second's positives;
+    each source alone, the class is ranked perfectly."""
+    from ecgcinc.core.classes import load_classes
+    from ecgcinc.evidence.arms import Unit
+    from ecgcinc.evidence.class_scores import class_rows, within_source_rows
+    from ecgcinc.evidence.real_records import pooled_units
+    classes = load_classes()
+    units = []
+    for stratum, offset in (("first", 0.5), ("second", 0.0)):
+        labels = np.zeros((6, 26), dtype=bool)
+        labels[:2, 3] = True                                  # 2 positives of class 3 in each source
+        probabilities = np.where(labels, 0.4, 0.1) + offset
+        units.append(Unit(stratum, 0, {}, labels, probabilities > 0.5, {"probabilities": probabilities}))
+    name = classes.abbreviations[3]
+    pooled = dict((row[0], row[2]) for row in class_rows(classes, {"arm": pooled_units(classes, units)})[1])
+    within = dict((row[0], row[2]) for row in within_source_rows(classes, {"arm": units})[1])
+    assert pooled[name].startswith("0.750") and within[name] == "1.000 ± 0.000"
+    assert within["macro AUROC"] == "1.000 ± 0.000" and list(within) == [name, "macro AUROC"]

@@ -38,6 +38,34 @@ def class_rows(classes: ClassSet, results: dict[str, Sequence[Unit]]) -> tuple[l
     return ["class", "positives", *results], rows
 
 
+def _within_source(units: Sequence[Unit], k: int) -> float:
+    """Class k's AUROC on each unit's test records alone (one held-out source each), averaged with
+    the unit's positives as weights; NaN where no unit has both labels."""
+    scores = [(int(u.labels[:, k].sum()), metrics.class_auc(u.labels[:, k].astype(bool), u.arrays["probabilities"][:, k])[0])
+              for u in units if 0 < u.labels[:, k].sum() < len(u.labels)]
+    return float(np.average([a for _, a in scores], weights=[n for n, _ in scores])) if scores else float("nan")
+
+
+def within_source_rows(classes: ClassSet, results: dict[str, Sequence[Unit]]) -> tuple[list[str], list[list[Any]]]:
+    """Header and rows of the per-class AUROC within each held-out source: per seed, each class's
+    AUROC on every split's test records alone, averaged over the splits with its positives as
+    weights; then the macro row; mean ± sd over seeds.  Why: pooled across splits, each record is
+    scored by another split's models, whose probabilities differ by an offset that ranks one
+    source's negatives above another's positives; the Challenge scores each test source alone."""
+    first = next(iter(results.values()))
+    seeds = sorted({u.seed for u in first})
+    per_arm = {arm: np.array([[_within_source([u for u in units if u.seed == seed], k)
+                               for k in range(len(classes.abbreviations))] for seed in seeds])
+               for arm, units in results.items()}
+    present = [k for k in range(len(classes.abbreviations))
+               if any(0 < u.labels[:, k].sum() < len(u.labels) for u in first)]
+    rows = [[classes.abbreviations[k], sum(int(u.labels[:, k].sum()) for u in first if u.seed == seeds[0])]
+            + [mean_sd(list(values[:, k])) for values in per_arm.values()] for k in present]
+    rows.append(["macro AUROC", ""] + [mean_sd(list(np.nanmean(values[:, present], axis=1)))
+                                       for values in per_arm.values()])
+    return ["class", "positives", *results], rows
+
+
 def _class_score(unit: Unit, k: int):
     """The class-k AUROC of a unit on resampled test records; 0.5 when a resample holds one label
     only (both arms get the same records, so such a replicate adds no difference)."""

@@ -49,7 +49,7 @@ from ..decision.thresholds import decide
 from ..io.records import find_records, read_header, read_record
 from ..training import sizes
 from .arms import Unit, mean_sd, unit_scores
-from .class_scores import class_rows
+from .class_scores import class_rows, within_source_rows
 from .experiments import (BASELINE, Study, lead_set_tables, slug, arm_table, base_config, lead_set_leads,
                           lead_set_name, reduced_copies, run_unit, write_table)
 
@@ -224,6 +224,9 @@ def tables(study: Study, results: dict[str, list[Unit]], splits: list) -> str:
                                "Challenge metric on each held-out source (mean ± sd over seeds).")
     text += "\n" + write_table(study, "real_classes", *class_rows(study.classes, pooled),
                                "AUROC per class, every held-out record together, mean ± sd over seeds.")
+    text += "\n" + write_table(study, "real_classes_within", *within_source_rows(study.classes, results),
+                               "AUROC per class on each held-out source alone, averaged over the sources with "
+                               "the class's positives as weights (then over the classes: macro), mean ± sd over seeds.")
     if BASELINE in results:
         text += "\n" + lead_set_tables(study, pooled, "real")
     return text
