@@ -47,6 +47,8 @@ def test_scale_benchmark_measures_the_training_path_on_a_challenge_shaped_corpus
     assert row["cache"]["records"] == sum(result["corpus"]["counts"].values()) and row["cache"]["build_s"] > 0
     assert row["run"]["epoch_s"] > 0 and row["run"]["peak_rss_mib"] > 0
     assert row["run"]["feature_model_s"] > 0   # the fusion's feature model, fitted before the network
+    # the full corpus's path: no head start, so no generated records join the corpus's own
+    assert row["run"]["train_records"] + row["run"]["validation_records"] <= row["cache"]["records"]
     assert row["full"]["extrapolated"] and row["full"]["records"] == 88_253
     full = row["full"]
     assert full["training_h_all_epochs"] == pytest.approx(
