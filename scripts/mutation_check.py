@@ -157,7 +157,7 @@ MUTATIONS = [
   '"head_start": "off"}})\n', '"head_start": "auto"}})\n',
   ["tests/test_bench.py::test_scale_benchmark_measures_the_training_path_on_a_challenge_shaped_corpus"]),
  ("heads-only fine-tuning trains the backbone too", "ecgcinc/training/train.py",
-  "        layer.trainable = False\n", "        layer.trainable = True\n",
+  "            layer.trainable = False\n", "            layer.trainable = True\n",
   ["tests/test_head_start.py::test_heads_only_fine_tuning_leaves_the_backbone_as_pretrained"]),
  ("a head start never frozen", "ecgcinc/training/head_start.py",
   '    return start is not None and cfg.train.fine_tuned_layers == "heads"\n', "    return False\n",

@@ -38,11 +38,16 @@ def class_rows(classes: ClassSet, results: dict[str, Sequence[Unit]]) -> tuple[l
     return ["class", "positives", *results], rows
 
 
+def _both_labels(labels: np.ndarray) -> bool:
+    """Whether a class's labels hold positives and negatives, so that its AUROC is defined."""
+    return 0 < labels.sum() < len(labels)
+
+
 def _within_source(units: Sequence[Unit], k: int) -> float:
     """Class k's AUROC on each unit's test records alone (one held-out source each), averaged with
     the unit's positives as weights; NaN where no unit has both labels."""
     scores = [(int(u.labels[:, k].sum()), metrics.class_auc(u.labels[:, k].astype(bool), u.arrays["probabilities"][:, k])[0])
-              for u in units if 0 < u.labels[:, k].sum() < len(u.labels)]
+              for u in units if _both_labels(u.labels[:, k])]
     return float(np.average([a for _, a in scores], weights=[n for n, _ in scores])) if scores else float("nan")
 
 
@@ -58,7 +63,7 @@ def within_source_rows(classes: ClassSet, results: dict[str, Sequence[Unit]]) ->
                                for k in range(len(classes.abbreviations))] for seed in seeds])
                for arm, units in results.items()}
     present = [k for k in range(len(classes.abbreviations))
-               if any(0 < u.labels[:, k].sum() < len(u.labels) for u in first)]
+               if any(_both_labels(u.labels[:, k]) for u in first)]
     rows = [[classes.abbreviations[k], sum(int(u.labels[:, k].sum()) for u in first if u.seed == seeds[0])]
             + [mean_sd(list(values[:, k])) for values in per_arm.values()] for k in present]
     rows.append(["macro AUROC", ""] + [mean_sd(list(np.nanmean(values[:, present], axis=1)))
@@ -73,7 +78,7 @@ def _class_score(unit: Unit, k: int):
 
     def score(idx: np.ndarray) -> float:
         y = labels[idx]
-        return metrics.class_auc(y, probabilities[idx])[0] if 0 < y.sum() < len(y) else 0.5
+        return metrics.class_auc(y, probabilities[idx])[0] if _both_labels(y) else 0.5
     return score
 
 

@@ -247,8 +247,9 @@ def compile_model(cfg: Config, window: int, num_classes: int, num_domains: int, 
         keras.config.set_dtype_policy(policy)
     if cfg.model.wide_features and features is not None:
         model.get_layer("wide_scaling").set_statistics(features)
-    for layer in backbone_layers(model, cfg.model) if frozen_backbone else []:
-        layer.trainable = False
+    if frozen_backbone:
+        for layer in backbone_layers(model, cfg.model):
+            layer.trainable = False
     rate = cfg.train.learning_rate if learning_rate is None else learning_rate
     schedule = keras.optimizers.schedules.ExponentialDecay(rate, decay_steps=max(steps_per_epoch, 1),
                                                            decay_rate=cfg.train.lr_decay)
